@@ -1,0 +1,119 @@
+//! Per-variable normalisation fitted at training and stored with the model, so that compress and
+//! decompress (offline or online, on any machine) apply exactly the same affine map.
+
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// How the affine map is fitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalizationMethod {
+    /// `(x - min) / (max - min)`: values of the fitted data fall in [0, 1].
+    MinMax,
+    /// `(x - mean) / std`.
+    Standard,
+}
+
+/// `normalised = (x - offset[v]) / scale[v]` for variable `v`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    /// The method that produced the parameters.
+    pub method: NormalizationMethod,
+    /// Per-variable offset.
+    pub offset: Vec<f64>,
+    /// Per-variable scale (never zero).
+    pub scale: Vec<f64>,
+}
+
+impl Normalization {
+    /// Fits one offset/scale pair per column of the row-major `values` with `variables` columns.
+    /// A constant column gets scale 1. `values.len()` must be a non-zero multiple of `variables`.
+    pub fn fit(method: NormalizationMethod, values: &[f64], variables: usize) -> Self {
+        assert!(variables > 0 && !values.is_empty() && values.len() % variables == 0);
+        let rows = (values.len() / variables) as f64;
+        let column = |v: usize| values.iter().skip(v).step_by(variables).copied();
+        let (offset, scale) = (0..variables)
+            .map(|v| match method {
+                NormalizationMethod::MinMax => {
+                    let (lo, hi) = column(v)
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+                    (lo, nonzero(hi - lo))
+                }
+                NormalizationMethod::Standard => {
+                    let mean = column(v).sum::<f64>() / rows;
+                    let var = column(v).map(|x| (x - mean) * (x - mean)).sum::<f64>() / rows;
+                    (mean, nonzero(sqrt(var)))
+                }
+            })
+            .unzip();
+        Normalization { method, offset, scale }
+    }
+
+    /// Number of variables the map was fitted on.
+    pub fn variables(&self) -> usize {
+        self.offset.len()
+    }
+
+    /// Normalises a row-major array in place (`variables()` columns).
+    pub fn apply(&self, values: &mut [f64]) {
+        let n = self.variables();
+        for (i, x) in values.iter_mut().enumerate() {
+            *x = (*x - self.offset[i % n]) / self.scale[i % n];
+        }
+    }
+
+    /// Undoes [`Normalization::apply`] in place.
+    pub fn invert(&self, values: &mut [f64]) {
+        let n = self.variables();
+        for (i, x) in values.iter_mut().enumerate() {
+            *x = *x * self.scale[i % n] + self.offset[i % n];
+        }
+    }
+}
+
+fn nonzero(scale: f64) -> f64 {
+    if scale > 0.0 && scale.is_finite() { scale } else { 1.0 }
+}
+
+/// Square root by Newton's method (`core` has no `f64::sqrt` without `std`).
+fn sqrt(x: f64) -> f64 {
+    if x <= 0.0 || !x.is_finite() {
+        return 0.0;
+    }
+    let mut r = if x > 1.0 { x } else { 1.0 };
+    for _ in 0..200 {
+        let next = 0.5 * (r + x / r);
+        if next >= r {
+            break;
+        }
+        r = next;
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn min_max_maps_each_column_to_unit_range_and_back() {
+        let original = vec![1.0, 10.0, 3.0, 30.0, 2.0, 20.0];
+        let norm = Normalization::fit(NormalizationMethod::MinMax, &original, 2);
+        let mut x = original.clone();
+        norm.apply(&mut x);
+        assert_eq!(x, vec![0.0, 0.0, 1.0, 1.0, 0.5, 0.5]);
+        norm.invert(&mut x);
+        assert_eq!(x, original);
+    }
+
+    #[test]
+    fn standard_has_zero_mean_unit_variance_and_constant_columns_are_safe() {
+        let original = vec![1.0, 5.0, 3.0, 5.0];
+        let norm = Normalization::fit(NormalizationMethod::Standard, &original, 2);
+        assert_eq!(norm.offset, vec![2.0, 5.0]);
+        assert!((norm.scale[0] - 1.0).abs() < 1e-12);
+        assert_eq!(norm.scale[1], 1.0);
+        assert!((sqrt(2.0) - core::f64::consts::SQRT_2).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,243 @@
+//! The project configuration (`baler.toml`): which data, which model, how to train, how to store the
+//! latent codes. Every field has a default; `baler new-project` writes a commented copy.
+
+use crate::error::{Error, Result};
+use baler_core::NormalizationMethod;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// `[data]`
+    pub data: DataConfig,
+    /// `[model]`
+    pub model: ModelConfig,
+    /// `[training]`
+    pub training: TrainingConfig,
+    /// `[compression]`
+    pub compression: CompressionConfig,
+    /// `[evaluation]`
+    pub evaluation: EvaluationConfig,
+}
+
+/// Where the data comes from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Input file (`.npy`, `.npz`, `.csv`), relative to the project folder.
+    pub input: PathBuf,
+    /// Variable names of a table, overriding names found in the file.
+    pub names: Vec<String>,
+}
+
+/// Which autoencoder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// `baler` for tables, `conv` for fields.
+    #[default]
+    Auto,
+    /// The Baler paper's dense model: n→200→100→50→z and mirror.
+    Baler,
+    /// A small dense model meant for FPGAs: n→32→16→z and mirror, ReLU.
+    FpgaSmall,
+    /// Convolutional encoder/decoder for 2-D fields.
+    Conv,
+}
+
+/// Hidden-layer nonlinearity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationName {
+    /// LeakyReLU with `leaky_slope`.
+    #[default]
+    LeakyRelu,
+    /// ReLU.
+    Relu,
+}
+
+/// The model's shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Model family.
+    pub preset: Preset,
+    /// Hidden sizes of a dense encoder (the decoder mirrors them); overrides the preset's.
+    pub hidden: Option<Vec<usize>>,
+    /// Latent size; takes precedence over `ratio`.
+    pub latent: Option<usize>,
+    /// Values per sample divided by latent size (default 1.6 for tables, 100 for fields).
+    pub ratio: Option<f64>,
+    /// Hidden-layer nonlinearity (the `fpga-small` preset uses ReLU whatever this says).
+    pub activation: ActivationName,
+    /// Slope of LeakyReLU for negative inputs.
+    pub leaky_slope: f32,
+    /// Channels of the strided convolutions of the `conv` preset.
+    pub conv_channels: Vec<usize>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            preset: Preset::Auto,
+            hidden: None,
+            latent: None,
+            ratio: None,
+            activation: ActivationName::LeakyRelu,
+            leaky_slope: 0.01,
+            conv_channels: vec![16, 8],
+        }
+    }
+}
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// Adam's initial learning rate.
+    pub learning_rate: f64,
+    /// β of the loss (1−β)·MSE + β·mean|w|.
+    pub l1_beta: f64,
+    /// Fraction of samples held out for validation (early stopping and learning-rate schedule).
+    pub validation_fraction: f64,
+    /// Epochs without validation improvement before the learning rate is multiplied by `lr_factor`.
+    pub lr_patience: usize,
+    /// Learning-rate reduction factor.
+    pub lr_factor: f64,
+    /// Floor of the learning rate.
+    pub min_lr: f64,
+    /// Epochs without validation improvement before training stops (0: never).
+    pub early_stopping_patience: usize,
+    /// Seed of initialisation, split and shuffling: the same seed gives the same model.
+    pub seed: u64,
+    /// Per-variable normalisation fitted on the training data.
+    pub normalization: NormalizationMethod,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        TrainingConfig {
+            epochs: 500,
+            batch_size: 512,
+            learning_rate: 1e-3,
+            l1_beta: 1e-5,
+            validation_fraction: 0.15,
+            lr_patience: 20,
+            lr_factor: 0.5,
+            min_lr: 1e-6,
+            early_stopping_patience: 60,
+            seed: 1,
+            normalization: NormalizationMethod::MinMax,
+        }
+    }
+}
+
+/// Precision of the stored latent codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LatentPrecision {
+    /// 32-bit float.
+    #[default]
+    F32,
+    /// 16-bit float (IEEE half).
+    F16,
+}
+
+impl LatentPrecision {
+    /// Bytes per latent value.
+    pub fn size(self) -> usize {
+        match self {
+            LatentPrecision::F32 => 4,
+            LatentPrecision::F16 => 2,
+        }
+    }
+}
+
+/// How compressed files are written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompressionConfig {
+    /// Precision of the latent values.
+    pub latent_precision: LatentPrecision,
+    /// zstd level for the latent payload (1–22).
+    pub zstd_level: i32,
+}
+
+impl Default for CompressionConfig {
+    fn default() -> Self {
+        CompressionConfig { latent_precision: LatentPrecision::F32, zstd_level: 19 }
+    }
+}
+
+/// How reconstructions are judged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvaluationConfig {
+    /// Values with |x| below this are left out of the response (x̂−x)/x.
+    pub response_threshold: f64,
+    /// Write PNG plots.
+    pub plots: bool,
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        EvaluationConfig { response_threshold: 1e-6, plots: true }
+    }
+}
+
+impl ProjectConfig {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        let config: ProjectConfig = toml::from_str(&text)
+            .map_err(|e| Error::Config { path: path.into(), message: e.to_string() })?;
+        config.check().map_err(|message| Error::Config { path: path.into(), message })?;
+        Ok(config)
+    }
+
+    /// Checks value ranges, describing the first problem.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let t = &self.training;
+        let checks = [
+            (t.epochs > 0, "training.epochs must be at least 1"),
+            (t.batch_size > 0, "training.batch_size must be at least 1"),
+            (t.learning_rate > 0.0, "training.learning_rate must be positive"),
+            ((0.0..1.0).contains(&t.l1_beta), "training.l1_beta must be in [0, 1)"),
+            ((0.0..0.9).contains(&t.validation_fraction), "training.validation_fraction must be in [0, 0.9)"),
+            (t.lr_factor > 0.0 && t.lr_factor < 1.0, "training.lr_factor must be in (0, 1)"),
+            (self.model.latent != Some(0), "model.latent must be at least 1"),
+            (self.model.ratio.is_none_or(|r| r >= 1.0), "model.ratio must be at least 1"),
+            (self.model.hidden.as_ref().is_none_or(|h| h.iter().all(|&n| n > 0)), "model.hidden sizes must be positive"),
+            (!self.model.conv_channels.is_empty() && self.model.conv_channels.iter().all(|&n| n > 0),
+                "model.conv_channels must list at least one positive channel count"),
+            ((1..=22).contains(&self.compression.zstd_level), "compression.zstd_level must be 1..=22"),
+            (self.evaluation.response_threshold >= 0.0, "evaluation.response_threshold must be non-negative"),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, message)) => Err(message.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_file_takes_defaults_and_bad_values_are_named() {
+        let c: ProjectConfig = toml::from_str("[model]\nlatent = 5\n").unwrap();
+        assert_eq!(c.model.latent, Some(5));
+        assert_eq!(c.training, TrainingConfig::default());
+        let mut bad = c.clone();
+        bad.training.batch_size = 0;
+        assert!(bad.check().unwrap_err().contains("batch_size"));
+        assert!(toml::from_str::<ProjectConfig>("[model]\nlatnet = 5\n").is_err());
+    }
+}

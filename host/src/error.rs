@@ -1,0 +1,75 @@
+//! The library's typed errors. Each names the file, variable, row or layer at fault so the binary can
+//! tell the user what to fix.
+
+use std::path::PathBuf;
+
+/// Result with the library's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A file exists but its content is not what its format requires.
+    #[error("{}: {message}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// A numeric type the tool does not read.
+    #[error("{}: array '{array}' has dtype '{dtype}'; only float32 and float64 are supported (convert with numpy's astype)", path.display())]
+    UnsupportedDtype {
+        /// The file.
+        path: PathBuf,
+        /// The array inside the file.
+        array: String,
+        /// The dtype found.
+        dtype: String,
+    },
+    /// A NaN or infinity in the input.
+    #[error("{}: {what} is {value}; the data must be finite (remove or replace such entries first)", path.display())]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// Variable and row, in words.
+        what: String,
+        /// The offending value.
+        value: f64,
+    },
+    /// Data, model or configuration that do not fit together.
+    #[error("{0}")]
+    Mismatch(String),
+    /// A project configuration value that cannot be used.
+    #[error("{}: {message}", path.display())]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// The training backend failed or diverged.
+    #[error("training failed: {0}")]
+    Training(String),
+}
+
+impl Error {
+    /// A [`Error::Malformed`] for `path`.
+    pub fn malformed(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Malformed { path: path.into(), message: message.into() }
+    }
+
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,14 @@
+//! Baler: lossy compression of scientific data with autoencoders, FPGA-first. The library does all the
+//! work (data I/O, models, training, compression, evaluation, plots); the `baler` binary is a thin CLI.
+
+pub mod architecture;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod format;
+pub mod fsutil;
+pub mod model_store;
+#[cfg(feature = "train")]
+pub mod network;
+
+pub use error::{Error, Result};
