@@ -5,10 +5,19 @@ pub mod architecture;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod evaluate;
 pub mod format;
 pub mod fsutil;
 pub mod model_store;
 #[cfg(feature = "train")]
 pub mod network;
+#[cfg(feature = "train")]
+pub mod plot;
+#[cfg(feature = "train")]
+pub mod project;
+#[cfg(feature = "train")]
+pub mod train;
+#[cfg(feature = "train")]
+pub mod codec;
 
 pub use error::{Error, Result};

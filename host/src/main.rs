@@ -1,1 +1,283 @@
-fn main() {}
+//! The `baler` command line: a thin layer over the library's project, codec and evaluation calls.
+//! Errors are reported with their cause chain and a non-zero exit status.
+
+use anyhow::{Context, Result, bail};
+use baler::config::Preset;
+use baler::data::Dataset;
+use baler::format::CompressedFile;
+use baler::model_store::{Decoder, Model};
+use baler::project::{self, EvaluationInputs, NewProject, Project};
+use baler::train::EpochStats;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "baler", version, about = "Lossy compression of scientific data with autoencoders, FPGA-first")]
+struct Cli {
+    /// Compute backend: cpu, or wgpu when built with `--features wgpu`.
+    #[arg(long, global = true, default_value = "cpu")]
+    backend: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a project folder with a commented baler.toml.
+    NewProject {
+        /// The folder to create.
+        dir: PathBuf,
+        /// Data file (.npy, .npz or .csv), absolute or relative to the project folder.
+        #[arg(long)]
+        input: PathBuf,
+        /// Model family: auto, baler, fpga-small, conv.
+        #[arg(long, default_value = "auto", value_parser = parse_preset)]
+        preset: Preset,
+        /// Latent values per sample.
+        #[arg(long, conflicts_with = "ratio")]
+        latent: Option<usize>,
+        /// Values per sample / latent size.
+        #[arg(long)]
+        ratio: Option<f64>,
+    },
+    /// Train the project's autoencoder (writes model/ and training/).
+    Train {
+        /// Project folder.
+        #[arg(short, long, default_value = ".")]
+        project: PathBuf,
+    },
+    /// Encode data into a compressed file (the training data, or new data of the same kind).
+    Compress {
+        /// Project folder (supplies defaults for the options below).
+        #[arg(short, long, default_value = ".")]
+        project: PathBuf,
+        /// Data to compress [default: the project's input].
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// Compressed file to write [default: <project>/output/compressed.baler].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Restore data from a compressed file; needs only the model's decoder files.
+    Decompress {
+        /// Project folder (supplies defaults for the options below).
+        #[arg(short, long, default_value = ".")]
+        project: PathBuf,
+        /// Model folder holding decoder.json and decoder.safetensors [default: <project>/model].
+        #[arg(short, long)]
+        model: Option<PathBuf>,
+        /// Compressed file [default: <project>/output/compressed.baler].
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// Output data file, .npy/.npz/.csv [default: <project>/output/decompressed.<input's extension>].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Compare decompressed data with the original: table, evaluation.json and plots.
+    Evaluate {
+        /// Project folder.
+        #[arg(short, long, default_value = ".")]
+        project: PathBuf,
+        /// Original data [default: the project's input].
+        #[arg(long)]
+        original: Option<PathBuf>,
+        /// Reconstructed data [default: <project>/output/decompressed.*].
+        #[arg(long)]
+        reconstructed: Option<PathBuf>,
+        /// Compressed file, for the ratios [default: <project>/output/compressed.baler].
+        #[arg(long)]
+        compressed: Option<PathBuf>,
+    },
+    /// Describe a data file, a compressed file or a model folder.
+    Info {
+        /// .npy/.npz/.csv, .baler, or a model folder.
+        path: PathBuf,
+    },
+    /// Train, compress, decompress and evaluate the shipped example data (jets table and CFD field).
+    Demo {
+        /// Folder with hep_jets_dijet.npy and CFD_animation.npz.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Where the two demo projects are written.
+        #[arg(long, default_value = "demo-output")]
+        out: PathBuf,
+        /// Maximum epochs per project [default: the demo's own].
+        #[arg(long)]
+        epochs: Option<usize>,
+    },
+}
+
+fn parse_preset(s: &str) -> Result<Preset, String> {
+    toml::Value::String(s.into()).try_into().map_err(|_| format!("unknown preset '{s}': use auto, baler, fpga-small or conv"))
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let device = || project::device(&cli.backend);
+    match cli.command {
+        Command::NewProject { dir, input, preset, latent, ratio } => {
+            let p = Project::create(&dir, &NewProject { input, preset, latent, ratio, epochs: None, names: Vec::new() })?;
+            println!("created {}; edit it, then run `baler train -p {}`", p.dir.join(project::CONFIG_FILE).display(), dir.display());
+        }
+        Command::Train { project } => {
+            let p = Project::open(&project)?;
+            let report = p.train(&device()?.autodiff(), &mut progress_printer())?;
+            println!(
+                "best epoch {} of {} (validation MSE {:.3e}{}); model in {}",
+                report.best_epoch,
+                report.history.len(),
+                report.best_validation_mse,
+                if report.stopped_early { ", stopped early" } else { "" },
+                p.model_dir().display()
+            );
+        }
+        Command::Compress { project, input, output } => {
+            let p = Project::open(&project)?;
+            let input = input.unwrap_or_else(|| p.input());
+            let output = output.unwrap_or_else(|| p.compressed_path());
+            let s = project::compress_file(&p.model_dir(), &input, &p.config.data.names, &output, &p.config.compression, &device()?)?;
+            println!(
+                "{} rows → {} latent values each; {} B → {} B (R = {:.2}) in {}; model {}",
+                s.rows, s.latent_size, s.input_bytes, s.compressed_bytes,
+                s.input_bytes as f64 / s.compressed_bytes as f64, output.display(), s.model_id
+            );
+        }
+        Command::Decompress { project, model, input, output } => {
+            let p = Project::open(&project).ok();
+            let need = |o: Option<PathBuf>, f: &dyn Fn(&Project) -> PathBuf, what: &str| -> Result<PathBuf> {
+                o.or_else(|| p.as_ref().map(f)).with_context(|| format!("no project here: give --{what}"))
+            };
+            let model = need(model, &|p| p.model_dir(), "model")?;
+            let input = need(input, &|p| p.compressed_path(), "input")?;
+            let output = need(output, &|p| p.decompressed_path(), "output")?;
+            let data = project::decompress_file(&model, &input, &output, &device()?)?;
+            println!("restored {:?} {:?} into {}", data.shape(), data.dtype, output.display());
+        }
+        Command::Evaluate { project, original, reconstructed, compressed } => {
+            let p = Project::open(&project)?;
+            let original = original.unwrap_or_else(|| p.input());
+            let reconstructed = reconstructed.unwrap_or_else(|| p.decompressed_path());
+            let compressed = compressed.unwrap_or_else(|| p.compressed_path());
+            let report = project::evaluate_files(
+                &EvaluationInputs {
+                    original: &original,
+                    names: &p.config.data.names,
+                    reconstructed: &reconstructed,
+                    compressed: &compressed,
+                    model_dir: &p.model_dir(),
+                    out_dir: &p.output_dir(),
+                },
+                &p.config.evaluation,
+            )?;
+            print!("{}", report.table());
+            println!("report: {}", p.output_dir().join("evaluation.json").display());
+        }
+        Command::Info { path } => info(&path)?,
+        Command::Demo { data_dir, out, epochs } => demo(&data_dir, &out, epochs, &device()?)?,
+    }
+    Ok(())
+}
+
+/// An epoch callback: a progress bar on a terminal, a line every 5 % of the epochs otherwise.
+fn progress_printer() -> impl FnMut(&EpochStats) {
+    let mut bar: Option<ProgressBar> = None;
+    let terminal = std::io::stderr().is_terminal();
+    move |s: &EpochStats| {
+        let line = format!(
+            "loss {:.3e}  val MSE {:.3e}{}  lr {:.1e}",
+            s.train_loss, s.validation_mse, if s.best { "*" } else { " " }, s.learning_rate
+        );
+        if terminal {
+            let bar = bar.get_or_insert_with(|| {
+                let b = ProgressBar::new(s.epochs as u64);
+                b.set_style(
+                    ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {msg}  ETA {eta}")
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                );
+                b
+            });
+            bar.set_position(s.epoch as u64);
+            bar.set_message(line);
+        } else if s.epoch == 1 || s.epoch % (s.epochs / 20).max(1) == 0 {
+            eprintln!("epoch {}/{}  {line}  ({:.2} s/epoch)", s.epoch, s.epochs, s.seconds);
+        }
+    }
+}
+
+fn info(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        let decoder = Decoder::load(path)?;
+        let full = Model::load(path).ok();
+        println!("model {}", decoder.id);
+        println!("data: {:?}, dtype {:?}", decoder.data.kind, decoder.data.dtype);
+        if !decoder.data.names.is_empty() {
+            println!("variables: {}", decoder.data.names.join(", "));
+        }
+        println!("latent size {}", decoder.latent());
+        if let Some(m) = &full {
+            println!("encoder: {} layers, {} parameters", m.encoder.layers.len(), m.encoder.parameter_count());
+        } else {
+            println!("encoder: not present (decoder only)");
+        }
+        println!("decoder: {} layers, {} parameters", decoder.network.layers.len(), decoder.network.parameter_count());
+        return Ok(());
+    }
+    if path.extension().is_some_and(|e| e == "baler") {
+        let file = CompressedFile::read(path)?;
+        println!("{}", serde_json::to_string_pretty(&file.header)?);
+        return Ok(());
+    }
+    let data = Dataset::load(path, &[])?;
+    println!("{:?}, shape {:?}, dtype {:?}, {} bytes", data.kind, data.shape(), data.dtype, data.raw_bytes());
+    let integer = data.integer_columns();
+    let n = data.features();
+    for (v, name) in data.names.iter().enumerate() {
+        let (lo, hi) = data.values.iter().skip(v).step_by(n).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+        println!("  {name:<16} min {lo:<12.6} max {hi:<12.6}{}", if integer[v] { "  integer" } else { "" });
+    }
+    Ok(())
+}
+
+fn demo(data_dir: &Path, out: &Path, epochs: Option<usize>, device: &burn::tensor::Device) -> Result<()> {
+    let jet_names = ["pt", "eta", "phi", "mass", "jet_id", "chg_mult", "tot_chg", "cut_chg", "n_trk_stored"];
+    let cases = [
+        ("jets", "hep_jets_dijet.npy", Preset::Auto, Some(5), None, jet_names.map(String::from).to_vec()),
+        ("cfd", "CFD_animation.npz", Preset::Auto, None, Some(100.0), Vec::new()),
+    ];
+    for (name, file, preset, latent, ratio, names) in cases {
+        let input = data_dir.join(file);
+        if !input.exists() {
+            bail!("{} not found: run the demo from the repository root or give --data-dir", input.display());
+        }
+        let dir = out.join(name);
+        let p = match Project::open(&dir) {
+            Ok(p) => p,
+            Err(_) => {
+                let input = std::path::absolute(&input).context("resolving the data path")?;
+                Project::create(&dir, &NewProject { input, preset, latent, ratio, epochs, names })?
+            }
+        };
+        println!("== {name}: {} ==", p.input().display());
+        let (report, evaluation) = p.run_all(device, &mut progress_printer())?;
+        let secs: f64 = report.history.iter().map(|s| s.seconds).sum();
+        println!(
+            "trained {} epochs in {:.1} s ({:.3} s/epoch), best epoch {}; {} parameters",
+            report.history.len(), secs, secs / report.history.len() as f64, report.best_epoch, report.parameters
+        );
+        print!("{}", evaluation.table());
+        println!("outputs in {}\n", p.dir.display());
+    }
+    Ok(())
+}

@@ -246,6 +246,8 @@ fn load_npz(path: &Path) -> Result<Dataset> {
     let names = if entries.iter().any(|e| e == "names.npy") {
         match read("names.npy")? {
             NpyArray::Text { values, .. } => Some(values),
+            // Python Baler writes an empty float array when there are no names
+            NpyArray::Float { values, .. } if values.is_empty() => None,
             NpyArray::Float { .. } => return Err(Error::malformed(path, "'names' holds numbers, not strings")),
         }
     } else {

@@ -1,0 +1,216 @@
+//! Fidelity and compression figures of a reconstruction: per-variable residual and response, max error,
+//! PSNR for fields, and the ratios R (latent file only) and R_actual (counting the decoder files too).
+
+use crate::data::{DataKind, Dataset};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Error figures of one variable (or of all values of a field stack).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariableStats {
+    /// Variable name (`all values` for fields).
+    pub name: String,
+    /// Mean of x̂ − x.
+    pub residual_mean: f64,
+    /// RMS of x̂ − x.
+    pub residual_rms: f64,
+    /// Mean of (x̂ − x)/x over |x| ≥ threshold.
+    pub response_mean: f64,
+    /// RMS of (x̂ − x)/x over |x| ≥ threshold.
+    pub response_rms: f64,
+    /// Values left out of the response because |x| < threshold.
+    pub response_skipped: usize,
+    /// Largest |x̂ − x|.
+    pub max_abs_error: f64,
+}
+
+/// Sizes that enter the compression ratios.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sizes {
+    /// Bytes of the original array (values × bytes per value).
+    pub input_bytes: u64,
+    /// Bytes of the compressed file.
+    pub compressed_bytes: u64,
+    /// Files the receiver needs besides the compressed file (decoder weights and description) and their sizes.
+    pub auxiliary: Vec<(PathBuf, u64)>,
+}
+
+impl Sizes {
+    /// Reads the file sizes.
+    pub fn measure(input_bytes: u64, compressed: &Path, auxiliary: &[PathBuf]) -> Result<Self> {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(Error::io(p));
+        Ok(Sizes {
+            input_bytes,
+            compressed_bytes: size(compressed)?,
+            auxiliary: auxiliary.iter().map(|p| Ok((p.clone(), size(p)?))).collect::<Result<_>>()?,
+        })
+    }
+
+    /// R: input bytes / compressed bytes.
+    pub fn ratio(&self) -> f64 {
+        self.input_bytes as f64 / self.compressed_bytes as f64
+    }
+
+    /// R_actual: input bytes / (compressed bytes + every auxiliary file).
+    pub fn ratio_actual(&self) -> f64 {
+        let aux: u64 = self.auxiliary.iter().map(|(_, n)| n).sum();
+        self.input_bytes as f64 / (self.compressed_bytes + aux) as f64
+    }
+}
+
+/// The evaluation report (also written as JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Table or fields.
+    pub kind: DataKind,
+    /// Samples compared.
+    pub rows: usize,
+    /// |x| below which the response is not computed.
+    pub response_threshold: f64,
+    /// Per variable for tables; one entry over all values for fields.
+    pub variables: Vec<VariableStats>,
+    /// Peak signal-to-noise ratio in dB over all values, range = max − min of the original (fields only).
+    pub psnr_db: Option<f64>,
+    /// Sizes and ratios, when the compressed file is known.
+    pub sizes: Option<Sizes>,
+    /// R, when sizes are known.
+    pub ratio: Option<f64>,
+    /// R_actual, when sizes are known.
+    pub ratio_actual: Option<f64>,
+}
+
+fn stats(name: String, pairs: impl Iterator<Item = (f64, f64)>, threshold: f64) -> VariableStats {
+    let (mut n, mut sum, mut sq, mut max) = (0usize, 0.0, 0.0, 0.0f64);
+    let (mut rn, mut rsum, mut rsq, mut skipped) = (0usize, 0.0, 0.0, 0usize);
+    for (x, y) in pairs {
+        let d = y - x;
+        n += 1;
+        sum += d;
+        sq += d * d;
+        max = max.max(d.abs());
+        if x.abs() < threshold || x == 0.0 {
+            skipped += 1;
+        } else {
+            let r = d / x;
+            rn += 1;
+            rsum += r;
+            rsq += r * r;
+        }
+    }
+    let mean = |s: f64, k: usize| if k == 0 { f64::NAN } else { s / k as f64 };
+    VariableStats {
+        name,
+        residual_mean: mean(sum, n),
+        residual_rms: mean(sq, n).sqrt(),
+        response_mean: mean(rsum, rn),
+        response_rms: mean(rsq, rn).sqrt(),
+        response_skipped: skipped,
+        max_abs_error: max,
+    }
+}
+
+/// Response values (x̂ − x)/x of one table variable, skipping |x| < threshold (for histograms).
+pub fn responses(original: &Dataset, reconstructed: &Dataset, variable: usize, threshold: f64) -> Vec<f64> {
+    let n = original.features();
+    original.values.iter().zip(&reconstructed.values).skip(variable).step_by(n)
+        .filter(|(x, _)| x.abs() >= threshold && **x != 0.0)
+        .map(|(x, y)| (y - x) / x)
+        .collect()
+}
+
+/// Compares a reconstruction with the original; both must have the same layout.
+pub fn evaluate(original: &Dataset, reconstructed: &Dataset, threshold: f64, sizes: Option<Sizes>) -> Result<Evaluation> {
+    if original.shape() != reconstructed.shape() || original.kind != reconstructed.kind {
+        return Err(Error::Mismatch(format!(
+            "the reconstruction has shape {:?}, the original {:?}",
+            reconstructed.shape(),
+            original.shape()
+        )));
+    }
+    let pairs = || original.values.iter().copied().zip(reconstructed.values.iter().copied());
+    let n = original.features();
+    let (variables, psnr_db) = match original.kind {
+        DataKind::Table => (
+            original.names.iter().enumerate()
+                .map(|(v, name)| stats(name.clone(), pairs().skip(v).step_by(n), threshold))
+                .collect(),
+            None,
+        ),
+        DataKind::Fields { .. } => {
+            let all = stats("all values".into(), pairs(), threshold);
+            let (lo, hi) = original.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+            let psnr = 20.0 * ((hi - lo) / all.residual_rms).log10();
+            (vec![all], Some(psnr))
+        }
+    };
+    Ok(Evaluation {
+        kind: original.kind,
+        rows: original.rows,
+        response_threshold: threshold,
+        variables,
+        psnr_db,
+        ratio: sizes.as_ref().map(Sizes::ratio),
+        ratio_actual: sizes.as_ref().map(Sizes::ratio_actual),
+        sizes,
+    })
+}
+
+impl Evaluation {
+    /// The terminal table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<16} {:>13} {:>12} {:>13} {:>12} {:>12} {:>8}",
+            "variable", "residual mean", "residual RMS", "response mean", "response RMS", "max |error|", "skipped"
+        );
+        for v in &self.variables {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>13.4e} {:>12.4e} {:>12.3}% {:>11.3}% {:>12.4e} {:>8}",
+                v.name, v.residual_mean, v.residual_rms, 100.0 * v.response_mean, 100.0 * v.response_rms,
+                v.max_abs_error, v.response_skipped
+            );
+        }
+        if let Some(p) = self.psnr_db {
+            let _ = writeln!(out, "PSNR {p:.2} dB");
+        }
+        if let Some(s) = &self.sizes {
+            let aux: u64 = s.auxiliary.iter().map(|(_, n)| n).sum();
+            let _ = writeln!(
+                out,
+                "R = {:.3} ({} B / {} B compressed)   R_actual = {:.3} (counting {} B of decoder files)",
+                s.ratio(), s.input_bytes, s.compressed_bytes, s.ratio_actual(), aux
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::FloatType;
+
+    #[test]
+    fn figures_match_a_hand_computation() {
+        let table = |values: Vec<f64>| Dataset {
+            kind: DataKind::Table,
+            names: vec!["a".into(), "b".into()],
+            dtype: FloatType::F64,
+            rows: 2,
+            values,
+        };
+        let original = table(vec![1.0, 0.0, 2.0, 4.0]);
+        let reco = table(vec![1.1, 0.5, 1.8, 4.0]);
+        let e = evaluate(&original, &reco, 1e-9, None).unwrap();
+        let a = &e.variables[0];
+        assert!((a.residual_mean - (-0.05)).abs() < 1e-12);
+        assert!((a.response_rms - ((0.01f64 + 0.01) / 2.0).sqrt()).abs() < 1e-12);
+        assert!((a.max_abs_error - 0.2).abs() < 1e-12);
+        assert_eq!(e.variables[1].response_skipped, 1);
+        assert_eq!(responses(&original, &reco, 1, 1e-9), vec![0.0]);
+    }
+}
