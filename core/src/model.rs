@@ -102,16 +102,30 @@ impl fmt::Display for ShapeError {
 }
 
 fn conv_out(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    (size + 2 * padding).checked_sub(kernel).map(|s| s / stride + 1)
+    (size + 2 * padding)
+        .checked_sub(kernel)
+        .map(|s| s / stride + 1)
 }
 
 impl LayerSpec {
     /// Output shape for `input`, or `None` when the layer does not accept it.
     pub fn output_shape(&self, input: &[usize]) -> Option<Vec<usize>> {
         match (*self, input) {
-            (LayerSpec::Dense { inputs, outputs, .. }, [n]) if *n == inputs => Some(vec![outputs]),
             (
-                LayerSpec::Conv2d { in_channels, out_channels, kernel, stride, padding, .. },
+                LayerSpec::Dense {
+                    inputs, outputs, ..
+                },
+                [n],
+            ) if *n == inputs => Some(vec![outputs]),
+            (
+                LayerSpec::Conv2d {
+                    in_channels,
+                    out_channels,
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                },
                 [c, h, w],
             ) if *c == in_channels && stride > 0 => Some(vec![
                 out_channels,
@@ -133,14 +147,21 @@ impl LayerSpec {
                 let size = |s: usize, extra: usize| {
                     ((s - 1) * stride + kernel + extra).checked_sub(2 * padding)
                 };
-                Some(vec![out_channels, size(*h, output_padding[0])?, size(*w, output_padding[1])?])
+                Some(vec![
+                    out_channels,
+                    size(*h, output_padding[0])?,
+                    size(*w, output_padding[1])?,
+                ])
             }
             (LayerSpec::Flatten, [c, h, w]) => Some(vec![c * h * w]),
-            (LayerSpec::Unflatten { channels, height, width }, [n])
-                if *n == channels * height * width =>
-            {
-                Some(vec![channels, height, width])
-            }
+            (
+                LayerSpec::Unflatten {
+                    channels,
+                    height,
+                    width,
+                },
+                [n],
+            ) if *n == channels * height * width => Some(vec![channels, height, width]),
             _ => None,
         }
     }
@@ -159,13 +180,27 @@ impl LayerSpec {
     /// Shapes of the weight and bias tensors, or `None` for a layer without parameters.
     pub fn param_shapes(&self) -> Option<(Vec<usize>, usize)> {
         match *self {
-            LayerSpec::Dense { inputs, outputs, .. } => Some((vec![inputs, outputs], outputs)),
-            LayerSpec::Conv2d { in_channels, out_channels, kernel, .. } => {
-                Some((vec![out_channels, in_channels, kernel, kernel], out_channels))
-            }
-            LayerSpec::ConvTranspose2d { in_channels, out_channels, kernel, .. } => {
-                Some((vec![in_channels, out_channels, kernel, kernel], out_channels))
-            }
+            LayerSpec::Dense {
+                inputs, outputs, ..
+            } => Some((vec![inputs, outputs], outputs)),
+            LayerSpec::Conv2d {
+                in_channels,
+                out_channels,
+                kernel,
+                ..
+            } => Some((
+                vec![out_channels, in_channels, kernel, kernel],
+                out_channels,
+            )),
+            LayerSpec::ConvTranspose2d {
+                in_channels,
+                out_channels,
+                kernel,
+                ..
+            } => Some((
+                vec![in_channels, out_channels, kernel, kernel],
+                out_channels,
+            )),
             LayerSpec::Flatten | LayerSpec::Unflatten { .. } => None,
         }
     }
@@ -250,8 +285,16 @@ mod tests {
         let net = NetworkSpec {
             input_shape: vec![9],
             layers: vec![
-                LayerSpec::Dense { inputs: 9, outputs: 4, activation: LEAKY },
-                LayerSpec::Dense { inputs: 4, outputs: 2, activation: Activation::Linear },
+                LayerSpec::Dense {
+                    inputs: 9,
+                    outputs: 4,
+                    activation: LEAKY,
+                },
+                LayerSpec::Dense {
+                    inputs: 4,
+                    outputs: 2,
+                    activation: Activation::Linear,
+                },
             ],
         };
         assert_eq!(net.output_shape().unwrap(), vec![2]);
@@ -292,8 +335,16 @@ mod tests {
         let net = NetworkSpec {
             input_shape: vec![9],
             layers: vec![
-                LayerSpec::Dense { inputs: 9, outputs: 4, activation: LEAKY },
-                LayerSpec::Dense { inputs: 5, outputs: 2, activation: LEAKY },
+                LayerSpec::Dense {
+                    inputs: 9,
+                    outputs: 4,
+                    activation: LEAKY,
+                },
+                LayerSpec::Dense {
+                    inputs: 5,
+                    outputs: 2,
+                    activation: LEAKY,
+                },
             ],
         };
         let err = net.shapes().unwrap_err();

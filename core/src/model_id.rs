@@ -12,7 +12,11 @@ pub struct ModelId(pub [u8; 16]);
 
 impl ModelId {
     /// Hashes the decoder description, its parameters (in layer order) and the normalisation.
-    pub fn of(decoder: &NetworkSpec, params: &[LayerParams], normalization: &Normalization) -> Self {
+    pub fn of(
+        decoder: &NetworkSpec,
+        params: &[LayerParams],
+        normalization: &Normalization,
+    ) -> Self {
         let mut h = Sha256::new();
         h.update(b"baler-model-id-v1");
         put_usizes(&mut h, &decoder.input_shape);
@@ -81,12 +85,23 @@ fn put_activation(h: &mut Sha256, a: Activation) {
 
 fn put_layer(h: &mut Sha256, layer: &LayerSpec) {
     match *layer {
-        LayerSpec::Dense { inputs, outputs, activation } => {
+        LayerSpec::Dense {
+            inputs,
+            outputs,
+            activation,
+        } => {
             h.update([0u8]);
             put_usizes(h, &[inputs, outputs]);
             put_activation(h, activation);
         }
-        LayerSpec::Conv2d { in_channels, out_channels, kernel, stride, padding, activation } => {
+        LayerSpec::Conv2d {
+            in_channels,
+            out_channels,
+            kernel,
+            stride,
+            padding,
+            activation,
+        } => {
             h.update([1u8]);
             put_usizes(h, &[in_channels, out_channels, kernel, stride, padding]);
             put_activation(h, activation);
@@ -103,12 +118,24 @@ fn put_layer(h: &mut Sha256, layer: &LayerSpec) {
             h.update([2u8]);
             put_usizes(
                 h,
-                &[in_channels, out_channels, kernel, stride, padding, output_padding[0], output_padding[1]],
+                &[
+                    in_channels,
+                    out_channels,
+                    kernel,
+                    stride,
+                    padding,
+                    output_padding[0],
+                    output_padding[1],
+                ],
             );
             put_activation(h, activation);
         }
         LayerSpec::Flatten => h.update([3u8]),
-        LayerSpec::Unflatten { channels, height, width } => {
+        LayerSpec::Unflatten {
+            channels,
+            height,
+            width,
+        } => {
             h.update([4u8]);
             put_usizes(h, &[channels, height, width]);
         }
@@ -124,11 +151,21 @@ mod tests {
     fn decoder() -> (NetworkSpec, vec::Vec<LayerParams>, Normalization) {
         let spec = NetworkSpec {
             input_shape: vec![1],
-            layers: vec![LayerSpec::Dense { inputs: 1, outputs: 2, activation: Activation::Linear }],
+            layers: vec![LayerSpec::Dense {
+                inputs: 1,
+                outputs: 2,
+                activation: Activation::Linear,
+            }],
         };
         let params = vec![LayerParams {
-            weight: ParamTensor { shape: vec![1, 2], values: vec![0.5, -1.0] },
-            bias: ParamTensor { shape: vec![2], values: vec![0.0, 0.25] },
+            weight: ParamTensor {
+                shape: vec![1, 2],
+                values: vec![0.5, -1.0],
+            },
+            bias: ParamTensor {
+                shape: vec![2],
+                values: vec![0.0, 0.25],
+            },
         }];
         let norm = Normalization {
             method: NormalizationMethod::MinMax,

@@ -29,14 +29,16 @@ impl Normalization {
     /// Fits one offset/scale pair per column of the row-major `values` with `variables` columns.
     /// A constant column gets scale 1. `values.len()` must be a non-zero multiple of `variables`.
     pub fn fit(method: NormalizationMethod, values: &[f64], variables: usize) -> Self {
-        assert!(variables > 0 && !values.is_empty() && values.len() % variables == 0);
+        assert!(variables > 0 && !values.is_empty() && values.len().is_multiple_of(variables));
         let rows = (values.len() / variables) as f64;
         let column = |v: usize| values.iter().skip(v).step_by(variables).copied();
         let (offset, scale) = (0..variables)
             .map(|v| match method {
                 NormalizationMethod::MinMax => {
                     let (lo, hi) = column(v)
-                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                            (lo.min(x), hi.max(x))
+                        });
                     (lo, nonzero(hi - lo))
                 }
                 NormalizationMethod::Standard => {
@@ -46,7 +48,11 @@ impl Normalization {
                 }
             })
             .unzip();
-        Normalization { method, offset, scale }
+        Normalization {
+            method,
+            offset,
+            scale,
+        }
     }
 
     /// Number of variables the map was fitted on.
@@ -72,7 +78,11 @@ impl Normalization {
 }
 
 fn nonzero(scale: f64) -> f64 {
-    if scale > 0.0 && scale.is_finite() { scale } else { 1.0 }
+    if scale > 0.0 && scale.is_finite() {
+        scale
+    } else {
+        1.0
+    }
 }
 
 /// Square root by Newton's method (`core` has no `f64::sqrt` without `std`).

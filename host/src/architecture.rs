@@ -43,7 +43,9 @@ pub fn build(config: &ModelConfig, kind: DataKind, features: usize) -> Result<Au
         )));
     }
     let hidden_act = match config.activation {
-        ActivationName::LeakyRelu => Activation::LeakyRelu { alpha: config.leaky_slope },
+        ActivationName::LeakyRelu => Activation::LeakyRelu {
+            alpha: config.leaky_slope,
+        },
         ActivationName::Relu => Activation::Relu,
     };
     let preset = match (config.preset, kind) {
@@ -55,9 +57,9 @@ pub fn build(config: &ModelConfig, kind: DataKind, features: usize) -> Result<Au
         (Preset::Conv, DataKind::Fields { height, width }) => {
             conv(&config.conv_channels, height, width, latent, hidden_act)
         }
-        (Preset::Conv, DataKind::Table) => {
-            Err(Error::Mismatch("the conv preset needs 2-D fields (a 3-D array), not a table".into()))
-        }
+        (Preset::Conv, DataKind::Table) => Err(Error::Mismatch(
+            "the conv preset needs 2-D fields (a 3-D array), not a table".into(),
+        )),
         (Preset::FpgaSmall, _) => {
             let hidden = config.hidden.clone().unwrap_or(vec![32, 16]);
             Ok(dense(features, &hidden, latent, Activation::Relu))
@@ -84,18 +86,33 @@ fn dense_chain(sizes: &[usize], act: Activation) -> Vec<LayerSpec> {
 
 /// `features → hidden… → latent` and the mirror, linear latent and output.
 pub fn dense(features: usize, hidden: &[usize], latent: usize, act: Activation) -> AutoencoderSpec {
-    let sizes: Vec<usize> = std::iter::once(features).chain(hidden.iter().copied()).chain([latent]).collect();
+    let sizes: Vec<usize> = std::iter::once(features)
+        .chain(hidden.iter().copied())
+        .chain([latent])
+        .collect();
     let mirrored: Vec<usize> = sizes.iter().rev().copied().collect();
     AutoencoderSpec {
-        encoder: NetworkSpec { input_shape: vec![features], layers: dense_chain(&sizes, act) },
-        decoder: NetworkSpec { input_shape: vec![latent], layers: dense_chain(&mirrored, act) },
+        encoder: NetworkSpec {
+            input_shape: vec![features],
+            layers: dense_chain(&sizes, act),
+        },
+        decoder: NetworkSpec {
+            input_shape: vec![latent],
+            layers: dense_chain(&mirrored, act),
+        },
     }
 }
 
 /// Convolutional autoencoder: a 3×3 convolution, then one stride-2 convolution per channel count,
 /// flatten, one dense layer to the latent; the decoder mirrors it with transposed convolutions whose
 /// output padding restores the exact field size.
-fn conv(channels: &[usize], height: usize, width: usize, latent: usize, act: Activation) -> Result<AutoencoderSpec> {
+fn conv(
+    channels: &[usize],
+    height: usize,
+    width: usize,
+    latent: usize,
+    act: Activation,
+) -> Result<AutoencoderSpec> {
     let conv = |i, o, stride, activation| LayerSpec::Conv2d {
         in_channels: i,
         out_channels: o,
@@ -126,11 +143,23 @@ fn conv(channels: &[usize], height: usize, width: usize, latent: usize, act: Act
         prev = c;
     }
     enc.push(LayerSpec::Flatten);
-    enc.push(LayerSpec::Dense { inputs: flat, outputs: latent, activation: Activation::Linear });
+    enc.push(LayerSpec::Dense {
+        inputs: flat,
+        outputs: latent,
+        activation: Activation::Linear,
+    });
 
     let mut dec = vec![
-        LayerSpec::Dense { inputs: latent, outputs: flat, activation: act },
-        LayerSpec::Unflatten { channels: c_end, height: h_end, width: w_end },
+        LayerSpec::Dense {
+            inputs: latent,
+            outputs: flat,
+            activation: act,
+        },
+        LayerSpec::Unflatten {
+            channels: c_end,
+            height: h_end,
+            width: w_end,
+        },
     ];
     for (i, &c) in channels.iter().enumerate().rev() {
         let out = if i == 0 { channels[0] } else { channels[i - 1] };
@@ -149,10 +178,19 @@ fn conv(channels: &[usize], height: usize, width: usize, latent: usize, act: Act
     }
     dec.push(conv(channels[0], 1, 1, Activation::Linear));
     let spec = AutoencoderSpec {
-        encoder: NetworkSpec { input_shape: vec![1, height, width], layers: enc },
-        decoder: NetworkSpec { input_shape: vec![latent], layers: dec },
+        encoder: NetworkSpec {
+            input_shape: vec![1, height, width],
+            layers: enc,
+        },
+        decoder: NetworkSpec {
+            input_shape: vec![latent],
+            layers: dec,
+        },
     };
-    debug_assert_eq!(spec.decoder.output_shape().ok(), Some(vec![1, height, width]));
+    debug_assert_eq!(
+        spec.decoder.output_shape().ok(),
+        Some(vec![1, height, width])
+    );
     Ok(spec)
 }
 
@@ -162,19 +200,36 @@ mod tests {
 
     #[test]
     fn baler_model_is_the_paper_shape() {
-        let config = ModelConfig { latent: Some(5), ..Default::default() };
+        let config = ModelConfig {
+            latent: Some(5),
+            ..Default::default()
+        };
         let ae = build(&config, DataKind::Table, 9).unwrap();
         assert_eq!(ae.encoder.output_shape().unwrap(), vec![5]);
         assert_eq!(ae.decoder.output_shape().unwrap(), vec![9]);
         assert_eq!(ae.encoder.layers.len(), 4);
-        assert_eq!(ae.encoder.parameter_count(), 9 * 200 + 200 + 200 * 100 + 100 + 100 * 50 + 50 + 50 * 5 + 5);
+        assert_eq!(
+            ae.encoder.parameter_count(),
+            9 * 200 + 200 + 200 * 100 + 100 + 100 * 50 + 50 + 50 * 5 + 5
+        );
     }
 
     #[test]
     fn conv_latent_follows_ratio_and_restores_odd_sizes() {
         for (h, w) in [(50, 50), (61, 120), (7, 9)] {
-            let config = ModelConfig { ratio: Some(10.0), ..Default::default() };
-            let ae = build(&config, DataKind::Fields { height: h, width: w }, h * w).unwrap();
+            let config = ModelConfig {
+                ratio: Some(10.0),
+                ..Default::default()
+            };
+            let ae = build(
+                &config,
+                DataKind::Fields {
+                    height: h,
+                    width: w,
+                },
+                h * w,
+            )
+            .unwrap();
             assert_eq!(ae.latent(), ((h * w) as f64 / 10.0).round() as usize);
             assert_eq!(ae.encoder.output_shape().unwrap(), vec![ae.latent()]);
             assert_eq!(ae.decoder.output_shape().unwrap(), vec![1, h, w], "{h}×{w}");
@@ -183,7 +238,10 @@ mod tests {
 
     #[test]
     fn latent_larger_than_input_is_refused() {
-        let config = ModelConfig { latent: Some(12), ..Default::default() };
+        let config = ModelConfig {
+            latent: Some(12),
+            ..Default::default()
+        };
         assert!(build(&config, DataKind::Table, 9).is_err());
     }
 }

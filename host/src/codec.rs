@@ -27,12 +27,25 @@ pub fn run_network(network: &Network, values: &[f32], inputs: usize, device: &De
 }
 
 /// Encodes `data` (whose layout must match the model's training data) into a compressed file.
-pub fn compress(model: &Model, data: &Dataset, source: &Path, precision: LatentPrecision, device: &Device) -> Result<CompressedFile> {
+pub fn compress(
+    model: &Model,
+    data: &Dataset,
+    source: &Path,
+    precision: LatentPrecision,
+    device: &Device,
+) -> Result<CompressedFile> {
     model.decoder.data.check(data, source)?;
     let encoder = Network::from_params(&model.encoder, &model.encoder_params, device)?;
-    let mut latent = run_network(&encoder, &normalized(data, &model.decoder.normalization), data.features(), device);
+    let mut latent = run_network(
+        &encoder,
+        &normalized(data, &model.decoder.normalization),
+        data.features(),
+        device,
+    );
     if precision == LatentPrecision::F16 {
-        latent.iter_mut().for_each(|v| *v = f16::from_f32(*v).to_f32());
+        latent
+            .iter_mut()
+            .for_each(|v| *v = f16::from_f32(*v).to_f32());
     }
     Ok(CompressedFile {
         header: Header {
@@ -49,7 +62,12 @@ pub fn compress(model: &Model, data: &Dataset, source: &Path, precision: LatentP
 }
 
 /// Restores the data of a compressed file with its model's decoder; a file made by another model is refused.
-pub fn decompress(decoder: &Decoder, file: &CompressedFile, source: &Path, device: &Device) -> Result<Dataset> {
+pub fn decompress(
+    decoder: &Decoder,
+    file: &CompressedFile,
+    source: &Path,
+    device: &Device,
+) -> Result<Dataset> {
     let h = &file.header;
     if h.model_id != decoder.id.to_string() {
         return Err(Error::Mismatch(format!(
@@ -59,7 +77,10 @@ pub fn decompress(decoder: &Decoder, file: &CompressedFile, source: &Path, devic
             decoder.id
         )));
     }
-    if h.latent_size != decoder.latent() || h.kind != decoder.data.kind || h.names != decoder.data.names {
+    if h.latent_size != decoder.latent()
+        || h.kind != decoder.data.kind
+        || h.names != decoder.data.names
+    {
         return Err(Error::Mismatch(format!(
             "{}: the header's layout does not match model {}",
             source.display(),
@@ -78,5 +99,11 @@ pub fn decompress(decoder: &Decoder, file: &CompressedFile, source: &Path, devic
             }
         }
     }
-    Ok(Dataset { kind: h.kind, names: h.names.clone(), dtype: h.dtype, rows: h.rows(), values })
+    Ok(Dataset {
+        kind: h.kind,
+        names: h.names.clone(),
+        dtype: h.dtype,
+        rows: h.rows(),
+        values,
+    })
 }

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use baler_core::NormalizationMethod;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The whole configuration file.
@@ -118,6 +119,8 @@ pub struct TrainingConfig {
     pub seed: u64,
     /// Per-variable normalisation fitted on the training data.
     pub normalization: NormalizationMethod,
+    /// Loss weight per table variable, by name (others weigh 1): say which variables matter most.
+    pub weights: BTreeMap<String, f64>,
 }
 
 impl Default for TrainingConfig {
@@ -134,6 +137,7 @@ impl Default for TrainingConfig {
             early_stopping_patience: 60,
             seed: 1,
             normalization: NormalizationMethod::MinMax,
+            weights: BTreeMap::new(),
         }
     }
 }
@@ -171,7 +175,10 @@ pub struct CompressionConfig {
 
 impl Default for CompressionConfig {
     fn default() -> Self {
-        CompressionConfig { latent_precision: LatentPrecision::F32, zstd_level: 19 }
+        CompressionConfig {
+            latent_precision: LatentPrecision::F32,
+            zstd_level: 19,
+        }
     }
 }
 
@@ -187,7 +194,10 @@ pub struct EvaluationConfig {
 
 impl Default for EvaluationConfig {
     fn default() -> Self {
-        EvaluationConfig { response_threshold: 1e-6, plots: true }
+        EvaluationConfig {
+            response_threshold: 1e-6,
+            plots: true,
+        }
     }
 }
 
@@ -195,9 +205,14 @@ impl ProjectConfig {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-        let config: ProjectConfig = toml::from_str(&text)
-            .map_err(|e| Error::Config { path: path.into(), message: e.to_string() })?;
-        config.check().map_err(|message| Error::Config { path: path.into(), message })?;
+        let config: ProjectConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        config.check().map_err(|message| Error::Config {
+            path: path.into(),
+            message,
+        })?;
         Ok(config)
     }
 
@@ -207,17 +222,54 @@ impl ProjectConfig {
         let checks = [
             (t.epochs > 0, "training.epochs must be at least 1"),
             (t.batch_size > 0, "training.batch_size must be at least 1"),
-            (t.learning_rate > 0.0, "training.learning_rate must be positive"),
-            ((0.0..1.0).contains(&t.l1_beta), "training.l1_beta must be in [0, 1)"),
-            ((0.0..0.9).contains(&t.validation_fraction), "training.validation_fraction must be in [0, 0.9)"),
-            (t.lr_factor > 0.0 && t.lr_factor < 1.0, "training.lr_factor must be in (0, 1)"),
-            (self.model.latent != Some(0), "model.latent must be at least 1"),
-            (self.model.ratio.is_none_or(|r| r >= 1.0), "model.ratio must be at least 1"),
-            (self.model.hidden.as_ref().is_none_or(|h| h.iter().all(|&n| n > 0)), "model.hidden sizes must be positive"),
-            (!self.model.conv_channels.is_empty() && self.model.conv_channels.iter().all(|&n| n > 0),
-                "model.conv_channels must list at least one positive channel count"),
-            ((1..=22).contains(&self.compression.zstd_level), "compression.zstd_level must be 1..=22"),
-            (self.evaluation.response_threshold >= 0.0, "evaluation.response_threshold must be non-negative"),
+            (
+                t.learning_rate > 0.0,
+                "training.learning_rate must be positive",
+            ),
+            (
+                (0.0..1.0).contains(&t.l1_beta),
+                "training.l1_beta must be in [0, 1)",
+            ),
+            (
+                (0.0..0.9).contains(&t.validation_fraction),
+                "training.validation_fraction must be in [0, 0.9)",
+            ),
+            (
+                t.lr_factor > 0.0 && t.lr_factor < 1.0,
+                "training.lr_factor must be in (0, 1)",
+            ),
+            (
+                t.weights.values().all(|w| w.is_finite() && *w > 0.0),
+                "training.weights must be positive",
+            ),
+            (
+                self.model.latent != Some(0),
+                "model.latent must be at least 1",
+            ),
+            (
+                self.model.ratio.is_none_or(|r| r >= 1.0),
+                "model.ratio must be at least 1",
+            ),
+            (
+                self.model
+                    .hidden
+                    .as_ref()
+                    .is_none_or(|h| h.iter().all(|&n| n > 0)),
+                "model.hidden sizes must be positive",
+            ),
+            (
+                !self.model.conv_channels.is_empty()
+                    && self.model.conv_channels.iter().all(|&n| n > 0),
+                "model.conv_channels must list at least one positive channel count",
+            ),
+            (
+                (1..=22).contains(&self.compression.zstd_level),
+                "compression.zstd_level must be 1..=22",
+            ),
+            (
+                self.evaluation.response_threshold >= 0.0,
+                "evaluation.response_threshold must be non-negative",
+            ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, message)) => Err(message.to_string()),

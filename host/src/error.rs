@@ -64,7 +64,10 @@ pub enum Error {
 impl Error {
     /// A [`Error::Malformed`] for `path`.
     pub fn malformed(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Error::Malformed { path: path.into(), message: message.into() }
+        Error::Malformed {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     /// Wraps an I/O error with the path it concerns.

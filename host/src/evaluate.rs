@@ -44,7 +44,10 @@ impl Sizes {
         Ok(Sizes {
             input_bytes,
             compressed_bytes: size(compressed)?,
-            auxiliary: auxiliary.iter().map(|p| Ok((p.clone(), size(p)?))).collect::<Result<_>>()?,
+            auxiliary: auxiliary
+                .iter()
+                .map(|p| Ok((p.clone(), size(p)?)))
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -112,16 +115,31 @@ fn stats(name: String, pairs: impl Iterator<Item = (f64, f64)>, threshold: f64) 
 }
 
 /// Response values (x̂ − x)/x of one table variable, skipping |x| < threshold (for histograms).
-pub fn responses(original: &Dataset, reconstructed: &Dataset, variable: usize, threshold: f64) -> Vec<f64> {
+pub fn responses(
+    original: &Dataset,
+    reconstructed: &Dataset,
+    variable: usize,
+    threshold: f64,
+) -> Vec<f64> {
     let n = original.features();
-    original.values.iter().zip(&reconstructed.values).skip(variable).step_by(n)
+    original
+        .values
+        .iter()
+        .zip(&reconstructed.values)
+        .skip(variable)
+        .step_by(n)
         .filter(|(x, _)| x.abs() >= threshold && **x != 0.0)
         .map(|(x, y)| (y - x) / x)
         .collect()
 }
 
 /// Compares a reconstruction with the original; both must have the same layout.
-pub fn evaluate(original: &Dataset, reconstructed: &Dataset, threshold: f64, sizes: Option<Sizes>) -> Result<Evaluation> {
+pub fn evaluate(
+    original: &Dataset,
+    reconstructed: &Dataset,
+    threshold: f64,
+    sizes: Option<Sizes>,
+) -> Result<Evaluation> {
     if original.shape() != reconstructed.shape() || original.kind != reconstructed.kind {
         return Err(Error::Mismatch(format!(
             "the reconstruction has shape {:?}, the original {:?}",
@@ -129,18 +147,32 @@ pub fn evaluate(original: &Dataset, reconstructed: &Dataset, threshold: f64, siz
             original.shape()
         )));
     }
-    let pairs = || original.values.iter().copied().zip(reconstructed.values.iter().copied());
+    let pairs = || {
+        original
+            .values
+            .iter()
+            .copied()
+            .zip(reconstructed.values.iter().copied())
+    };
     let n = original.features();
     let (variables, psnr_db) = match original.kind {
         DataKind::Table => (
-            original.names.iter().enumerate()
+            original
+                .names
+                .iter()
+                .enumerate()
                 .map(|(v, name)| stats(name.clone(), pairs().skip(v).step_by(n), threshold))
                 .collect(),
             None,
         ),
         DataKind::Fields { .. } => {
             let all = stats("all values".into(), pairs(), threshold);
-            let (lo, hi) = original.values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+            let (lo, hi) = original
+                .values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                    (l.min(x), h.max(x))
+                });
             let psnr = 20.0 * ((hi - lo) / all.residual_rms).log10();
             (vec![all], Some(psnr))
         }
@@ -164,14 +196,25 @@ impl Evaluation {
         let _ = writeln!(
             out,
             "{:<16} {:>13} {:>12} {:>13} {:>12} {:>12} {:>8}",
-            "variable", "residual mean", "residual RMS", "response mean", "response RMS", "max |error|", "skipped"
+            "variable",
+            "residual mean",
+            "residual RMS",
+            "response mean",
+            "response RMS",
+            "max |error|",
+            "skipped"
         );
         for v in &self.variables {
             let _ = writeln!(
                 out,
                 "{:<16} {:>13.4e} {:>12.4e} {:>12.3}% {:>11.3}% {:>12.4e} {:>8}",
-                v.name, v.residual_mean, v.residual_rms, 100.0 * v.response_mean, 100.0 * v.response_rms,
-                v.max_abs_error, v.response_skipped
+                v.name,
+                v.residual_mean,
+                v.residual_rms,
+                100.0 * v.response_mean,
+                100.0 * v.response_rms,
+                v.max_abs_error,
+                v.response_skipped
             );
         }
         if let Some(p) = self.psnr_db {
@@ -182,7 +225,11 @@ impl Evaluation {
             let _ = writeln!(
                 out,
                 "R = {:.3} ({} B / {} B compressed)   R_actual = {:.3} (counting {} B of decoder files)",
-                s.ratio(), s.input_bytes, s.compressed_bytes, s.ratio_actual(), aux
+                s.ratio(),
+                s.input_bytes,
+                s.compressed_bytes,
+                s.ratio_actual(),
+                aux
             );
         }
         out

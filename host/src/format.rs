@@ -6,6 +6,7 @@ use crate::data::{DataKind, FloatType};
 use crate::error::{Error, Result};
 use half::f16;
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::path::Path;
 
 /// First eight bytes of every compressed file.
@@ -50,10 +51,17 @@ impl Header {
     fn check(&self) -> std::result::Result<(), String> {
         let shape_ok = match self.kind {
             DataKind::Table => self.shape.len() == 2 && self.shape[1] == self.names.len(),
-            DataKind::Fields { height, width } => self.shape.len() == 3 && self.shape[1..] == [height, width],
+            DataKind::Fields { height, width } => {
+                self.shape.len() == 3 && self.shape[1..] == [height, width]
+            }
         };
         if !shape_ok {
-            return Err(format!("header shape {:?} does not fit kind {:?} and {} names", self.shape, self.kind, self.names.len()));
+            return Err(format!(
+                "header shape {:?} does not fit kind {:?} and {} names",
+                self.shape,
+                self.kind,
+                self.names.len()
+            ));
         }
         if self.rows() == 0 || self.latent_size == 0 {
             return Err("header describes empty data".into());
@@ -79,7 +87,11 @@ impl CompressedFile {
     pub fn to_bytes(&self, zstd_level: i32) -> Vec<u8> {
         let raw: Vec<u8> = match self.header.latent_precision {
             LatentPrecision::F32 => self.latent.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            LatentPrecision::F16 => self.latent.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(),
+            LatentPrecision::F16 => self
+                .latent
+                .iter()
+                .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+                .collect(),
         };
         let payload = zstd::bulk::compress(&raw, zstd_level).expect("zstd compresses in memory");
         let header = serde_json::to_vec(&self.header).expect("header serialises");
@@ -102,13 +114,18 @@ impl CompressedFile {
         }
         let version = u16::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated"))?);
         if version != VERSION {
-            return Err(bad(&format!("format version {version}; this build reads version {VERSION}")));
+            return Err(bad(&format!(
+                "format version {version}; this build reads version {VERSION}"
+            )));
         }
-        let header_len = u32::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated"))?) as usize;
+        let header_len =
+            u32::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated"))?) as usize;
         if header_len > MAX_HEADER {
             return Err(bad("header too large"));
         }
-        let header_bytes = cursor.take(header_len).ok_or_else(|| bad("truncated header"))?;
+        let header_bytes = cursor
+            .take(header_len)
+            .ok_or_else(|| bad("truncated header"))?;
         let payload_len = u64::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated"))?);
         let payload = usize::try_from(payload_len)
             .ok()
@@ -126,15 +143,26 @@ impl CompressedFile {
             serde_json::from_slice(header_bytes).map_err(|e| bad(&format!("header: {e}")))?;
         header.check().map_err(|m| bad(&m))?;
         let expected = header.latent_bytes().expect("checked") as usize;
-        let raw = zstd::bulk::decompress(payload, expected).map_err(|e| bad(&format!("payload: {e}")))?;
+        // stream rather than trust the header with an up-front allocation
+        let mut raw = Vec::new();
+        zstd::stream::Decoder::new(payload)
+            .and_then(|d| d.take(expected as u64 + 1).read_to_end(&mut raw))
+            .map_err(|e| bad(&format!("payload: {e}")))?;
         if raw.len() != expected {
-            return Err(bad(&format!("payload holds {} bytes, the header announces {expected}", raw.len())));
+            return Err(bad(&format!(
+                "payload holds {} bytes, the header announces {expected}",
+                raw.len()
+            )));
         }
         let latent = match header.latent_precision {
-            LatentPrecision::F32 => raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
-            LatentPrecision::F16 => {
-                raw.chunks_exact(2).map(|c| f16::from_le_bytes(c.try_into().unwrap()).to_f32()).collect()
-            }
+            LatentPrecision::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+            LatentPrecision::F16 => raw
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes(c.try_into().unwrap()).to_f32())
+                .collect(),
         };
         Ok(CompressedFile { header, latent })
     }
@@ -187,7 +215,10 @@ mod tests {
         for p in [LatentPrecision::F32, LatentPrecision::F16] {
             let file = sample(p);
             let bytes = file.to_bytes(3);
-            assert_eq!(CompressedFile::from_bytes(&bytes, Path::new("x")).unwrap(), file);
+            assert_eq!(
+                CompressedFile::from_bytes(&bytes, Path::new("x")).unwrap(),
+                file
+            );
         }
     }
 
@@ -195,12 +226,18 @@ mod tests {
     fn every_truncation_and_every_flipped_byte_is_an_error() {
         let bytes = sample(LatentPrecision::F32).to_bytes(3);
         for n in 0..bytes.len() {
-            assert!(CompressedFile::from_bytes(&bytes[..n], Path::new("x")).is_err(), "prefix {n}");
+            assert!(
+                CompressedFile::from_bytes(&bytes[..n], Path::new("x")).is_err(),
+                "prefix {n}"
+            );
         }
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x40;
-            assert!(CompressedFile::from_bytes(&b, Path::new("x")).is_err(), "byte {i}");
+            assert!(
+                CompressedFile::from_bytes(&b, Path::new("x")).is_err(),
+                "byte {i}"
+            );
         }
     }
 }

@@ -11,13 +11,21 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path.file_name().ok_or_else(|| Error::malformed(path, "not a file name"))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::malformed(path, "not a file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let file = std::fs::File::create(&tmp).map_err(Error::io(path))?;
         let mut writer = std::io::BufWriter::new(file);
         fill(&mut writer)?;
-        let file = writer.into_inner().map_err(|e| Error::io(path)(e.into_error()))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(path)(e.into_error()))?;
         file.sync_all().map_err(Error::io(path))?;
         std::fs::rename(&tmp, path).map_err(Error::io(path))
     })();

@@ -2,6 +2,8 @@
 //! work (data I/O, models, training, compression, evaluation, plots); the `baler` binary is a thin CLI.
 
 pub mod architecture;
+#[cfg(feature = "train")]
+pub mod codec;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -17,7 +19,5 @@ pub mod plot;
 pub mod project;
 #[cfg(feature = "train")]
 pub mod train;
-#[cfg(feature = "train")]
-pub mod codec;
 
 pub use error::{Error, Result};

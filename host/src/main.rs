@@ -14,7 +14,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "baler", version, about = "Lossy compression of scientific data with autoencoders, FPGA-first")]
+#[command(
+    name = "baler",
+    version,
+    about = "Lossy compression of scientific data with autoencoders, FPGA-first"
+)]
 struct Cli {
     /// Compute backend: cpu, or wgpu when built with `--features wgpu`.
     #[arg(long, global = true, default_value = "cpu")]
@@ -110,7 +114,9 @@ enum Command {
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
-    toml::Value::String(s.into()).try_into().map_err(|_| format!("unknown preset '{s}': use auto, baler, fpga-small or conv"))
+    toml::Value::String(s.into())
+        .try_into()
+        .map_err(|_| format!("unknown preset '{s}': use auto, baler, fpga-small or conv"))
 }
 
 fn main() {
@@ -126,9 +132,30 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     let device = || project::device(&cli.backend);
     match cli.command {
-        Command::NewProject { dir, input, preset, latent, ratio } => {
-            let p = Project::create(&dir, &NewProject { input, preset, latent, ratio, epochs: None, names: Vec::new() })?;
-            println!("created {}; edit it, then run `baler train -p {}`", p.dir.join(project::CONFIG_FILE).display(), dir.display());
+        Command::NewProject {
+            dir,
+            input,
+            preset,
+            latent,
+            ratio,
+        } => {
+            let p = Project::create(
+                &dir,
+                &NewProject {
+                    input,
+                    preset,
+                    latent,
+                    ratio,
+                    epochs: None,
+                    names: Vec::new(),
+                    batch_size: None,
+                },
+            )?;
+            println!(
+                "created {}; edit it, then run `baler train -p {}`",
+                p.dir.join(project::CONFIG_FILE).display(),
+                dir.display()
+            );
         }
         Command::Train { project } => {
             let p = Project::open(&project)?;
@@ -138,33 +165,72 @@ fn run(cli: Cli) -> Result<()> {
                 report.best_epoch,
                 report.history.len(),
                 report.best_validation_mse,
-                if report.stopped_early { ", stopped early" } else { "" },
+                if report.stopped_early {
+                    ", stopped early"
+                } else {
+                    ""
+                },
                 p.model_dir().display()
             );
         }
-        Command::Compress { project, input, output } => {
+        Command::Compress {
+            project,
+            input,
+            output,
+        } => {
             let p = Project::open(&project)?;
             let input = input.unwrap_or_else(|| p.input());
             let output = output.unwrap_or_else(|| p.compressed_path());
-            let s = project::compress_file(&p.model_dir(), &input, &p.config.data.names, &output, &p.config.compression, &device()?)?;
+            let s = project::compress_file(
+                &p.model_dir(),
+                &input,
+                &p.config.data.names,
+                &output,
+                &p.config.compression,
+                &device()?,
+            )?;
             println!(
                 "{} rows → {} latent values each; {} B → {} B (R = {:.2}) in {}; model {}",
-                s.rows, s.latent_size, s.input_bytes, s.compressed_bytes,
-                s.input_bytes as f64 / s.compressed_bytes as f64, output.display(), s.model_id
+                s.rows,
+                s.latent_size,
+                s.input_bytes,
+                s.compressed_bytes,
+                s.input_bytes as f64 / s.compressed_bytes as f64,
+                output.display(),
+                s.model_id
             );
         }
-        Command::Decompress { project, model, input, output } => {
+        Command::Decompress {
+            project,
+            model,
+            input,
+            output,
+        } => {
             let p = Project::open(&project).ok();
-            let need = |o: Option<PathBuf>, f: &dyn Fn(&Project) -> PathBuf, what: &str| -> Result<PathBuf> {
-                o.or_else(|| p.as_ref().map(f)).with_context(|| format!("no project here: give --{what}"))
+            let need = |o: Option<PathBuf>,
+                        f: &dyn Fn(&Project) -> PathBuf,
+                        what: &str|
+             -> Result<PathBuf> {
+                o.or_else(|| p.as_ref().map(f))
+                    .with_context(|| format!("no project here: give --{what}"))
             };
             let model = need(model, &|p| p.model_dir(), "model")?;
             let input = need(input, &|p| p.compressed_path(), "input")?;
             let output = need(output, &|p| p.decompressed_path(), "output")?;
             let data = project::decompress_file(&model, &input, &output, &device()?)?;
-            println!("restored {:?} {:?} into {}", data.shape(), data.dtype, output.display());
+            println!(
+                "restored {:?} {:?} into {}",
+                data.shape(),
+                data.dtype,
+                output.display()
+            );
         }
-        Command::Evaluate { project, original, reconstructed, compressed } => {
+        Command::Evaluate {
+            project,
+            original,
+            reconstructed,
+            compressed,
+        } => {
             let p = Project::open(&project)?;
             let original = original.unwrap_or_else(|| p.input());
             let reconstructed = reconstructed.unwrap_or_else(|| p.decompressed_path());
@@ -181,10 +247,17 @@ fn run(cli: Cli) -> Result<()> {
                 &p.config.evaluation,
             )?;
             print!("{}", report.table());
-            println!("report: {}", p.output_dir().join("evaluation.json").display());
+            println!(
+                "report: {}",
+                p.output_dir().join("evaluation.json").display()
+            );
         }
         Command::Info { path } => info(&path)?,
-        Command::Demo { data_dir, out, epochs } => demo(&data_dir, &out, epochs, &device()?)?,
+        Command::Demo {
+            data_dir,
+            out,
+            epochs,
+        } => demo(&data_dir, &out, epochs, &device()?)?,
     }
     Ok(())
 }
@@ -196,7 +269,10 @@ fn progress_printer() -> impl FnMut(&EpochStats) {
     move |s: &EpochStats| {
         let line = format!(
             "loss {:.3e}  val MSE {:.3e}{}  lr {:.1e}",
-            s.train_loss, s.validation_mse, if s.best { "*" } else { " " }, s.learning_rate
+            s.train_loss,
+            s.validation_mse,
+            if s.best { "*" } else { " " },
+            s.learning_rate
         );
         if terminal {
             let bar = bar.get_or_insert_with(|| {
@@ -210,8 +286,11 @@ fn progress_printer() -> impl FnMut(&EpochStats) {
             });
             bar.set_position(s.epoch as u64);
             bar.set_message(line);
-        } else if s.epoch == 1 || s.epoch % (s.epochs / 20).max(1) == 0 {
-            eprintln!("epoch {}/{}  {line}  ({:.2} s/epoch)", s.epoch, s.epochs, s.seconds);
+        } else if s.epoch == 1 || s.epoch.is_multiple_of((s.epochs / 20).max(1)) {
+            eprintln!(
+                "epoch {}/{}  {line}  ({:.2} s/epoch)",
+                s.epoch, s.epochs, s.seconds
+            );
         }
     }
 }
@@ -221,17 +300,28 @@ fn info(path: &Path) -> Result<()> {
         let decoder = Decoder::load(path)?;
         let full = Model::load(path).ok();
         println!("model {}", decoder.id);
-        println!("data: {:?}, dtype {:?}", decoder.data.kind, decoder.data.dtype);
+        println!(
+            "data: {:?}, dtype {:?}",
+            decoder.data.kind, decoder.data.dtype
+        );
         if !decoder.data.names.is_empty() {
             println!("variables: {}", decoder.data.names.join(", "));
         }
         println!("latent size {}", decoder.latent());
         if let Some(m) = &full {
-            println!("encoder: {} layers, {} parameters", m.encoder.layers.len(), m.encoder.parameter_count());
+            println!(
+                "encoder: {} layers, {} parameters",
+                m.encoder.layers.len(),
+                m.encoder.parameter_count()
+            );
         } else {
             println!("encoder: not present (decoder only)");
         }
-        println!("decoder: {} layers, {} parameters", decoder.network.layers.len(), decoder.network.parameter_count());
+        println!(
+            "decoder: {} layers, {} parameters",
+            decoder.network.layers.len(),
+            decoder.network.parameter_count()
+        );
         return Ok(());
     }
     if path.extension().is_some_and(|e| e == "baler") {
@@ -240,33 +330,92 @@ fn info(path: &Path) -> Result<()> {
         return Ok(());
     }
     let data = Dataset::load(path, &[])?;
-    println!("{:?}, shape {:?}, dtype {:?}, {} bytes", data.kind, data.shape(), data.dtype, data.raw_bytes());
+    println!(
+        "{:?}, shape {:?}, dtype {:?}, {} bytes",
+        data.kind,
+        data.shape(),
+        data.dtype,
+        data.raw_bytes()
+    );
     let integer = data.integer_columns();
     let n = data.features();
     for (v, name) in data.names.iter().enumerate() {
-        let (lo, hi) = data.values.iter().skip(v).step_by(n).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
-        println!("  {name:<16} min {lo:<12.6} max {hi:<12.6}{}", if integer[v] { "  integer" } else { "" });
+        let (lo, hi) = data
+            .values
+            .iter()
+            .skip(v)
+            .step_by(n)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                (l.min(x), h.max(x))
+            });
+        println!(
+            "  {name:<16} min {lo:<12.6} max {hi:<12.6}{}",
+            if integer[v] { "  integer" } else { "" }
+        );
     }
     Ok(())
 }
 
-fn demo(data_dir: &Path, out: &Path, epochs: Option<usize>, device: &burn::tensor::Device) -> Result<()> {
-    let jet_names = ["pt", "eta", "phi", "mass", "jet_id", "chg_mult", "tot_chg", "cut_chg", "n_trk_stored"];
+fn demo(
+    data_dir: &Path,
+    out: &Path,
+    epochs: Option<usize>,
+    device: &burn::tensor::Device,
+) -> Result<()> {
+    let jet_names = [
+        "pt",
+        "eta",
+        "phi",
+        "mass",
+        "jet_id",
+        "chg_mult",
+        "tot_chg",
+        "cut_chg",
+        "n_trk_stored",
+    ];
     let cases = [
-        ("jets", "hep_jets_dijet.npy", Preset::Auto, Some(5), None, jet_names.map(String::from).to_vec()),
-        ("cfd", "CFD_animation.npz", Preset::Auto, None, Some(100.0), Vec::new()),
+        (
+            "jets",
+            "hep_jets_dijet.npy",
+            Preset::Auto,
+            Some(5),
+            None,
+            jet_names.map(String::from).to_vec(),
+        ),
+        (
+            "cfd",
+            "CFD_animation.npz",
+            Preset::Auto,
+            None,
+            Some(100.0),
+            Vec::new(),
+        ),
     ];
     for (name, file, preset, latent, ratio, names) in cases {
         let input = data_dir.join(file);
         if !input.exists() {
-            bail!("{} not found: run the demo from the repository root or give --data-dir", input.display());
+            bail!(
+                "{} not found: run the demo from the repository root or give --data-dir",
+                input.display()
+            );
         }
         let dir = out.join(name);
         let p = match Project::open(&dir) {
             Ok(p) => p,
             Err(_) => {
                 let input = std::path::absolute(&input).context("resolving the data path")?;
-                Project::create(&dir, &NewProject { input, preset, latent, ratio, epochs, names })?
+                Project::create(
+                    &dir,
+                    &NewProject {
+                        input,
+                        preset,
+                        latent,
+                        ratio,
+                        epochs,
+                        names,
+                        batch_size: None,
+                    },
+                )?
             }
         };
         println!("== {name}: {} ==", p.input().display());
@@ -274,7 +423,11 @@ fn demo(data_dir: &Path, out: &Path, epochs: Option<usize>, device: &burn::tenso
         let secs: f64 = report.history.iter().map(|s| s.seconds).sum();
         println!(
             "trained {} epochs in {:.1} s ({:.3} s/epoch), best epoch {}; {} parameters",
-            report.history.len(), secs, secs / report.history.len() as f64, report.best_epoch, report.parameters
+            report.history.len(),
+            secs,
+            secs / report.history.len() as f64,
+            report.best_epoch,
+            report.parameters
         );
         print!("{}", evaluation.table());
         println!("outputs in {}\n", p.dir.display());

@@ -46,14 +46,23 @@ impl DataSignature {
     /// Refuses data whose layout or variables differ from the training data's.
     pub fn check(&self, data: &Dataset, path: &Path) -> Result<()> {
         let problem = if data.kind != self.kind {
-            Some(format!("it is {:?} but the model was trained on {:?}", data.kind, self.kind))
+            Some(format!(
+                "it is {:?} but the model was trained on {:?}",
+                data.kind, self.kind
+            ))
         } else if data.names != self.names {
-            Some(format!("its variables {:?} differ from the model's {:?}", data.names, self.names))
+            Some(format!(
+                "its variables {:?} differ from the model's {:?}",
+                data.names, self.names
+            ))
         } else {
             None
         };
         match problem {
-            Some(p) => Err(Error::Mismatch(format!("{}: this model cannot encode the data: {p}", path.display()))),
+            Some(p) => Err(Error::Mismatch(format!(
+                "{}: this model cannot encode the data: {p}",
+                path.display()
+            ))),
             None => Ok(()),
         }
     }
@@ -94,9 +103,20 @@ pub struct Decoder {
 
 impl Decoder {
     /// Builds a decoder and computes its id.
-    pub fn new(network: NetworkSpec, params: Vec<LayerParams>, normalization: Normalization, data: DataSignature) -> Self {
+    pub fn new(
+        network: NetworkSpec,
+        params: Vec<LayerParams>,
+        normalization: Normalization,
+        data: DataSignature,
+    ) -> Self {
         let id = ModelId::of(&network, &params, &normalization);
-        Decoder { network, params, normalization, data, id }
+        Decoder {
+            network,
+            params,
+            normalization,
+            data,
+            id,
+        }
     }
 
     /// Latent values per sample.
@@ -153,7 +173,11 @@ impl Model {
         let file: EncoderFile = read_json(&json, "baler-encoder")?;
         check_id(&json, &file.model_id, decoder.id)?;
         let encoder_params = read_weights(&dir.join(ENCODER_WEIGHTS), &file.network)?;
-        Ok(Model { encoder: file.network, encoder_params, decoder })
+        Ok(Model {
+            encoder: file.network,
+            encoder_params,
+            decoder,
+        })
     }
 
     /// Writes the model folder (created if missing).
@@ -184,13 +208,16 @@ fn check_id(path: &Path, stored: &str, computed: ModelId) -> Result<()> {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, format: &str) -> Result<T> {
     let bytes = fsutil::read_bytes(path)?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| Error::malformed(path, format!("invalid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::malformed(path, format!("invalid JSON: {e}")))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(format) {
         return Err(Error::malformed(path, format!("not a {format} file")));
     }
     if value.get("version").and_then(|v| v.as_u64()) != Some(1) {
-        return Err(Error::malformed(path, "unsupported version (this build reads version 1)"));
+        return Err(Error::malformed(
+            path,
+            "unsupported version (this build reads version 1)",
+        ));
     }
     serde_json::from_value(value).map_err(|e| Error::malformed(path, e.to_string()))
 }
@@ -204,29 +231,57 @@ fn write_weights(path: &Path, params: &[LayerParams]) -> Result<()> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = params
         .iter()
         .enumerate()
-        .flat_map(|(i, p)| [(format!("layer{i}.weight"), &p.weight), (format!("layer{i}.bias"), &p.bias)])
-        .map(|(name, t)| (name, t.shape.clone(), t.values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .flat_map(|(i, p)| {
+            [
+                (format!("layer{i}.weight"), &p.weight),
+                (format!("layer{i}.bias"), &p.bias),
+            ]
+        })
+        .map(|(name, t)| {
+            (
+                name,
+                t.shape.clone(),
+                t.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            )
+        })
         .collect();
-    let views = bytes
-        .iter()
-        .map(|(name, shape, data)| (name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).expect("shape fits data")));
-    let out = safetensors::serialize(views, None).map_err(|e| Error::malformed(path, e.to_string()))?;
+    let views = bytes.iter().map(|(name, shape, data)| {
+        (
+            name.clone(),
+            TensorView::new(Dtype::F32, shape.clone(), data).expect("shape fits data"),
+        )
+    });
+    let out =
+        safetensors::serialize(views, None).map_err(|e| Error::malformed(path, e.to_string()))?;
     fsutil::write_bytes(path, &out)
 }
 
 fn read_weights(path: &Path, network: &NetworkSpec) -> Result<Vec<LayerParams>> {
-    network.shapes().map_err(|e| Error::malformed(path, format!("invalid network: {e}")))?;
+    network
+        .shapes()
+        .map_err(|e| Error::malformed(path, format!("invalid network: {e}")))?;
     let bytes = fsutil::read_bytes(path)?;
-    let tensors = SafeTensors::deserialize(&bytes).map_err(|e| Error::malformed(path, e.to_string()))?;
+    let tensors =
+        SafeTensors::deserialize(&bytes).map_err(|e| Error::malformed(path, e.to_string()))?;
     let read = |name: String, shape: Vec<usize>| -> Result<ParamTensor> {
-        let t = tensors.tensor(&name).map_err(|_| Error::malformed(path, format!("missing tensor '{name}'")))?;
+        let t = tensors
+            .tensor(&name)
+            .map_err(|_| Error::malformed(path, format!("missing tensor '{name}'")))?;
         if t.dtype() != Dtype::F32 || t.shape() != shape.as_slice() {
             return Err(Error::malformed(
                 path,
-                format!("tensor '{name}' is {:?} {:?}, expected F32 {shape:?}", t.dtype(), t.shape()),
+                format!(
+                    "tensor '{name}' is {:?} {:?}, expected F32 {shape:?}",
+                    t.dtype(),
+                    t.shape()
+                ),
             ));
         }
-        let values = t.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let values = t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         Ok(ParamTensor { shape, values })
     };
     network
@@ -234,7 +289,12 @@ fn read_weights(path: &Path, network: &NetworkSpec) -> Result<Vec<LayerParams>> 
         .iter()
         .filter_map(|l| l.param_shapes())
         .enumerate()
-        .map(|(i, (w, b))| Ok(LayerParams { weight: read(format!("layer{i}.weight"), w)?, bias: read(format!("layer{i}.bias"), vec![b])? }))
+        .map(|(i, (w, b))| {
+            Ok(LayerParams {
+                weight: read(format!("layer{i}.weight"), w)?,
+                bias: read(format!("layer{i}.bias"), vec![b])?,
+            })
+        })
         .collect()
 }
 
@@ -249,15 +309,27 @@ mod tests {
             .iter()
             .filter_map(|l| l.param_shapes())
             .map(|(w, b)| LayerParams {
-                weight: ParamTensor { values: (0..w.iter().product::<usize>()).map(|i| i as f32 * seed).collect(), shape: w },
-                bias: ParamTensor { shape: vec![b], values: vec![seed; b] },
+                weight: ParamTensor {
+                    values: (0..w.iter().product::<usize>())
+                        .map(|i| i as f32 * seed)
+                        .collect(),
+                    shape: w,
+                },
+                bias: ParamTensor {
+                    shape: vec![b],
+                    values: vec![seed; b],
+                },
             })
             .collect()
     }
 
     pub(crate) fn sample_model() -> Model {
         let ae = architecture::dense(3, &[4], 2, Activation::LeakyRelu { alpha: 0.01 });
-        let norm = Normalization { method: NormalizationMethod::MinMax, offset: vec![0.0; 3], scale: vec![1.0; 3] };
+        let norm = Normalization {
+            method: NormalizationMethod::MinMax,
+            offset: vec![0.1, -1.0 / 3.0, 7e-9],
+            scale: vec![2.0 / 3.0, 1.0, 1e300],
+        };
         let data = DataSignature {
             kind: DataKind::Table,
             names: vec!["a".into(), "b".into(), "c".into()],
@@ -267,7 +339,12 @@ mod tests {
         Model {
             encoder_params: params_for(&ae.encoder, 0.5),
             encoder: ae.encoder,
-            decoder: Decoder::new(ae.decoder.clone(), params_for(&ae.decoder, 0.25), norm, data),
+            decoder: Decoder::new(
+                ae.decoder.clone(),
+                params_for(&ae.decoder, 0.25),
+                norm,
+                data,
+            ),
         }
     }
 
@@ -288,7 +365,11 @@ mod tests {
         other.decoder.save(dir.path()).unwrap();
         let json = std::fs::read_to_string(dir.path().join(DECODER_JSON)).unwrap();
         let old_id = model.decoder.id.to_string();
-        std::fs::write(dir.path().join(DECODER_JSON), json.replace(&other.decoder.id.to_string(), &old_id)).unwrap();
+        std::fs::write(
+            dir.path().join(DECODER_JSON),
+            json.replace(&other.decoder.id.to_string(), &old_id),
+        )
+        .unwrap();
         let err = Model::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("does not match"), "{err}");
     }

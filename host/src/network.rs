@@ -47,29 +47,43 @@ fn tensor<const D: usize>(t: &ParamTensor, device: &Device) -> Tensor<D> {
 
 fn values<const D: usize>(t: Tensor<D>) -> ParamTensor {
     let shape = t.dims().to_vec();
-    let values = t.into_data().convert::<f32>().try_into_vec::<f32>().expect("float tensor");
+    let values = t
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("float tensor");
     ParamTensor { shape, values }
 }
 
 impl Network {
     /// A freshly initialised network (burn's default initialisers; seed the device for reproducibility).
     pub fn init(spec: &NetworkSpec, device: &Device) -> Result<Self> {
-        spec.shapes().map_err(|e| Error::Mismatch(format!("invalid network: {e}")))?;
+        spec.shapes()
+            .map_err(|e| Error::Mismatch(format!("invalid network: {e}")))?;
         let layers = spec
             .layers
             .iter()
             .filter_map(|layer| match *layer {
-                LayerSpec::Dense { inputs, outputs, .. } => {
-                    Some(ParamLayer::Dense(LinearConfig::new(inputs, outputs).init(device)))
-                }
-                LayerSpec::Conv2d { in_channels, out_channels, kernel, stride, padding, .. } => {
-                    Some(ParamLayer::Conv(
-                        Conv2dConfig::new([in_channels, out_channels], [kernel, kernel])
-                            .with_stride([stride, stride])
-                            .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
-                            .init(device),
-                    ))
-                }
+                LayerSpec::Dense {
+                    inputs, outputs, ..
+                } => Some(ParamLayer::Dense(
+                    LinearConfig::new(inputs, outputs).init(device),
+                )),
+                LayerSpec::Conv2d {
+                    in_channels,
+                    out_channels,
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                } => Some(ParamLayer::Conv(
+                    Conv2dConfig::new([in_channels, out_channels], [kernel, kernel])
+                        .with_stride([stride, stride])
+                        .with_padding(PaddingConfig2d::Explicit(
+                            padding, padding, padding, padding,
+                        ))
+                        .init(device),
+                )),
                 LayerSpec::ConvTranspose2d {
                     in_channels,
                     out_channels,
@@ -88,11 +102,18 @@ impl Network {
                 LayerSpec::Flatten | LayerSpec::Unflatten { .. } => None,
             })
             .collect();
-        Ok(Network { layers, spec: spec.clone() })
+        Ok(Network {
+            layers,
+            spec: spec.clone(),
+        })
     }
 
     /// A network with the given parameters; their shapes must match the spec, layer by layer.
-    pub fn from_params(spec: &NetworkSpec, params: &[LayerParams], device: &Device) -> Result<Self> {
+    pub fn from_params(
+        spec: &NetworkSpec,
+        params: &[LayerParams],
+        device: &Device,
+    ) -> Result<Self> {
         let mut net = Self::init(spec, device)?;
         if params.len() != net.layers.len() {
             return Err(Error::Mismatch(format!(
@@ -136,13 +157,23 @@ impl Network {
             .iter()
             .map(|layer| {
                 let (weight, bias) = match layer {
-                    ParamLayer::Dense(l) => (values(l.weight.val()), l.bias.as_ref().map(|b| values(b.val()))),
-                    ParamLayer::Conv(l) => (values(l.weight.val()), l.bias.as_ref().map(|b| values(b.val()))),
-                    ParamLayer::ConvTranspose(l) => {
-                        (values(l.weight.val()), l.bias.as_ref().map(|b| values(b.val())))
-                    }
+                    ParamLayer::Dense(l) => (
+                        values(l.weight.val()),
+                        l.bias.as_ref().map(|b| values(b.val())),
+                    ),
+                    ParamLayer::Conv(l) => (
+                        values(l.weight.val()),
+                        l.bias.as_ref().map(|b| values(b.val())),
+                    ),
+                    ParamLayer::ConvTranspose(l) => (
+                        values(l.weight.val()),
+                        l.bias.as_ref().map(|b| values(b.val())),
+                    ),
                 };
-                LayerParams { weight, bias: bias.expect("every layer is built with a bias") }
+                LayerParams {
+                    weight,
+                    bias: bias.expect("every layer is built with a bias"),
+                }
             })
             .collect()
     }
@@ -165,14 +196,24 @@ impl Network {
         };
         for layer in &self.layers {
             match layer {
-                ParamLayer::Dense(l) => add(l.weight.val().abs().sum(), l.weight.val().shape().num_elements()),
-                ParamLayer::Conv(l) => add(l.weight.val().abs().sum(), l.weight.val().shape().num_elements()),
-                ParamLayer::ConvTranspose(l) => {
-                    add(l.weight.val().abs().sum(), l.weight.val().shape().num_elements())
-                }
+                ParamLayer::Dense(l) => add(
+                    l.weight.val().abs().sum(),
+                    l.weight.val().shape().num_elements(),
+                ),
+                ParamLayer::Conv(l) => add(
+                    l.weight.val().abs().sum(),
+                    l.weight.val().shape().num_elements(),
+                ),
+                ParamLayer::ConvTranspose(l) => add(
+                    l.weight.val().abs().sum(),
+                    l.weight.val().shape().num_elements(),
+                ),
             }
         }
-        (total.expect("a network has at least one parameter layer"), count)
+        (
+            total.expect("a network has at least one parameter layer"),
+            count,
+        )
     }
 
     /// Runs a batch of flattened samples `[batch, prod(input_shape)]` to flattened outputs.
@@ -187,16 +228,23 @@ impl Network {
             let a = layer.activation();
             x = match (layer, x) {
                 (LayerSpec::Flatten, Activations::Image(t)) => Activations::Flat(t.flatten(1, 3)),
-                (LayerSpec::Unflatten { channels, height, width }, Activations::Flat(t)) => {
-                    Activations::Image(t.reshape([batch, *channels, *height, *width]))
-                }
+                (
+                    LayerSpec::Unflatten {
+                        channels,
+                        height,
+                        width,
+                    },
+                    Activations::Flat(t),
+                ) => Activations::Image(t.reshape([batch, *channels, *height, *width])),
                 (_, Activations::Flat(t)) => match params.next() {
                     Some(ParamLayer::Dense(l)) => Activations::Flat(apply(l.forward(t), a)),
                     _ => unreachable!("spec checked at construction"),
                 },
                 (_, Activations::Image(t)) => match params.next() {
                     Some(ParamLayer::Conv(l)) => Activations::Image(apply(l.forward(t), a)),
-                    Some(ParamLayer::ConvTranspose(l)) => Activations::Image(apply(l.forward(t), a)),
+                    Some(ParamLayer::ConvTranspose(l)) => {
+                        Activations::Image(apply(l.forward(t), a))
+                    }
                     _ => unreachable!("spec checked at construction"),
                 },
             };

@@ -20,7 +20,13 @@ fn plot_err(path: &Path) -> impl Fn(String) -> Error + '_ {
 }
 
 /// Draws into a temporary PNG and renames it into place.
-fn draw_png(path: &Path, size: (u32, u32), draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> std::result::Result<(), String>) -> Result<()> {
+fn draw_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(
+        DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    ) -> std::result::Result<(), String>,
+) -> Result<()> {
     fonts();
     let tmp = path.with_extension("tmp.png");
     let result = (|| {
@@ -47,35 +53,88 @@ fn histogram(values: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<(f64, f64)> {
         }
     }
     // a step outline: each bin contributes its two edges
-    counts.iter().enumerate()
-        .flat_map(|(i, &c)| [(lo + i as f64 * width, c as f64), (lo + (i + 1) as f64 * width, c as f64)])
+    counts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &c)| {
+            [
+                (lo + i as f64 * width, c as f64),
+                (lo + (i + 1) as f64 * width, c as f64),
+            ]
+        })
         .collect()
 }
 
 fn range(values: &[f64]) -> (f64, f64) {
-    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
-    if lo < hi { (lo, hi) } else { (lo - 0.5, hi + 0.5) }
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    }
 }
 
 /// Original vs reconstructed histogram (left) and the response histogram (right) of one variable.
-pub fn variable_histograms(path: &Path, name: &str, original: &[f64], reconstructed: &[f64], response: &[f64]) -> Result<()> {
+pub fn variable_histograms(
+    path: &Path,
+    name: &str,
+    original: &[f64],
+    reconstructed: &[f64],
+    response: &[f64],
+) -> Result<()> {
     draw_png(path, (1200, 500), |root| {
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
         let (left, right) = root.split_horizontally(600);
-        let (lo, hi) = range(&original.iter().chain(reconstructed).copied().collect::<Vec<_>>());
+        let (lo, hi) = range(
+            &original
+                .iter()
+                .chain(reconstructed)
+                .copied()
+                .collect::<Vec<_>>(),
+        );
         let h_orig = histogram(original, lo, hi, 100);
         let h_reco = histogram(reconstructed, lo, hi, 100);
-        let top = h_orig.iter().chain(&h_reco).map(|p| p.1).fold(1.0, f64::max);
+        let top = h_orig
+            .iter()
+            .chain(&h_reco)
+            .map(|p| p.1)
+            .fold(1.0, f64::max);
         let mut chart = ChartBuilder::on(&left)
-            .caption(format!("{name}: original vs reconstructed"), ("sans-serif", 20))
-            .margin(10).x_label_area_size(35).y_label_area_size(60)
-            .build_cartesian_2d(lo..hi, 0.0..top * 1.05).map_err(e)?;
-        chart.configure_mesh().x_desc(name).y_desc("entries").draw().map_err(e)?;
-        chart.draw_series(LineSeries::new(h_orig, BLUE.stroke_width(2))).map_err(e)?
-            .label("original").legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
-        chart.draw_series(LineSeries::new(h_reco, RED.stroke_width(1))).map_err(e)?
-            .label("reconstructed").legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(e)?;
+            .caption(
+                format!("{name}: original vs reconstructed"),
+                ("sans-serif", 20),
+            )
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo..hi, 0.0..top * 1.05)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc(name)
+            .y_desc("entries")
+            .draw()
+            .map_err(e)?;
+        chart
+            .draw_series(LineSeries::new(h_orig, BLUE.stroke_width(2)))
+            .map_err(e)?
+            .label("original")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
+        chart
+            .draw_series(LineSeries::new(h_reco, RED.stroke_width(1)))
+            .map_err(e)?
+            .label("reconstructed")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(e)?;
 
         let mut sorted: Vec<f64> = response.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -90,10 +149,20 @@ pub fn variable_histograms(path: &Path, name: &str, original: &[f64], reconstruc
         let top = h_resp.iter().map(|p| p.1).fold(1.0, f64::max);
         let mut chart = ChartBuilder::on(&right)
             .caption(format!("{name}: response (x̂−x)/x"), ("sans-serif", 20))
-            .margin(10).x_label_area_size(35).y_label_area_size(60)
-            .build_cartesian_2d(rlo..rhi, 0.0..top * 1.05).map_err(e)?;
-        chart.configure_mesh().x_desc("response").y_desc("entries").draw().map_err(e)?;
-        chart.draw_series(LineSeries::new(h_resp, BLACK.stroke_width(2))).map_err(e)?;
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(rlo..rhi, 0.0..top * 1.05)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("response")
+            .y_desc("entries")
+            .draw()
+            .map_err(e)?;
+        chart
+            .draw_series(LineSeries::new(h_resp, BLACK.stroke_width(2)))
+            .map_err(e)?;
         Ok(())
     })
 }
@@ -112,8 +181,19 @@ fn heat(v: f64, lo: f64, hi: f64) -> RGBColor {
 }
 
 /// Original, reconstructed and difference images of one field (`height × width`, row-major).
-pub fn field_images(path: &Path, title: &str, height: usize, width: usize, original: &[f64], reconstructed: &[f64]) -> Result<()> {
-    let diff: Vec<f64> = reconstructed.iter().zip(original).map(|(y, x)| y - x).collect();
+pub fn field_images(
+    path: &Path,
+    title: &str,
+    height: usize,
+    width: usize,
+    original: &[f64],
+    reconstructed: &[f64],
+) -> Result<()> {
+    let diff: Vec<f64> = reconstructed
+        .iter()
+        .zip(original)
+        .map(|(y, x)| y - x)
+        .collect();
     let (lo, hi) = range(original);
     let dmax = diff.iter().fold(1e-300f64, |m, d| m.max(d.abs()));
     let panels = [
@@ -126,12 +206,23 @@ pub fn field_images(path: &Path, title: &str, height: usize, width: usize, origi
         let root = root.titled(title, ("sans-serif", 22)).map_err(e)?;
         for (area, (name, values, lo, hi)) in root.split_evenly((1, 3)).iter().zip(panels) {
             let mut chart = ChartBuilder::on(area)
-                .caption(name, ("sans-serif", 18)).margin(10)
-                .build_cartesian_2d(0..width, 0..height).map_err(e)?;
-            chart.draw_series((0..height).flat_map(|y| (0..width).map(move |x| (x, y))).map(|(x, y)| {
-                let color = heat(values[y * width + x], lo, hi);
-                Rectangle::new([(x, height - 1 - y), (x + 1, height - y)], color.filled())
-            })).map_err(e)?;
+                .caption(name, ("sans-serif", 18))
+                .margin(10)
+                .build_cartesian_2d(0..width, 0..height)
+                .map_err(e)?;
+            chart
+                .draw_series(
+                    (0..height)
+                        .flat_map(|y| (0..width).map(move |x| (x, y)))
+                        .map(|(x, y)| {
+                            let color = heat(values[y * width + x], lo, hi);
+                            Rectangle::new(
+                                [(x, height - 1 - y), (x + 1, height - y)],
+                                color.filled(),
+                            )
+                        }),
+                )
+                .map_err(e)?;
         }
         Ok(())
     })
@@ -141,19 +232,51 @@ pub fn field_images(path: &Path, title: &str, height: usize, width: usize, origi
 pub fn loss_curve(path: &Path, history: &[EpochStats]) -> Result<()> {
     draw_png(path, (900, 550), |root| {
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-        let values = history.iter().flat_map(|s| [s.train_loss, s.validation_mse]).filter(|v| *v > 0.0);
+        let values = history
+            .iter()
+            .flat_map(|s| [s.train_loss, s.validation_mse])
+            .filter(|v| *v > 0.0);
         let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
-        let (lo, hi) = if lo.is_finite() && hi > lo { (lo * 0.8, hi * 1.25) } else { (1e-6, 1.0) };
+        let (lo, hi) = if lo.is_finite() && hi > lo {
+            (lo * 0.8, hi * 1.25)
+        } else {
+            (1e-6, 1.0)
+        };
         let mut chart = ChartBuilder::on(&root)
-            .caption("training", ("sans-serif", 22)).margin(10)
-            .x_label_area_size(35).y_label_area_size(70)
-            .build_cartesian_2d(1..history.len().max(2), (lo..hi).log_scale()).map_err(e)?;
-        chart.configure_mesh().x_desc("epoch").y_desc("loss").draw().map_err(e)?;
-        chart.draw_series(LineSeries::new(history.iter().map(|s| (s.epoch, s.train_loss)), BLUE.stroke_width(2))).map_err(e)?
-            .label("training loss").legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
-        chart.draw_series(LineSeries::new(history.iter().map(|s| (s.epoch, s.validation_mse)), RED.stroke_width(2))).map_err(e)?
-            .label("validation MSE").legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(e)?;
+            .caption("training", ("sans-serif", 22))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1..history.len().max(2), (lo..hi).log_scale())
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss")
+            .draw()
+            .map_err(e)?;
+        chart
+            .draw_series(LineSeries::new(
+                history.iter().map(|s| (s.epoch, s.train_loss)),
+                BLUE.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label("training loss")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
+        chart
+            .draw_series(LineSeries::new(
+                history.iter().map(|s| (s.epoch, s.validation_mse)),
+                RED.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label("validation MSE")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(e)?;
         Ok(())
     })
 }

@@ -41,6 +41,8 @@ pub struct NewProject {
     pub epochs: Option<usize>,
     /// Variable names of a table, if the file has none.
     pub names: Vec<String>,
+    /// Samples per batch [default: 512 for tables, 8 for fields, which have few samples].
+    pub batch_size: Option<usize>,
 }
 
 impl Project {
@@ -48,10 +50,19 @@ impl Project {
     pub fn create(dir: &Path, new: &NewProject) -> Result<Project> {
         let path = dir.join(CONFIG_FILE);
         if path.exists() {
-            return Err(Error::Mismatch(format!("{} already exists; open it instead of creating it", path.display())));
+            return Err(Error::Mismatch(format!(
+                "{} already exists; open it instead of creating it",
+                path.display()
+            )));
+        }
+        // read the data now, so that a bad file is reported before anything is written
+        let data = Dataset::load(&dir.join(&new.input), &new.names)?;
+        let mut new = new.clone();
+        if let (None, DataKind::Fields { .. }) = (new.batch_size, data.kind) {
+            new.batch_size = Some(8);
         }
         fsutil::create_dir(dir)?;
-        fsutil::write_bytes(&path, config_template(new).as_bytes())?;
+        fsutil::write_bytes(&path, config_template(&new).as_bytes())?;
         Project::open(dir)
     }
 
@@ -64,7 +75,10 @@ impl Project {
                 dir.display()
             )));
         }
-        Ok(Project { dir: dir.to_path_buf(), config: ProjectConfig::load(&path)? })
+        Ok(Project {
+            dir: dir.to_path_buf(),
+            config: ProjectConfig::load(&path)?,
+        })
     }
 
     /// The configured data file.
@@ -89,14 +103,30 @@ impl Project {
     }
     /// Default decompressed file, in the input's format.
     pub fn decompressed_path(&self) -> PathBuf {
-        let ext = self.config.data.input.extension().map(|e| e.to_string_lossy().into_owned());
-        self.output_dir().join(format!("decompressed.{}", ext.as_deref().unwrap_or("npy")))
+        let ext = self
+            .config
+            .data
+            .input
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned());
+        self.output_dir()
+            .join(format!("decompressed.{}", ext.as_deref().unwrap_or("npy")))
     }
 
     /// Trains on the configured data and writes the model, `training/history.json` and `training/loss.png`.
-    pub fn train(&self, device: &Device, progress: &mut dyn FnMut(&EpochStats)) -> Result<TrainReport> {
+    pub fn train(
+        &self,
+        device: &Device,
+        progress: &mut dyn FnMut(&EpochStats),
+    ) -> Result<TrainReport> {
         let data = Dataset::load(&self.input(), &self.config.data.names)?;
-        let (model, report) = train::train(&data, &self.config.model, &self.config.training, device, progress)?;
+        let (model, report) = train::train(
+            &data,
+            &self.config.model,
+            &self.config.training,
+            device,
+            progress,
+        )?;
         model.save(&self.model_dir())?;
         let dir = self.training_dir();
         fsutil::create_dir(&dir)?;
@@ -109,10 +139,25 @@ impl Project {
 
 impl Project {
     /// The whole workflow on the configured data: train, compress, decompress, evaluate.
-    pub fn run_all(&self, device: &Device, progress: &mut dyn FnMut(&EpochStats)) -> Result<(TrainReport, Evaluation)> {
+    pub fn run_all(
+        &self,
+        device: &Device,
+        progress: &mut dyn FnMut(&EpochStats),
+    ) -> Result<(TrainReport, Evaluation)> {
         let report = self.train(&device.clone().autodiff(), progress)?;
-        let (input, compressed, decompressed) = (self.input(), self.compressed_path(), self.decompressed_path());
-        compress_file(&self.model_dir(), &input, &self.config.data.names, &compressed, &self.config.compression, device)?;
+        let (input, compressed, decompressed) = (
+            self.input(),
+            self.compressed_path(),
+            self.decompressed_path(),
+        );
+        compress_file(
+            &self.model_dir(),
+            &input,
+            &self.config.data.names,
+            &compressed,
+            &self.config.compression,
+            device,
+        )?;
         decompress_file(&self.model_dir(), &compressed, &decompressed, device)?;
         let evaluation = evaluate_files(
             &EvaluationInputs {
@@ -137,7 +182,11 @@ pub fn device(backend: &str) -> Result<Device> {
         "wgpu" => Ok(Device::wgpu(Default::default())),
         other => Err(Error::Mismatch(format!(
             "unknown backend '{other}': this build offers {}",
-            if cfg!(feature = "wgpu") { "cpu, wgpu" } else { "cpu (rebuild with --features wgpu for wgpu)" }
+            if cfg!(feature = "wgpu") {
+                "cpu, wgpu"
+            } else {
+                "cpu (rebuild with --features wgpu for wgpu)"
+            }
         ))),
     }
 }
@@ -158,7 +207,14 @@ pub struct CompressSummary {
 }
 
 /// Compresses `input` with the model in `model_dir` into `output`.
-pub fn compress_file(model_dir: &Path, input: &Path, names: &[String], output: &Path, config: &CompressionConfig, device: &Device) -> Result<CompressSummary> {
+pub fn compress_file(
+    model_dir: &Path,
+    input: &Path,
+    names: &[String],
+    output: &Path,
+    config: &CompressionConfig,
+    device: &Device,
+) -> Result<CompressSummary> {
     let model = Model::load(model_dir)?;
     let data = Dataset::load(input, names)?;
     let file = codec::compress(&model, &data, input, config.latent_precision, device)?;
@@ -177,7 +233,12 @@ pub fn compress_file(model_dir: &Path, input: &Path, names: &[String], output: &
 }
 
 /// Restores `input` (a compressed file) with the decoder in `model_dir` and writes `output`.
-pub fn decompress_file(model_dir: &Path, input: &Path, output: &Path, device: &Device) -> Result<Dataset> {
+pub fn decompress_file(
+    model_dir: &Path,
+    input: &Path,
+    output: &Path,
+    device: &Device,
+) -> Result<Dataset> {
     let file = CompressedFile::read(input)?;
     let decoder = Decoder::load(model_dir)?;
     let data = codec::decompress(&decoder, &file, input, device)?;
@@ -209,8 +270,17 @@ pub struct EvaluationInputs<'a> {
 pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> Result<Evaluation> {
     let original = Dataset::load(inputs.original, inputs.names)?;
     let reconstructed = Dataset::load(inputs.reconstructed, &original.names)?;
-    let sizes = Sizes::measure(original.raw_bytes() as u64, inputs.compressed, &Decoder::files(inputs.model_dir))?;
-    let report = evaluate::evaluate(&original, &reconstructed, config.response_threshold, Some(sizes))?;
+    let sizes = Sizes::measure(
+        original.raw_bytes() as u64,
+        inputs.compressed,
+        &Decoder::files(inputs.model_dir),
+    )?;
+    let report = evaluate::evaluate(
+        &original,
+        &reconstructed,
+        config.response_threshold,
+        Some(sizes),
+    )?;
     fsutil::create_dir(inputs.out_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
     fsutil::write_bytes(&inputs.out_dir.join("evaluation.json"), &json)?;
@@ -222,20 +292,42 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     Ok(report)
 }
 
-fn write_plots(dir: &Path, original: &Dataset, reconstructed: &Dataset, threshold: f64) -> Result<()> {
+fn write_plots(
+    dir: &Path,
+    original: &Dataset,
+    reconstructed: &Dataset,
+    threshold: f64,
+) -> Result<()> {
     let n = original.features();
     match original.kind {
         DataKind::Table => {
             for (v, name) in original.names.iter().enumerate() {
-                let column = |d: &Dataset| d.values.iter().skip(v).step_by(n).copied().collect::<Vec<_>>();
+                let column = |d: &Dataset| {
+                    d.values
+                        .iter()
+                        .skip(v)
+                        .step_by(n)
+                        .copied()
+                        .collect::<Vec<_>>()
+                };
                 let response = evaluate::responses(original, reconstructed, v, threshold);
                 let file = format!("{:02}_{}.png", v, sanitize(name));
-                plot::variable_histograms(&dir.join(file), name, &column(original), &column(reconstructed), &response)?;
+                plot::variable_histograms(
+                    &dir.join(file),
+                    name,
+                    &column(original),
+                    &column(reconstructed),
+                    &response,
+                )?;
             }
         }
         DataKind::Fields { height, width } => {
             let frames = [0, original.rows / 2, original.rows - 1];
-            for (i, &f) in frames.iter().enumerate().filter(|(i, f)| !frames[..*i].contains(f)) {
+            for (i, &f) in frames
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| !frames[..*i].contains(f))
+            {
                 let slice = |d: &Dataset| d.values[f * n..(f + 1) * n].to_vec();
                 plot::field_images(
                     &dir.join(format!("field_{i}_frame{f}.png")),
@@ -252,11 +344,21 @@ fn write_plots(dir: &Path, original: &Dataset, reconstructed: &Dataset, threshol
 }
 
 fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn toml_value<T: serde::Serialize>(v: T) -> String {
-    toml::Value::try_from(v).expect("configuration values serialise").to_string()
+    toml::Value::try_from(v)
+        .expect("configuration values serialise")
+        .to_string()
 }
 
 /// The commented `baler.toml` of a new project; the values shown are the defaults in force.
@@ -296,6 +398,7 @@ min_lr = {minlr:e}
 early_stopping_patience = {esp}  # 0 disables early stopping
 seed = {seed}                  # same seed, same data: same model
 normalization = {norm}    # min_max | standard (fitted here, stored with the model)
+# weights = {{ pt = 4.0 }}   # loss weight per variable (default 1): favour the variables that matter most
 
 [compression]
 latent_precision = {prec}   # f32 | f16
@@ -315,7 +418,7 @@ plots = {plots}
         slope = m.leaky_slope,
         channels = m.conv_channels,
         epochs = new.epochs.unwrap_or(t.epochs),
-        batch = t.batch_size,
+        batch = new.batch_size.unwrap_or(t.batch_size),
         lr = t.learning_rate,
         beta = t.l1_beta,
         val = t.validation_fraction,
@@ -338,7 +441,11 @@ mod tests {
 
     #[test]
     fn template_parses_to_the_defaults() {
-        let new = NewProject { input: "data.npy".into(), latent: Some(5), ..Default::default() };
+        let new = NewProject {
+            input: "data.npy".into(),
+            latent: Some(5),
+            ..Default::default()
+        };
         let parsed: ProjectConfig = toml::from_str(&config_template(&new)).unwrap();
         let mut expected = ProjectConfig::default();
         expected.data.input = "data.npy".into();

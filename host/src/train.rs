@@ -7,13 +7,13 @@ use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::model_store::{DataSignature, Decoder, Model};
 use crate::network::{Autoencoder, Network};
-use baler_core::Normalization;
+use baler_core::{LayerParams, LayerSpec, NetworkSpec, Normalization, ParamTensor};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -26,9 +26,9 @@ pub struct EpochStats {
     pub epochs: usize,
     /// Mean training objective (1−β)·MSE + β·mean|w| over the epoch's batches.
     pub train_loss: f64,
-    /// Mean squared error on the training batches (normalised units).
+    /// Mean squared error on the training batches (normalised units, weighted by `training.weights`).
     pub train_mse: f64,
-    /// Mean squared error on the validation split (the training MSE when there is none).
+    /// Mean squared error on the validation split, weighted likewise (the training MSE when there is none).
     pub validation_mse: f64,
     /// Learning rate used in this epoch.
     pub learning_rate: f64,
@@ -94,6 +94,7 @@ pub fn train(
     progress: &mut dyn FnMut(&EpochStats),
 ) -> Result<(Model, TrainReport)> {
     let spec: AutoencoderSpec = architecture::build(model_config, data.kind, data.features())?;
+    let weights = loss_weights(data, config)?;
     let normalization = fit_normalization(data, config);
     let values = normalized(data, &normalization);
     let features = data.features();
@@ -101,15 +102,29 @@ pub fn train(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..data.rows).collect();
     order.shuffle(&mut rng);
-    let n_val = ((data.rows as f64 * config.validation_fraction).round() as usize).min(data.rows - 1);
+    let n_val =
+        ((data.rows as f64 * config.validation_fraction).round() as usize).min(data.rows - 1);
     let (val_rows, train_rows) = order.split_at(n_val);
     let (val_rows, mut train_rows) = (val_rows.to_vec(), train_rows.to_vec());
 
-    device.seed(config.seed);
     let plain = device.clone().without_autodiff();
+    // √w per variable, so that mean((√w·(x̂−x))²) is the weighted MSE
+    let sqrt_w = |d: &Device| -> Tensor<2> {
+        let root: Vec<f32> = weights.iter().map(|w| w.sqrt() as f32).collect();
+        Tensor::from_data(TensorData::new(root, [1, features]), d)
+    };
+    let (sqrt_w_train, sqrt_w_plain) = (sqrt_w(device), sqrt_w(&plain));
     let mut model = Autoencoder {
-        encoder: Network::init(&spec.encoder, device)?,
-        decoder: Network::init(&spec.decoder, device)?,
+        encoder: Network::from_params(
+            &spec.encoder,
+            &initial_params(&spec.encoder, &mut rng),
+            device,
+        )?,
+        decoder: Network::from_params(
+            &spec.decoder,
+            &initial_params(&spec.decoder, &mut rng),
+            device,
+        )?,
     };
     let parameters = spec.encoder.parameter_count() + spec.decoder.parameter_count();
     let mut optimizer = AdamConfig::new().init();
@@ -128,7 +143,9 @@ pub fn train(
         for rows in train_rows.chunks(config.batch_size) {
             let x = batch_tensor(&values, features, rows, device);
             let reconstruction = model.forward(x.clone());
-            let mse = (reconstruction - x).square().mean();
+            let mse = ((reconstruction - x) * sqrt_w_train.clone())
+                .square()
+                .mean();
             let (l1_enc, n_enc) = model.encoder.weight_l1();
             let (l1_dec, n_dec) = model.decoder.weight_l1();
             let l1 = (l1_enc + l1_dec) / (n_enc + n_dec) as f64;
@@ -145,8 +162,11 @@ pub fn train(
                 "the loss became {train_loss} in epoch {epoch}; lower training.learning_rate or check the data's range"
             )));
         }
-        let validation_mse =
-            if val_rows.is_empty() { train_mse } else { mse_of(&model.valid(), &values, features, &val_rows, &plain) };
+        let validation_mse = if val_rows.is_empty() {
+            train_mse
+        } else {
+            mse_of(&model.valid(), &values, &sqrt_w_plain, &val_rows, &plain)
+        };
 
         let is_best = best.as_ref().is_none_or(|(_, b, _)| validation_mse < *b);
         if is_best {
@@ -189,7 +209,11 @@ pub fn train(
         normalization,
         DataSignature::of(data),
     );
-    let model = Model { encoder: spec.encoder.clone(), encoder_params: best_model.encoder.params(), decoder };
+    let model = Model {
+        encoder: spec.encoder.clone(),
+        encoder_params: best_model.encoder.params(),
+        decoder,
+    };
     let report = TrainReport {
         history,
         best_epoch,
@@ -202,13 +226,157 @@ pub fn train(
     Ok((model, report))
 }
 
+/// Per-feature loss weights, normalised to mean 1; unknown variable names are an error.
+fn loss_weights(data: &Dataset, config: &TrainingConfig) -> Result<Vec<f64>> {
+    let mut weights = vec![1.0; data.features()];
+    for (name, &w) in &config.weights {
+        let Some(v) = data.names.iter().position(|n| n == name) else {
+            return Err(Error::Mismatch(format!(
+                "training.weights names '{name}', which is not a variable of the data ({})",
+                if data.names.is_empty() {
+                    "fields have no named variables".into()
+                } else {
+                    data.names.join(", ")
+                }
+            )));
+        };
+        weights[v] = w;
+    }
+    let mean = weights.iter().sum::<f64>() / weights.len() as f64;
+    Ok(weights.into_iter().map(|w| w / mean).collect())
+}
+
+/// PyTorch's default initialisation, drawn from our own seeded generator (so that runs in parallel
+/// threads stay reproducible): weights and biases uniform in ±1/√fan_in.
+fn initial_params(spec: &NetworkSpec, rng: &mut StdRng) -> Vec<LayerParams> {
+    spec.layers
+        .iter()
+        .filter_map(|layer| {
+            let (w_shape, b_len) = layer.param_shapes()?;
+            // dense weights are [inputs, outputs]; (transposed) convolutions [_, fan_in channels, k, k]
+            let fan_in = match layer {
+                LayerSpec::Dense { inputs, .. } => *inputs,
+                _ => w_shape[1..].iter().product(),
+            };
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            let mut draw = |n: usize| {
+                (0..n)
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect::<Vec<f32>>()
+            };
+            let weight = ParamTensor {
+                values: draw(w_shape.iter().product()),
+                shape: w_shape,
+            };
+            let bias = ParamTensor {
+                values: draw(b_len),
+                shape: vec![b_len],
+            };
+            Some(LayerParams { weight, bias })
+        })
+        .collect()
+}
+
 /// Mean squared reconstruction error over `rows`, in batches, without gradients.
-fn mse_of(model: &Autoencoder, values: &[f32], features: usize, rows: &[usize], device: &Device) -> f64 {
+fn mse_of(
+    model: &Autoencoder,
+    values: &[f32],
+    sqrt_w: &Tensor<2>,
+    rows: &[usize],
+    device: &Device,
+) -> f64 {
+    let features = sqrt_w.dims()[1];
     let mut sum = 0.0;
     for chunk in rows.chunks(4096) {
         let x = batch_tensor(values, features, chunk, device);
-        let err = (model.forward(x.clone()) - x).square().sum();
+        let err = ((model.forward(x.clone()) - x) * sqrt_w.clone())
+            .square()
+            .sum();
         sum += scalar(err);
     }
     sum / (rows.len() * features) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::run_network;
+    use crate::data::FloatType;
+
+    fn data() -> Dataset {
+        let values = (0..300)
+            .flat_map(|i| {
+                let t = i as f64 / 300.0;
+                [t, 2.0 * t + 1.0, (6.0 * t).sin(), t * t]
+            })
+            .collect();
+        Dataset {
+            kind: DataKind::Table,
+            names: ["a", "b", "c", "d"].map(String::from).to_vec(),
+            dtype: FloatType::F64,
+            rows: 300,
+            values,
+        }
+    }
+
+    fn run(seed: u64, epochs: usize) -> (Model, TrainReport) {
+        let model = ModelConfig {
+            hidden: Some(vec![8]),
+            latent: Some(2),
+            ..Default::default()
+        };
+        let config = TrainingConfig {
+            epochs,
+            batch_size: 32,
+            seed,
+            ..Default::default()
+        };
+        train(
+            &data(),
+            &model,
+            &config,
+            &Device::flex().autodiff(),
+            &mut |_| {},
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn same_seed_gives_the_same_model_and_another_seed_does_not() {
+        let (a, _) = run(7, 3);
+        let (b, _) = run(7, 3);
+        let (c, _) = run(8, 3);
+        assert_eq!(a, b);
+        assert_ne!(a.decoder.id, c.decoder.id);
+    }
+
+    #[test]
+    fn the_best_checkpoint_is_kept_and_reproduces_its_validation_error() {
+        let (model, report) = run(3, 25);
+        let best = report
+            .history
+            .iter()
+            .map(|s| s.validation_mse)
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(report.best_validation_mse, best);
+        assert!(report.history[report.best_epoch - 1].best);
+        assert!(report.history.last().unwrap().train_loss < report.history[0].train_loss);
+        // the stored weights reconstruct the normalised data about as well as the best epoch did
+        let device = Device::flex();
+        let input = normalized(&data(), &model.decoder.normalization);
+        let enc = Network::from_params(&model.encoder, &model.encoder_params, &device).unwrap();
+        let dec =
+            Network::from_params(&model.decoder.network, &model.decoder.params, &device).unwrap();
+        let out = run_network(&dec, &run_network(&enc, &input, 4, &device), 2, &device);
+        let mse = out
+            .iter()
+            .zip(&input)
+            .map(|(y, x)| ((y - x) as f64).powi(2))
+            .sum::<f64>()
+            / input.len() as f64;
+        assert!(
+            mse < 3.0 * best,
+            "whole-data MSE {mse} vs best validation MSE {best}"
+        );
+    }
 }

@@ -68,11 +68,18 @@ impl Dataset {
     pub fn load(path: &Path, names: &[String]) -> Result<Self> {
         let ext = extension(path);
         let mut data = match ext.as_str() {
-            "npy" => from_array(path, npy::parse(&fsutil::read_bytes(path)?, path, "data")?, None)?,
+            "npy" => from_array(
+                path,
+                npy::parse(&fsutil::read_bytes(path)?, path, "data")?,
+                None,
+            )?,
             "npz" => load_npz(path)?,
             "csv" => load_csv(path)?,
             _ => {
-                return Err(Error::malformed(path, "unknown data format: use a .npy, .npz or .csv file"));
+                return Err(Error::malformed(
+                    path,
+                    "unknown data format: use a .npy, .npz or .csv file",
+                ));
             }
         };
         if !names.is_empty() {
@@ -87,7 +94,10 @@ impl Dataset {
             data.names = names.to_vec();
         }
         if data.rows == 0 || data.features() == 0 {
-            return Err(Error::malformed(path, format!("empty data (shape {:?})", data.shape())));
+            return Err(Error::malformed(
+                path,
+                format!("empty data (shape {:?})", data.shape()),
+            ));
         }
         data.check_finite(path)?;
         Ok(data)
@@ -110,7 +120,11 @@ impl Dataset {
         match self.kind {
             DataKind::Table => format!("variable '{}' in row {row}", self.names[feature]),
             DataKind::Fields { width, .. } => {
-                format!("field {row} at (y {}, x {})", feature / width, feature % width)
+                format!(
+                    "field {row} at (y {}, x {})",
+                    feature / width,
+                    feature % width
+                )
             }
         }
     }
@@ -124,7 +138,11 @@ impl Dataset {
                 let n = self.names.len();
                 (0..n)
                     .map(|v| {
-                        self.values.iter().skip(v).step_by(n).all(|x| x.fract() == 0.0 && x.abs() < 1e15)
+                        self.values
+                            .iter()
+                            .skip(v)
+                            .step_by(n)
+                            .all(|x| x.fract() == 0.0 && x.abs() < 1e15)
                     })
                     .collect()
             }
@@ -147,13 +165,17 @@ impl Dataset {
                 zip.write_all(&data).map_err(Error::io(path))?;
                 if !self.names.is_empty() {
                     zip.start_file("names.npy", options).map_err(zerr)?;
-                    zip.write_all(&npy::encode_strings(&self.names)).map_err(Error::io(path))?;
+                    zip.write_all(&npy::encode_strings(&self.names))
+                        .map_err(Error::io(path))?;
                 }
                 zip.finish().map_err(zerr)?;
                 w.write_all(buffer.get_ref()).map_err(Error::io(path))
             }),
             "csv" => self.save_csv(path),
-            _ => Err(Error::malformed(path, "unknown output format: use .npy, .npz or .csv")),
+            _ => Err(Error::malformed(
+                path,
+                "unknown output format: use .npy, .npz or .csv",
+            )),
         }
     }
 
@@ -183,7 +205,9 @@ impl Dataset {
 }
 
 fn extension(path: &Path) -> String {
-    path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default()
+    path.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
 }
 
 fn default_names(n: usize) -> Vec<String> {
@@ -191,8 +215,16 @@ fn default_names(n: usize) -> Vec<String> {
 }
 
 fn from_array(path: &Path, array: NpyArray, names: Option<Vec<String>>) -> Result<Dataset> {
-    let NpyArray::Float { shape, dtype, values } = array else {
-        return Err(Error::malformed(path, "the data array holds strings, not numbers"));
+    let NpyArray::Float {
+        shape,
+        dtype,
+        values,
+    } = array
+    else {
+        return Err(Error::malformed(
+            path,
+            "the data array holds strings, not numbers",
+        ));
     };
     let (kind, rows, features) = match shape[..] {
         [rows, cols] => (DataKind::Table, rows, cols),
@@ -200,7 +232,9 @@ fn from_array(path: &Path, array: NpyArray, names: Option<Vec<String>>) -> Resul
         _ => {
             return Err(Error::malformed(
                 path,
-                format!("data has shape {shape:?}; expected rows × variables (2-D) or fields × height × width (3-D)"),
+                format!(
+                    "data has shape {shape:?}; expected rows × variables (2-D) or fields × height × width (3-D)"
+                ),
             ));
         }
     };
@@ -210,23 +244,35 @@ fn from_array(path: &Path, array: NpyArray, names: Option<Vec<String>>) -> Resul
         (DataKind::Table, Some(names)) => {
             return Err(Error::malformed(
                 path,
-                format!("'names' has {} entries but the data has {features} variables", names.len()),
+                format!(
+                    "'names' has {} entries but the data has {features} variables",
+                    names.len()
+                ),
             ));
         }
         (DataKind::Table, None) => default_names(features),
     };
-    Ok(Dataset { kind, names, dtype, rows, values })
+    Ok(Dataset {
+        kind,
+        names,
+        dtype,
+        rows,
+        values,
+    })
 }
 
 fn load_npz(path: &Path) -> Result<Dataset> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
-    let zerr = |e: zip::result::ZipError| Error::malformed(path, format!("not a valid .npz archive: {e}"));
+    let zerr =
+        |e: zip::result::ZipError| Error::malformed(path, format!("not a valid .npz archive: {e}"));
     let mut zip = zip::ZipArchive::new(file).map_err(zerr)?;
     let entries: Vec<String> = zip.file_names().map(str::to_string).collect();
     let mut read = |name: &str| -> Result<NpyArray> {
         let mut entry = zip.by_name(name).map_err(zerr)?;
         let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| Error::malformed(path, format!("'{name}': {e}")))?;
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::malformed(path, format!("'{name}': {e}")))?;
         npy::parse(&bytes, path, name.trim_end_matches(".npy"))
     };
     let data_entry = if entries.iter().any(|e| e == "data.npy") {
@@ -248,7 +294,9 @@ fn load_npz(path: &Path) -> Result<Dataset> {
             NpyArray::Text { values, .. } => Some(values),
             // Python Baler writes an empty float array when there are no names
             NpyArray::Float { values, .. } if values.is_empty() => None,
-            NpyArray::Float { .. } => return Err(Error::malformed(path, "'names' holds numbers, not strings")),
+            NpyArray::Float { .. } => {
+                return Err(Error::malformed(path, "'names' holds numbers, not strings"));
+            }
         }
     } else {
         None
@@ -266,25 +314,40 @@ fn load_csv(path: &Path) -> Result<Dataset> {
             csv::ErrorKind::Io(io) => Error::io(path)(io),
             other => bad(format!("{other:?}")),
         })?;
-    let names: Vec<String> =
-        reader.headers().map_err(|e| bad(e.to_string()))?.iter().map(str::to_string).collect();
+    let names: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
     if names.iter().any(|n| n.parse::<f64>().is_ok()) {
-        return Err(bad("the first line must be a header of variable names, not numbers".into()));
+        return Err(bad(
+            "the first line must be a header of variable names, not numbers".into(),
+        ));
     }
     let mut values = Vec::new();
     let mut rows = 0;
     for record in reader.records() {
-        let record = record.map_err(|e| bad(format!("{e} (every row needs one value per header name)")))?;
+        let record =
+            record.map_err(|e| bad(format!("{e} (every row needs one value per header name)")))?;
         let line = record.position().map_or(rows + 2, |p| p.line() as usize);
         for (cell, name) in record.iter().zip(&names) {
             let value = cell.parse::<f64>().map_err(|_| {
-                bad(format!("line {line}, variable '{name}': '{cell}' is not a number"))
+                bad(format!(
+                    "line {line}, variable '{name}': '{cell}' is not a number"
+                ))
             })?;
             values.push(value);
         }
         rows += 1;
     }
-    Ok(Dataset { kind: DataKind::Table, names, dtype: FloatType::F64, rows, values })
+    Ok(Dataset {
+        kind: DataKind::Table,
+        names,
+        dtype: FloatType::F64,
+        rows,
+        values,
+    })
 }
 
 #[cfg(test)]
@@ -314,7 +377,10 @@ mod tests {
             }
         }
         let fields = Dataset {
-            kind: DataKind::Fields { height: 2, width: 3 },
+            kind: DataKind::Fields {
+                height: 2,
+                width: 3,
+            },
             names: vec![],
             dtype: FloatType::F64,
             rows: 2,
@@ -338,7 +404,10 @@ mod tests {
         t.values[3] = f64::NAN;
         t.save(&path).unwrap();
         let err = Dataset::load(&path, &[]).unwrap_err().to_string();
-        assert!(err.contains("'var1' in row 1") && err.contains("NaN"), "{err}");
+        assert!(
+            err.contains("'var1' in row 1") && err.contains("NaN"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -351,6 +420,11 @@ mod tests {
         let err = Dataset::load(&path, &[]).unwrap_err().to_string();
         assert!(err.contains("line 3, variable 'b'"), "{err}");
         std::fs::write(&path, "a,b\n").unwrap();
-        assert!(Dataset::load(&path, &[]).unwrap_err().to_string().contains("empty"));
+        assert!(
+            Dataset::load(&path, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
     }
 }

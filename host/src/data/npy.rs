@@ -30,9 +30,16 @@ impl FloatType {
 #[derive(Debug, PartialEq)]
 pub enum NpyArray {
     /// Numbers in C (row-major) order, widened to f64, with the stored type.
-    Float { shape: Vec<usize>, dtype: FloatType, values: Vec<f64> },
+    Float {
+        shape: Vec<usize>,
+        dtype: FloatType,
+        values: Vec<f64>,
+    },
     /// Strings (trailing NULs removed), in C order.
-    Text { shape: Vec<usize>, values: Vec<String> },
+    Text {
+        shape: Vec<usize>,
+        values: Vec<String>,
+    },
 }
 
 struct Header {
@@ -49,9 +56,10 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => {
-            (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12)
-        }
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+            12,
+        ),
         v => return Err(bad(format!("unsupported .npy version {v}"))),
     };
     let text = bytes
@@ -66,7 +74,11 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| bad("shape overflows".into()))?;
     let descr = header.descr.as_str();
-    let (order, kind, width) = split_descr(descr).ok_or_else(|| bad(format!("unknown dtype '{descr}'")))?;
+    let (order, kind, width) =
+        split_descr(descr).ok_or_else(|| bad(format!("unknown dtype '{descr}'")))?;
+    if width == 0 {
+        return Err(bad(format!("zero-width dtype '{descr}'")));
+    }
     let little = order != '>';
     let needed = count.checked_mul(match kind {
         'U' => width * 4,
@@ -84,7 +96,11 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
     }
     let array = match (kind, width) {
         ('f', 4) | ('f', 8) => {
-            let dtype = if width == 4 { FloatType::F32 } else { FloatType::F64 };
+            let dtype = if width == 4 {
+                FloatType::F32
+            } else {
+                FloatType::F64
+            };
             let values = data[..count * width]
                 .chunks_exact(width)
                 .map(|c| match (width, little) {
@@ -94,7 +110,11 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
                     (_, false) => f64::from_be_bytes(c.try_into().unwrap()),
                 })
                 .collect();
-            NpyArray::Float { shape: header.shape.clone(), dtype, values }
+            NpyArray::Float {
+                shape: header.shape.clone(),
+                dtype,
+                values,
+            }
         }
         ('U', n) => {
             let values = data[..count * n * 4]
@@ -108,21 +128,32 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
                             } else {
                                 u32::from_be_bytes(u.try_into().unwrap())
                             };
-                            char::from_u32(code).ok_or_else(|| bad("invalid character in string".into()))
+                            char::from_u32(code)
+                                .ok_or_else(|| bad("invalid character in string".into()))
                         })
                         .collect::<Result<String>>()
                         .map(|s| s.trim_end_matches('\0').to_string())
                 })
                 .collect::<Result<Vec<_>>>()?;
-            NpyArray::Text { shape: header.shape.clone(), values: pad_empty(values, count) }
+            NpyArray::Text {
+                shape: header.shape.clone(),
+                values: pad_empty(values, count),
+            }
         }
         ('S', n) => {
             let values = data[..count * n]
                 .chunks_exact(n.max(1))
                 .take(count)
-                .map(|c| String::from_utf8_lossy(c).trim_end_matches('\0').to_string())
+                .map(|c| {
+                    String::from_utf8_lossy(c)
+                        .trim_end_matches('\0')
+                        .to_string()
+                })
                 .collect();
-            NpyArray::Text { shape: header.shape.clone(), values: pad_empty(values, count) }
+            NpyArray::Text {
+                shape: header.shape.clone(),
+                values: pad_empty(values, count),
+            }
         }
         _ => {
             return Err(Error::UnsupportedDtype {
@@ -132,7 +163,11 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
             });
         }
     };
-    Ok(if header.fortran_order { to_c_order(array) } else { array })
+    Ok(if header.fortran_order {
+        to_c_order(array)
+    } else {
+        array
+    })
 }
 
 fn pad_empty(mut values: Vec<String>, count: usize) -> Vec<String> {
@@ -153,15 +188,22 @@ fn split_descr(descr: &str) -> Option<(char, char, usize)> {
 
 fn parse_header(text: &str) -> std::result::Result<Header, String> {
     let field = |key: &str| -> std::result::Result<&str, String> {
-        let at = text.find(&format!("'{key}'")).ok_or(format!("header lacks '{key}'"))?;
+        let at = text
+            .find(&format!("'{key}'"))
+            .ok_or(format!("header lacks '{key}'"))?;
         let rest = text[at + key.len() + 2..].trim_start();
-        Ok(rest.strip_prefix(':').ok_or(format!("header: no ':' after '{key}'"))?.trim_start())
+        Ok(rest
+            .strip_prefix(':')
+            .ok_or(format!("header: no ':' after '{key}'"))?
+            .trim_start())
     };
     let descr = field("descr")?;
     let descr = descr
         .strip_prefix('\'')
         .and_then(|d| d.split('\'').next())
-        .ok_or("header: descr is not a simple dtype string (structured arrays are not supported)")?;
+        .ok_or(
+            "header: descr is not a simple dtype string (structured arrays are not supported)",
+        )?;
     let fortran_order = field("fortran_order")?.starts_with("True");
     let shape = field("shape")?;
     let shape = shape
@@ -172,9 +214,17 @@ fn parse_header(text: &str) -> std::result::Result<Header, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.trim_end_matches('L').parse::<usize>().map_err(|_| format!("header: bad dimension '{s}'")))
+        .map(|s| {
+            s.trim_end_matches('L')
+                .parse::<usize>()
+                .map_err(|_| format!("header: bad dimension '{s}'"))
+        })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(Header { descr: descr.to_string(), fortran_order, shape })
+    Ok(Header {
+        descr: descr.to_string(),
+        fortran_order,
+        shape,
+    })
 }
 
 fn to_c_order(array: NpyArray) -> NpyArray {
@@ -201,16 +251,29 @@ fn to_c_order(array: NpyArray) -> NpyArray {
         out
     }
     match array {
-        NpyArray::Float { shape, dtype, values } => {
-            NpyArray::Float { values: permute(&shape, &values), shape, dtype }
-        }
-        NpyArray::Text { shape, values } => NpyArray::Text { values: permute(&shape, &values), shape },
+        NpyArray::Float {
+            shape,
+            dtype,
+            values,
+        } => NpyArray::Float {
+            values: permute(&shape, &values),
+            shape,
+            dtype,
+        },
+        NpyArray::Text { shape, values } => NpyArray::Text {
+            values: permute(&shape, &values),
+            shape,
+        },
     }
 }
 
 fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let tuple = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
     let mut text = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
     let total = MAGIC.len() + 4 + text.len() + 1;
     text.push_str(&" ".repeat((64 - total % 64) % 64));
@@ -241,7 +304,12 @@ pub fn encode_floats(shape: &[usize], dtype: FloatType, values: &[f64]) -> Vec<u
 
 /// Encodes strings as a 1-D `<U` array.
 pub fn encode_strings(values: &[String]) -> Vec<u8> {
-    let width = values.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(1);
+    let width = values
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let mut out = header_bytes(&format!("<U{width}"), &[values.len()]);
     for s in values {
         let mut n = 0;
@@ -270,7 +338,11 @@ mod tests {
             let parsed = parse(&bytes, p(), "data").unwrap();
             assert_eq!(
                 parsed,
-                NpyArray::Float { shape: vec![2, 3], dtype, values: vec![1.0, 2.5, -3.0, 4.0, 5.0, 6.0] }
+                NpyArray::Float {
+                    shape: vec![2, 3],
+                    dtype,
+                    values: vec![1.0, 2.5, -3.0, 4.0, 5.0, 6.0]
+                }
             );
         }
     }
@@ -279,7 +351,13 @@ mod tests {
     fn strings_round_trip() {
         let names = vec!["pt".to_string(), "η".to_string(), String::new()];
         let parsed = parse(&encode_strings(&names), p(), "names").unwrap();
-        assert_eq!(parsed, NpyArray::Text { shape: vec![3], values: names });
+        assert_eq!(
+            parsed,
+            NpyArray::Text {
+                shape: vec![3],
+                values: names
+            }
+        );
     }
 
     #[test]
@@ -287,14 +365,18 @@ mod tests {
         let mut bytes = encode_floats(&[2, 3], FloatType::F64, &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
         let at = bytes.windows(5).position(|w| w == b"False").unwrap();
         bytes.splice(at..at + 5, *b"True ");
-        let NpyArray::Float { values, .. } = parse(&bytes, p(), "data").unwrap() else { panic!() };
+        let NpyArray::Float { values, .. } = parse(&bytes, p(), "data").unwrap() else {
+            panic!()
+        };
         assert_eq!(values, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     }
 
     #[test]
     fn truncated_and_integer_arrays_are_refused_with_the_reason() {
         let bytes = encode_floats(&[4, 4], FloatType::F32, &[0.0; 16]);
-        let err = parse(&bytes[..bytes.len() - 3], p(), "data").unwrap_err().to_string();
+        let err = parse(&bytes[..bytes.len() - 3], p(), "data")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("truncated") && err.contains("t.npy"), "{err}");
         let mut ints = bytes.clone();
         let at = ints.windows(3).position(|w| w == b"<f4").unwrap();

@@ -1,0 +1,303 @@
+//! End-to-end tests of the `baler` binary on small generated data: the offline and online workflows,
+//! and the errors users get for bad input (non-zero exit, a message naming the culprit, no partial files).
+
+use baler::data::{DataKind, Dataset, FloatType};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn baler(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_baler"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = baler(dir, args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "baler {args:?} failed:\n{text}");
+    text
+}
+
+fn fails(dir: &Path, args: &[&str], needle: &str) -> String {
+    let out = baler(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "baler {args:?} should fail; stderr:\n{stderr}"
+    );
+    assert!(stderr.contains(needle), "expected '{needle}' in:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// Rows of three smooth functions of two hidden factors, plus an integer column.
+fn table(rows: usize, seed: u64) -> Dataset {
+    let mut values = Vec::with_capacity(rows * 4);
+    for i in 0..rows {
+        let a = ((i as u64 * 7919 + seed * 104729) % 1000) as f64 / 1000.0;
+        let b = ((i as u64 * 6271 + seed * 3571) % 997) as f64 / 997.0;
+        values.extend([
+            10.0 + 90.0 * a,
+            a * b + 1.0,
+            (3.0 * b).sin() + 2.0,
+            (5.0 * a).round(),
+        ]);
+    }
+    Dataset {
+        kind: DataKind::Table,
+        names: ["pt", "x", "y", "n"].map(String::from).to_vec(),
+        dtype: FloatType::F32,
+        rows,
+        values,
+    }
+}
+
+fn fields(frames: usize) -> Dataset {
+    let (h, w) = (12, 10);
+    let values = (0..frames * h * w)
+        .map(|i| {
+            let (f, y, x) = (i / (h * w), (i / w) % h, i % w);
+            ((x as f64 + f as f64 * 0.3) * 0.5).sin() * (y as f64 * 0.3).cos()
+        })
+        .collect();
+    Dataset {
+        kind: DataKind::Fields {
+            height: h,
+            width: w,
+        },
+        names: vec![],
+        dtype: FloatType::F64,
+        rows: frames,
+        values,
+    }
+}
+
+fn project(root: &Path, name: &str, data: &Dataset, file: &str, extra: &[&str]) -> PathBuf {
+    let input = root.join(file);
+    data.save(&input).unwrap();
+    let mut args = vec!["new-project", name, "--input", input.to_str().unwrap()];
+    args.extend(extra);
+    ok(root, &args);
+    let config = root.join(name).join("baler.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("epochs = 500", "epochs = 4");
+    std::fs::write(&config, text.replace("batch_size = 512", "batch_size = 64")).unwrap();
+    root.join(name)
+}
+
+#[test]
+fn table_workflow_offline_and_online() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dir = project(
+        root,
+        "jets",
+        &table(600, 1),
+        "train.csv",
+        &["--latent", "2"],
+    );
+    let p = dir.to_str().unwrap();
+    ok(root, &["train", "-p", p]);
+    for f in [
+        "model/encoder.json",
+        "model/encoder.safetensors",
+        "model/decoder.json",
+        "model/decoder.safetensors",
+        "training/history.json",
+        "training/loss.png",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    ok(root, &["compress", "-p", p]);
+    ok(root, &["decompress", "-p", p]);
+    let report = ok(root, &["evaluate", "-p", p]);
+    assert!(
+        report.contains("R_actual") && report.contains("pt"),
+        "{report}"
+    );
+    assert!(dir.join("output/plots/00_pt.png").is_file());
+    let restored = Dataset::load(&dir.join("output/decompressed.csv"), &[]).unwrap();
+    assert_eq!(restored.names, table(1, 1).names);
+    assert!(
+        restored
+            .values
+            .iter()
+            .skip(3)
+            .step_by(4)
+            .all(|v| v.fract() == 0.0),
+        "integer column rounded"
+    );
+
+    // online: new data of the same kind, decompressed with a folder holding only the decoder
+    let new_data = root.join("new.npz");
+    table(300, 2).save(&new_data).unwrap();
+    ok(
+        root,
+        &[
+            "compress",
+            "-p",
+            p,
+            "-i",
+            new_data.to_str().unwrap(),
+            "-o",
+            "new.baler",
+        ],
+    );
+    let decoder_only = root.join("decoder-only");
+    std::fs::create_dir(&decoder_only).unwrap();
+    for f in ["decoder.json", "decoder.safetensors"] {
+        std::fs::copy(dir.join("model").join(f), decoder_only.join(f)).unwrap();
+    }
+    ok(
+        root,
+        &[
+            "decompress",
+            "-m",
+            "decoder-only",
+            "-i",
+            "new.baler",
+            "-o",
+            "new-restored.npy",
+        ],
+    );
+    let back = Dataset::load(&root.join("new-restored.npy"), &[]).unwrap();
+    assert_eq!((back.rows, back.dtype), (300, FloatType::F32));
+    let info = ok(root, &["info", "new.baler"]);
+    assert!(info.contains("\"latent_size\": 2"), "{info}");
+    assert!(ok(root, &["info", "decoder-only"]).contains("decoder only"));
+}
+
+#[test]
+fn field_workflow_with_conv_model_and_f16_latent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dir = project(root, "cfd", &fields(24), "cfd.npz", &["--ratio", "10"]);
+    let config = dir.join("baler.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("latent_precision = \"f32\"", "latent_precision = \"f16\"");
+    std::fs::write(&config, text).unwrap();
+    let p = dir.to_str().unwrap();
+    ok(root, &["train", "-p", p]);
+    ok(root, &["compress", "-p", p]);
+    let info = ok(
+        root,
+        &[
+            "info",
+            dir.join("output/compressed.baler").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        info.contains("\"latent_size\": 12") && info.contains("f16"),
+        "{info}"
+    );
+    ok(root, &["decompress", "-p", p]);
+    let report = ok(root, &["evaluate", "-p", p]);
+    assert!(report.contains("PSNR"), "{report}");
+    assert!(dir.join("output/plots/field_0_frame0.png").is_file());
+}
+
+#[test]
+fn bad_input_fails_cleanly_without_partial_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dir = project(root, "p", &table(200, 1), "t.npy", &["--latent", "2"]);
+    let p = dir.to_str().unwrap();
+    ok(root, &["train", "-p", p]);
+    ok(root, &["compress", "-p", p]);
+    let compressed = dir.join("output/compressed.baler");
+
+    // data with other variables than the model was trained on
+    let mut other = table(50, 3);
+    other.names[1] = "eta".into();
+    other.save(&root.join("other.npz")).unwrap();
+    fails(
+        root,
+        &["compress", "-p", p, "-i", "other.npz", "-o", "x.baler"],
+        "cannot encode the data",
+    );
+    assert!(!root.join("x.baler").exists());
+
+    // a corrupted and a truncated compressed file
+    let bytes = std::fs::read(&compressed).unwrap();
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 10;
+    flipped[last] ^= 1;
+    std::fs::write(root.join("bad.baler"), &flipped).unwrap();
+    fails(
+        root,
+        &["decompress", "-p", p, "-i", "bad.baler", "-o", "bad.npy"],
+        "corrupted",
+    );
+    std::fs::write(root.join("short.baler"), &bytes[..bytes.len() / 2]).unwrap();
+    fails(
+        root,
+        &["decompress", "-p", p, "-i", "short.baler", "-o", "bad.npy"],
+        "short.baler",
+    );
+    assert!(!root.join("bad.npy").exists());
+
+    // a compressed file from another model
+    let dir2 = project(root, "q", &table(200, 5), "t2.npy", &["--latent", "3"]);
+    ok(root, &["train", "-p", dir2.to_str().unwrap()]);
+    fails(
+        root,
+        &[
+            "decompress",
+            "-p",
+            dir2.to_str().unwrap(),
+            "-i",
+            compressed.to_str().unwrap(),
+            "-o",
+            "wrong.npy",
+        ],
+        "use the model that compressed it",
+    );
+
+    // NaN, truncated .npy, missing file, unwritable output folder
+    let mut nan = table(20, 1);
+    nan.values[4 * 7 + 2] = f64::NAN;
+    nan.save(&root.join("nan.npy")).unwrap();
+    fails(
+        root,
+        &["compress", "-p", p, "-i", "nan.npy", "-o", "n.baler"],
+        "variable 'var2' in row 7",
+    );
+    let npy = std::fs::read(dir.parent().unwrap().join("t.npy")).unwrap();
+    std::fs::write(root.join("trunc.npy"), &npy[..npy.len() - 5]).unwrap();
+    fails(
+        root,
+        &["compress", "-p", p, "-i", "trunc.npy", "-o", "n.baler"],
+        "truncated",
+    );
+    fails(
+        root,
+        &["compress", "-p", p, "-i", "missing.npy", "-o", "n.baler"],
+        "missing.npy",
+    );
+    fails(
+        root,
+        &[
+            "decompress",
+            "-p",
+            p,
+            "-o",
+            "/proc/baler-cannot-write-here/out.npy",
+        ],
+        "baler-cannot-write-here",
+    );
+    fails(
+        root,
+        &["train", "-p", "no-such-project"],
+        "not a project folder",
+    );
+    assert!(!root.join("n.baler").exists());
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): installs what the tests need, then checks formatting and
+# lints, builds the no_std core for the firmware targets, and runs every test. One build profile throughout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target add thumbv7em-none-eabihf riscv32imac-unknown-none-elf
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+# the core is no_std: it must build for the soft-core and MCU targets
+cargo build -p baler-core --target thumbv7em-none-eabihf
+cargo build -p baler-core --target riscv32imac-unknown-none-elf
+cargo test --workspace
