@@ -1,6 +1,7 @@
 //! The project configuration (`baler.toml`): which data, which model, how to train, how to store the
 //! latent codes. Every field has a default; `baler new-project` writes a commented copy.
 
+use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use baler_core::NormalizationMethod;
 use serde::{Deserialize, Serialize};
@@ -278,6 +279,145 @@ impl ProjectConfig {
     }
 }
 
+impl ProjectConfig {
+    /// The defaults for this data: as `Default`, but batches of 8 for fields (a stack has few samples).
+    pub fn for_data(input: PathBuf, data: &Dataset) -> Self {
+        let mut config = ProjectConfig {
+            data: DataConfig {
+                input,
+                names: Vec::new(),
+            },
+            ..Default::default()
+        };
+        if let DataKind::Fields { .. } = data.kind {
+            config.training.batch_size = 8;
+        }
+        config
+    }
+
+    /// The configuration as a `baler.toml` that explains every setting; unset options appear as comments.
+    pub fn to_commented_toml(&self) -> String {
+        let (d, m, t, c, e) = (
+            &self.data,
+            &self.model,
+            &self.training,
+            &self.compression,
+            &self.evaluation,
+        );
+        let optional = |set: bool, line: String| if set { line } else { format!("# {line}") };
+        let names = optional(
+            !d.names.is_empty(),
+            format!(
+                "names = {}",
+                if d.names.is_empty() {
+                    r#"["pt", "eta"]"#.into()
+                } else {
+                    value(&d.names)
+                }
+            ),
+        );
+        let hidden = optional(
+            m.hidden.is_some(),
+            format!(
+                "hidden = {}",
+                value(m.hidden.clone().unwrap_or(vec![200, 100, 50]))
+            ),
+        );
+        let latent = optional(
+            m.latent.is_some(),
+            format!("latent = {}", m.latent.unwrap_or(5)),
+        );
+        let ratio = optional(
+            m.ratio.is_some() && m.latent.is_none(),
+            format!("ratio = {}", m.ratio.unwrap_or(1.6)),
+        );
+        let weights = optional(
+            !t.weights.is_empty(),
+            format!(
+                "weights = {}",
+                if t.weights.is_empty() {
+                    "{ pt = 4.0 }".into()
+                } else {
+                    inline_table(&t.weights)
+                }
+            ),
+        );
+        format!(
+            r#"# Baler project configuration. Paths are relative to this folder.
+
+[data]
+input = {input}
+{names}   # variable names of a table (default: from the file, or var0, var1, ...)
+
+[model]
+preset = {preset}   # auto (baler for tables, conv for fields) | baler | fpga-small | conv
+{latent}   # latent values per sample; or
+{ratio}   # values per sample / latent size (default 1.6 for tables, 100 for fields)
+{hidden}   # dense hidden sizes of the encoder; the decoder mirrors them
+activation = {activation}   # leaky_relu | relu
+leaky_slope = {slope}
+conv_channels = {channels}   # channels of the stride-2 convolutions (conv preset)
+
+[training]
+epochs = {epochs}   # maximum; early stopping usually ends sooner
+batch_size = {batch}
+learning_rate = {lr:e}   # Adam
+l1_beta = {beta:e}   # loss = (1 - l1_beta) * weighted MSE + l1_beta * mean|weight|
+validation_fraction = {val}   # held out for early stopping and the learning-rate schedule
+lr_patience = {lrp}   # epochs without improvement before the learning rate is multiplied by lr_factor
+lr_factor = {lrf}
+min_lr = {minlr:e}
+early_stopping_patience = {esp}   # 0 disables early stopping
+seed = {seed}   # same seed and data: same model
+normalization = {norm}   # min_max | standard (fitted here, stored with the model)
+{weights}   # loss weight per variable (default 1): favour the variables that matter most
+
+[compression]
+latent_precision = {prec}   # f32 | f16
+zstd_level = {zstd}
+
+[evaluation]
+response_threshold = {thr:e}   # |x| below this is left out of the response (x_rec - x)/x
+plots = {plots}
+"#,
+            input = value(d.input.to_string_lossy()),
+            preset = value(m.preset),
+            activation = value(m.activation),
+            slope = m.leaky_slope,
+            channels = value(&m.conv_channels),
+            epochs = t.epochs,
+            batch = t.batch_size,
+            lr = t.learning_rate,
+            beta = t.l1_beta,
+            val = t.validation_fraction,
+            lrp = t.lr_patience,
+            lrf = t.lr_factor,
+            minlr = t.min_lr,
+            esp = t.early_stopping_patience,
+            seed = t.seed,
+            norm = value(t.normalization),
+            prec = value(c.latent_precision),
+            zstd = c.zstd_level,
+            thr = e.response_threshold,
+            plots = e.plots,
+        )
+    }
+}
+
+fn value<T: Serialize>(v: T) -> String {
+    toml::Value::try_from(v)
+        .expect("configuration values serialise")
+        .to_string()
+}
+
+fn inline_table(map: &BTreeMap<String, f64>) -> String {
+    let items: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{} = {}", value(k), value(v)))
+        .collect();
+    format!("{{ {} }}", items.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +431,29 @@ mod tests {
         bad.training.batch_size = 0;
         assert!(bad.check().unwrap_err().contains("batch_size"));
         assert!(toml::from_str::<ProjectConfig>("[model]\nlatnet = 5\n").is_err());
+    }
+
+    #[test]
+    fn commented_toml_parses_back_to_the_same_configuration() {
+        let mut c = ProjectConfig::default();
+        assert_eq!(
+            toml::from_str::<ProjectConfig>(&c.to_commented_toml()).unwrap(),
+            c
+        );
+        c.data.input = "data/x y.npz".into();
+        c.data.names = vec!["pt".into(), "η".into()];
+        c.model = ModelConfig {
+            preset: Preset::FpgaSmall,
+            hidden: Some(vec![8]),
+            latent: Some(3),
+            ratio: Some(2.0),
+            ..c.model
+        };
+        c.training.weights.insert("pt".into(), 5.0);
+        c.training.learning_rate = 3e-4;
+        c.compression.latent_precision = LatentPrecision::F16;
+        let back: ProjectConfig = toml::from_str(&c.to_commented_toml()).unwrap();
+        c.model.ratio = None; // latent takes precedence, so ratio is written as a comment
+        assert_eq!(back, c);
     }
 }

@@ -6,6 +6,7 @@ pub mod architecture;
 pub mod codec;
 pub mod config;
 pub mod data;
+pub mod demo;
 pub mod error;
 pub mod evaluate;
 pub mod format;

@@ -1,12 +1,13 @@
 //! The `baler` command line: a thin layer over the library's project, codec and evaluation calls.
 //! Errors are reported with their cause chain and a non-zero exit status.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use baler::config::Preset;
+use baler::config::ProjectConfig;
 use baler::data::Dataset;
 use baler::format::CompressedFile;
 use baler::model_store::{Decoder, Model};
-use baler::project::{self, EvaluationInputs, NewProject, Project};
+use baler::project::{self, EvaluationInputs, Project};
 use baler::train::EpochStats;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -139,21 +140,17 @@ fn run(cli: Cli) -> Result<()> {
             latent,
             ratio,
         } => {
-            let p = Project::create(
-                &dir,
-                &NewProject {
-                    input,
-                    preset,
-                    latent,
-                    ratio,
-                    epochs: None,
-                    names: Vec::new(),
-                    batch_size: None,
-                },
-            )?;
+            let data = Dataset::load(&dir.join(&input), &[])?;
+            let mut config = ProjectConfig::for_data(input, &data);
+            config.model.preset = preset;
+            config.model.latent = latent;
+            config.model.ratio = ratio;
+            let p = Project::create(&dir, &config)?;
             println!(
-                "created {}; edit it, then run `baler train -p {}`",
+                "created {} for {:?} data of shape {:?}; edit it, then run `baler train -p {}`",
                 p.dir.join(project::CONFIG_FILE).display(),
+                data.kind,
+                data.shape(),
                 dir.display()
             );
         }
@@ -362,61 +359,11 @@ fn demo(
     epochs: Option<usize>,
     device: &burn::tensor::Device,
 ) -> Result<()> {
-    let jet_names = [
-        "pt",
-        "eta",
-        "phi",
-        "mass",
-        "jet_id",
-        "chg_mult",
-        "tot_chg",
-        "cut_chg",
-        "n_trk_stored",
-    ];
-    let cases = [
-        (
-            "jets",
-            "hep_jets_dijet.npy",
-            Preset::Auto,
-            Some(5),
-            None,
-            jet_names.map(String::from).to_vec(),
-        ),
-        (
-            "cfd",
-            "CFD_animation.npz",
-            Preset::Auto,
-            None,
-            Some(100.0),
-            Vec::new(),
-        ),
-    ];
-    for (name, file, preset, latent, ratio, names) in cases {
-        let input = data_dir.join(file);
-        if !input.exists() {
-            bail!(
-                "{} not found: run the demo from the repository root or give --data-dir",
-                input.display()
-            );
-        }
+    for (name, config) in baler::demo::cases(data_dir, epochs)? {
         let dir = out.join(name);
         let p = match Project::open(&dir) {
             Ok(p) => p,
-            Err(_) => {
-                let input = std::path::absolute(&input).context("resolving the data path")?;
-                Project::create(
-                    &dir,
-                    &NewProject {
-                        input,
-                        preset,
-                        latent,
-                        ratio,
-                        epochs,
-                        names,
-                        batch_size: None,
-                    },
-                )?
-            }
+            Err(_) => Project::create(&dir, &config)?,
         };
         println!("== {name}: {} ==", p.input().display());
         let (report, evaluation) = p.run_all(device, &mut progress_printer())?;

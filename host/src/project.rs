@@ -2,7 +2,7 @@
 //! calls behind each CLI subcommand (train, compress, decompress, evaluate).
 
 use crate::codec;
-use crate::config::{CompressionConfig, EvaluationConfig, Preset, ProjectConfig};
+use crate::config::{CompressionConfig, EvaluationConfig, ProjectConfig};
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
@@ -26,28 +26,9 @@ pub struct Project {
     pub config: ProjectConfig,
 }
 
-/// Choices for a new project beyond the defaults.
-#[derive(Clone, Debug, Default)]
-pub struct NewProject {
-    /// Data file (absolute, or relative to the project folder).
-    pub input: PathBuf,
-    /// Model family.
-    pub preset: Preset,
-    /// Latent size.
-    pub latent: Option<usize>,
-    /// Or compression ratio.
-    pub ratio: Option<f64>,
-    /// Maximum epochs, if not the default.
-    pub epochs: Option<usize>,
-    /// Variable names of a table, if the file has none.
-    pub names: Vec<String>,
-    /// Samples per batch [default: 512 for tables, 8 for fields, which have few samples].
-    pub batch_size: Option<usize>,
-}
-
 impl Project {
-    /// Creates `dir` with a commented `baler.toml`; refuses to overwrite an existing one.
-    pub fn create(dir: &Path, new: &NewProject) -> Result<Project> {
+    /// Creates `dir` with `config` written as a commented `baler.toml`; refuses to overwrite one.
+    pub fn create(dir: &Path, config: &ProjectConfig) -> Result<Project> {
         let path = dir.join(CONFIG_FILE);
         if path.exists() {
             return Err(Error::Mismatch(format!(
@@ -55,14 +36,12 @@ impl Project {
                 path.display()
             )));
         }
-        // read the data now, so that a bad file is reported before anything is written
-        let data = Dataset::load(&dir.join(&new.input), &new.names)?;
-        let mut new = new.clone();
-        if let (None, DataKind::Fields { .. }) = (new.batch_size, data.kind) {
-            new.batch_size = Some(8);
-        }
+        config.check().map_err(|message| Error::Config {
+            path: path.clone(),
+            message,
+        })?;
         fsutil::create_dir(dir)?;
-        fsutil::write_bytes(&path, config_template(&new).as_bytes())?;
+        fsutil::write_bytes(&path, config.to_commented_toml().as_bytes())?;
         Project::open(dir)
     }
 
@@ -353,103 +332,4 @@ fn sanitize(name: &str) -> String {
             }
         })
         .collect()
-}
-
-fn toml_value<T: serde::Serialize>(v: T) -> String {
-    toml::Value::try_from(v)
-        .expect("configuration values serialise")
-        .to_string()
-}
-
-/// The commented `baler.toml` of a new project; the values shown are the defaults in force.
-pub fn config_template(new: &NewProject) -> String {
-    let d = ProjectConfig::default();
-    let (t, m, c, e) = (&d.training, &d.model, &d.compression, &d.evaluation);
-    let preset = toml_value(new.preset);
-    let latent = match (new.latent, new.ratio) {
-        (Some(l), _) => format!("latent = {l}"),
-        (None, Some(r)) => format!("ratio = {r}"),
-        (None, None) => "# latent = 5            # latent values per sample; or\n# ratio = 1.6           # values per sample / latent size (default 1.6 for tables, 100 for fields)".into(),
-    };
-    format!(
-        r#"# Baler project configuration. Paths are relative to this folder.
-
-[data]
-input = {input}
-{names}
-
-[model]
-preset = {preset}           # auto (baler for tables, conv for fields) | baler | fpga-small | conv
-{latent}
-# hidden = [200, 100, 50] # dense hidden sizes (encoder; the decoder mirrors them)
-activation = {activation}   # leaky_relu | relu
-leaky_slope = {slope}
-conv_channels = {channels:?}  # channels of the stride-2 convolutions (conv preset)
-
-[training]
-epochs = {epochs}             # maximum; early stopping usually ends sooner
-batch_size = {batch}
-learning_rate = {lr:e}     # Adam
-l1_beta = {beta:e}           # loss = (1 - l1_beta) * MSE + l1_beta * mean|weight|
-validation_fraction = {val}  # held out for early stopping and the learning-rate schedule
-lr_patience = {lrp}          # epochs without improvement before the learning rate is halved
-lr_factor = {lrf}
-min_lr = {minlr:e}
-early_stopping_patience = {esp}  # 0 disables early stopping
-seed = {seed}                  # same seed, same data: same model
-normalization = {norm}    # min_max | standard (fitted here, stored with the model)
-# weights = {{ pt = 4.0 }}   # loss weight per variable (default 1): favour the variables that matter most
-
-[compression]
-latent_precision = {prec}   # f32 | f16
-zstd_level = {zstd}
-
-[evaluation]
-response_threshold = {thr:e}  # |x| below this is left out of the response (x̂-x)/x
-plots = {plots}
-"#,
-        input = toml_value(new.input.to_string_lossy()),
-        names = if new.names.is_empty() {
-            "# names = [\"pt\", \"eta\"]   # variable names of a table (default: from the file, or var0, var1, ...)".into()
-        } else {
-            format!("names = {}", toml_value(&new.names))
-        },
-        activation = toml_value(m.activation),
-        slope = m.leaky_slope,
-        channels = m.conv_channels,
-        epochs = new.epochs.unwrap_or(t.epochs),
-        batch = new.batch_size.unwrap_or(t.batch_size),
-        lr = t.learning_rate,
-        beta = t.l1_beta,
-        val = t.validation_fraction,
-        lrp = t.lr_patience,
-        lrf = t.lr_factor,
-        minlr = t.min_lr,
-        esp = t.early_stopping_patience,
-        seed = t.seed,
-        norm = toml_value(t.normalization),
-        prec = toml_value(c.latent_precision),
-        zstd = c.zstd_level,
-        thr = e.response_threshold,
-        plots = e.plots,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn template_parses_to_the_defaults() {
-        let new = NewProject {
-            input: "data.npy".into(),
-            latent: Some(5),
-            ..Default::default()
-        };
-        let parsed: ProjectConfig = toml::from_str(&config_template(&new)).unwrap();
-        let mut expected = ProjectConfig::default();
-        expected.data.input = "data.npy".into();
-        expected.model.latent = Some(5);
-        assert_eq!(parsed, expected);
-    }
 }
