@@ -17,12 +17,17 @@ trap 'rm -rf "$work"' EXIT
 sed -i "s/^epochs = .*/epochs = $epochs/; s/^early_stopping_patience = .*/early_stopping_patience = 0/" "$work/p/baler.toml"
 RAYON_NUM_THREADS=1 "$root/target/debug/baler" train -p "$work/p" 2>/dev/null >/dev/null
 rust=$("$python" -c "import json,statistics;h=json.load(open('$work/p/training/history.json'))['history'];print(statistics.median(e['seconds'] for e in h))")
-py=$("$python" "$root/scripts/python_baler_epoch_time.py" --baler-repo "$repo" --data "$data" --latent "$latent" --epochs "$epochs" \
-     | "$python" -c "import json,sys;print(json.load(sys.stdin)['median_seconds_per_epoch'])")
+py_epoch() {
+  "$python" "$root/scripts/python_baler_epoch_time.py" --baler-repo "$repo" --data "$data" --latent "$latent" \
+    --epochs "$epochs" "$@" | "$python" -c "import json,sys;print(json.load(sys.stdin)['median_seconds_per_epoch'])"
+}
+py=$(py_epoch)
+py32=$(py_epoch --float32)
 "$python" - <<PY
-rust, py = $rust, $py
+rust, py, py32 = $rust, $py, $py32
 print(f"median seconds per epoch, one thread, batch 512, {$epochs} epochs each")
 print(f"  baler (burn flex, f32):      {rust:.3f} s")
 print(f"  Python Baler (torch, f64):   {py:.3f} s")
-print(f"  Python / baler = {py / rust:.2f}x")
+print(f"  Python Baler, model cast to f32: {py32:.3f} s")
+print(f"  Python (f64) / baler = {py / rust:.2f}x   Python (f32) / baler = {py32 / rust:.2f}x")
 PY

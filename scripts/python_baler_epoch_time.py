@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--float32", action="store_true", help="run the model in float32 (the tool itself uses float64)")
     args = ap.parse_args()
 
     sys.path.insert(0, os.path.abspath(args.baler_repo))
@@ -44,12 +45,13 @@ def main():
     rng = np.random.default_rng(1)
     order = rng.permutation(len(norm))
     n_val = round(0.15 * len(norm))
-    train_ds = torch.tensor(norm[order[n_val:]], dtype=torch.float64)
-    val_ds = torch.tensor(norm[order[:n_val]], dtype=torch.float64)
+    dtype = torch.float32 if args.float32 else torch.float64
+    train_ds = torch.tensor(norm[order[n_val:]], dtype=dtype)
+    val_ds = torch.tensor(norm[order[:n_val]], dtype=dtype)
     train_dl = DataLoader(train_ds, batch_size=args.batch_size, shuffle=True)
     val_dl = DataLoader(val_ds, batch_size=args.batch_size, shuffle=False)
 
-    model = models.AE(n_features=data.shape[1], z_dim=args.latent)
+    model = models.AE(n_features=data.shape[1], z_dim=args.latent).to(dtype)
     children = list(model.children())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     config = types.SimpleNamespace()  # no custom loss: fit() uses mse_sum_loss_l1
@@ -68,6 +70,7 @@ def main():
         "tool": "python-baler",
         "torch": torch.__version__,
         "threads": args.threads,
+        "dtype": str(dtype),
         "rows": int(len(train_ds)),
         "batch_size": args.batch_size,
         "epochs": args.epochs,

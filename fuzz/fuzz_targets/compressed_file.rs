@@ -1,11 +1,25 @@
 //! Fuzzes the compressed-file reader: any bytes must give a file or an error, never a panic, a hang
-//! or an allocation the header merely claims.
+//! or an allocation the header merely claims. Each input is read as is, and again with its trailing
+//! CRC-32 made valid, so that mutations also reach the header and payload parsers behind the checksum.
 #![no_main]
 
+use baler::format::CompressedFile;
 use libfuzzer_sys::fuzz_target;
+use std::path::Path;
+
+fn read(bytes: &[u8]) {
+    if let Ok(file) = CompressedFile::from_bytes(bytes, Path::new("fuzz.baler")) {
+        assert_eq!(file.latent.len(), file.header.rows() * file.header.latent_size);
+    }
+}
 
 fuzz_target!(|bytes: &[u8]| {
-    if let Ok(file) = baler::format::CompressedFile::from_bytes(bytes, std::path::Path::new("fuzz.baler")) {
-        assert_eq!(file.latent.len(), file.header.rows() * file.header.latent_size);
+    read(bytes);
+    if bytes.len() >= 4 {
+        let mut fixed = bytes.to_vec();
+        let body = fixed.len() - 4;
+        let crc = crc32fast::hash(&fixed[..body]);
+        fixed[body..].copy_from_slice(&crc.to_le_bytes());
+        read(&fixed);
     }
 });
