@@ -95,7 +95,7 @@ pub fn decompress(
     if n > 0 {
         for (i, v) in values.iter_mut().enumerate() {
             if decoder.data.integer[i % n] {
-                *v = v.round();
+                *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
             }
         }
     }

@@ -58,6 +58,9 @@ enum Command {
         /// Project folder (supplies defaults for the options below).
         #[arg(short, long, default_value = ".")]
         project: PathBuf,
+        /// Model folder [default: <project>/model].
+        #[arg(short, long)]
+        model: Option<PathBuf>,
         /// Data to compress [default: the project's input].
         #[arg(short, long)]
         input: Option<PathBuf>,
@@ -112,6 +115,22 @@ enum Command {
         #[arg(long)]
         epochs: Option<usize>,
     },
+}
+
+/// The project in `dir` if there is one (a broken `baler.toml` is still an error).
+fn optional_project(dir: &Path) -> Result<Option<Project>> {
+    Ok(if dir.join(project::CONFIG_FILE).exists() {
+        Some(Project::open(dir)?)
+    } else {
+        None
+    })
+}
+
+/// An option's value, or the project's default for it, or an error saying which option to give.
+fn need(given: Option<PathBuf>, from_project: Option<PathBuf>, option: &str) -> Result<PathBuf> {
+    given
+        .or(from_project)
+        .with_context(|| format!("no project here (no baler.toml): give --{option}"))
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
@@ -172,18 +191,21 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Compress {
             project,
+            model,
             input,
             output,
         } => {
-            let p = Project::open(&project)?;
-            let input = input.unwrap_or_else(|| p.input());
-            let output = output.unwrap_or_else(|| p.compressed_path());
+            let p = optional_project(&project)?;
+            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+            let input = need(input, p.as_ref().map(Project::input), "input")?;
+            let output = need(output, p.as_ref().map(Project::compressed_path), "output")?;
+            let config = p.map(|p| p.config).unwrap_or_default();
             let s = project::compress_file(
-                &p.model_dir(),
+                &model,
                 &input,
-                &p.config.data.names,
+                &config.data.names,
                 &output,
-                &p.config.compression,
+                &config.compression,
                 &device()?,
             )?;
             println!(
@@ -203,17 +225,10 @@ fn run(cli: Cli) -> Result<()> {
             input,
             output,
         } => {
-            let p = Project::open(&project).ok();
-            let need = |o: Option<PathBuf>,
-                        f: &dyn Fn(&Project) -> PathBuf,
-                        what: &str|
-             -> Result<PathBuf> {
-                o.or_else(|| p.as_ref().map(f))
-                    .with_context(|| format!("no project here: give --{what}"))
-            };
-            let model = need(model, &|p| p.model_dir(), "model")?;
-            let input = need(input, &|p| p.compressed_path(), "input")?;
-            let output = need(output, &|p| p.decompressed_path(), "output")?;
+            let p = optional_project(&project)?;
+            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+            let input = need(input, p.as_ref().map(Project::compressed_path), "input")?;
+            let output = need(output, p.as_ref().map(Project::decompressed_path), "output")?;
             let data = project::decompress_file(&model, &input, &output, &device()?)?;
             println!(
                 "restored {:?} {:?} into {}",

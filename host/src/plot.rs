@@ -148,7 +148,10 @@ pub fn variable_histograms(
         let h_resp = histogram(response, rlo, rhi, 100);
         let top = h_resp.iter().map(|p| p.1).fold(1.0, f64::max);
         let mut chart = ChartBuilder::on(&right)
-            .caption(format!("{name}: response (x_rec − x)/x"), ("sans-serif", 20))
+            .caption(
+                format!("{name}: response (x_rec − x)/x"),
+                ("sans-serif", 20),
+            )
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(60)

@@ -185,7 +185,8 @@ pub struct CompressSummary {
     pub model_id: String,
 }
 
-/// Compresses `input` with the model in `model_dir` into `output`.
+/// Compresses `input` with the model in `model_dir` into `output`. `names` overrides the file's variable
+/// names; a `.npy` without `names` gets the model's.
 pub fn compress_file(
     model_dir: &Path,
     input: &Path,
@@ -195,6 +196,15 @@ pub fn compress_file(
     device: &Device,
 ) -> Result<CompressSummary> {
     let model = Model::load(model_dir)?;
+    // a .npy file carries no variable names: take the model's (a count mismatch is still an error)
+    let npy = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let names = if names.is_empty() && npy {
+        &model.decoder.data.names[..]
+    } else {
+        names
+    };
     let data = Dataset::load(input, names)?;
     let file = codec::compress(&model, &data, input, config.latent_precision, device)?;
     let bytes = file.to_bytes(config.zstd_level);
