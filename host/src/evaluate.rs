@@ -84,6 +84,11 @@ pub struct Evaluation {
     pub ratio_actual: Option<f64>,
 }
 
+/// Whether x enters the response (x̂ − x)/x: |x| at least the threshold, and never zero.
+fn in_response(x: f64, threshold: f64) -> bool {
+    x != 0.0 && x.abs() >= threshold
+}
+
 fn stats(name: String, pairs: impl Iterator<Item = (f64, f64)>, threshold: f64) -> VariableStats {
     let (mut n, mut sum, mut sq, mut max) = (0usize, 0.0, 0.0, 0.0f64);
     let (mut rn, mut rsum, mut rsq, mut skipped) = (0usize, 0.0, 0.0, 0usize);
@@ -93,7 +98,7 @@ fn stats(name: String, pairs: impl Iterator<Item = (f64, f64)>, threshold: f64) 
         sum += d;
         sq += d * d;
         max = max.max(d.abs());
-        if x.abs() < threshold || x == 0.0 {
+        if !in_response(x, threshold) {
             skipped += 1;
         } else {
             let r = d / x;
@@ -128,7 +133,7 @@ pub fn responses(
         .zip(&reconstructed.values)
         .skip(variable)
         .step_by(n)
-        .filter(|(x, _)| x.abs() >= threshold && **x != 0.0)
+        .filter(|(x, _)| in_response(**x, threshold))
         .map(|(x, y)| (y - x) / x)
         .collect()
 }

@@ -244,20 +244,14 @@ fn run(cli: Cli) -> Result<()> {
             compressed,
         } => {
             let p = Project::open(&project)?;
-            let original = original.unwrap_or_else(|| p.input());
-            let reconstructed = reconstructed.unwrap_or_else(|| p.decompressed_path());
-            let compressed = compressed.unwrap_or_else(|| p.compressed_path());
-            let report = project::evaluate_files(
-                &EvaluationInputs {
-                    original: &original,
-                    names: &p.config.data.names,
-                    reconstructed: &reconstructed,
-                    compressed: &compressed,
-                    model_dir: &p.model_dir(),
-                    out_dir: &p.output_dir(),
-                },
-                &p.config.evaluation,
-            )?;
+            let defaults = p.evaluation_inputs();
+            let inputs = EvaluationInputs {
+                original: original.unwrap_or(defaults.original.clone()),
+                reconstructed: reconstructed.unwrap_or(defaults.reconstructed.clone()),
+                compressed: compressed.unwrap_or(defaults.compressed.clone()),
+                ..defaults
+            };
+            let report = project::evaluate_files(&inputs, &p.config.evaluation)?;
             print!("{}", report.table());
             println!(
                 "report: {}",

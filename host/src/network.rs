@@ -56,8 +56,8 @@ fn values<const D: usize>(t: Tensor<D>) -> ParamTensor {
 }
 
 impl Network {
-    /// A freshly initialised network (burn's default initialisers; seed the device for reproducibility).
-    pub fn init(spec: &NetworkSpec, device: &Device) -> Result<Self> {
+    /// The network's modules with burn's initial values (replaced by [`Network::from_params`]).
+    fn init(spec: &NetworkSpec, device: &Device) -> Result<Self> {
         spec.shapes()
             .map_err(|e| Error::Mismatch(format!("invalid network: {e}")))?;
         let layers = spec

@@ -44,6 +44,38 @@ fn draw_png(
     }
 }
 
+type Chart<'a, X, Y> = ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>;
+
+/// Draws a line with a legend entry.
+fn labelled_line<X: Ranged, Y: Ranged>(
+    chart: &mut Chart<'_, X, Y>,
+    points: impl IntoIterator<Item = (X::ValueType, Y::ValueType)>,
+    color: RGBColor,
+    width: u32,
+    label: &str,
+) -> std::result::Result<(), String>
+where
+    X::ValueType: Clone + 'static,
+    Y::ValueType: Clone + 'static,
+{
+    chart
+        .draw_series(LineSeries::new(points, color.stroke_width(width)))
+        .map_err(|e| e.to_string())?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+    Ok(())
+}
+
+/// Draws the legend box of the labelled lines.
+fn legend<X: Ranged, Y: Ranged>(chart: &mut Chart<'_, X, Y>) -> std::result::Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 fn histogram(values: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<(f64, f64)> {
     let width = (hi - lo) / bins as f64;
     let mut counts = vec![0usize; bins];
@@ -119,22 +151,9 @@ pub fn variable_histograms(
             .y_desc("entries")
             .draw()
             .map_err(e)?;
-        chart
-            .draw_series(LineSeries::new(h_orig, BLUE.stroke_width(2)))
-            .map_err(e)?
-            .label("original")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
-        chart
-            .draw_series(LineSeries::new(h_reco, RED.stroke_width(1)))
-            .map_err(e)?
-            .label("reconstructed")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
+        labelled_line(&mut chart, h_orig, BLUE, 2, "original")?;
+        labelled_line(&mut chart, h_reco, RED, 1, "reconstructed")?;
+        legend(&mut chart)?;
 
         let mut sorted: Vec<f64> = response.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -258,28 +277,21 @@ pub fn loss_curve(path: &Path, history: &[EpochStats]) -> Result<()> {
             .y_desc("loss")
             .draw()
             .map_err(e)?;
-        chart
-            .draw_series(LineSeries::new(
-                history.iter().map(|s| (s.epoch, s.train_loss)),
-                BLUE.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label("training loss")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
-        chart
-            .draw_series(LineSeries::new(
-                history.iter().map(|s| (s.epoch, s.validation_mse)),
-                RED.stroke_width(2),
-            ))
-            .map_err(e)?
-            .label("validation MSE")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
+        labelled_line(
+            &mut chart,
+            history.iter().map(|s| (s.epoch, s.train_loss)),
+            BLUE,
+            2,
+            "training loss",
+        )?;
+        labelled_line(
+            &mut chart,
+            history.iter().map(|s| (s.epoch, s.validation_mse)),
+            RED,
+            2,
+            "validation MSE",
+        )?;
+        legend(&mut chart)?;
         Ok(())
     })
 }

@@ -92,6 +92,18 @@ impl Project {
             .join(format!("decompressed.{}", ext.as_deref().unwrap_or("npy")))
     }
 
+    /// The project's own files to evaluate: its input against its decompressed output.
+    pub fn evaluation_inputs(&self) -> EvaluationInputs {
+        EvaluationInputs {
+            original: self.input(),
+            names: self.config.data.names.clone(),
+            reconstructed: self.decompressed_path(),
+            compressed: self.compressed_path(),
+            model_dir: self.model_dir(),
+            out_dir: self.output_dir(),
+        }
+    }
+
     /// Trains on the configured data and writes the model, `training/history.json` and `training/loss.png`.
     pub fn train(
         &self,
@@ -138,17 +150,7 @@ impl Project {
             device,
         )?;
         decompress_file(&self.model_dir(), &compressed, &decompressed, device)?;
-        let evaluation = evaluate_files(
-            &EvaluationInputs {
-                original: &input,
-                names: &self.config.data.names,
-                reconstructed: &decompressed,
-                compressed: &compressed,
-                model_dir: &self.model_dir(),
-                out_dir: &self.output_dir(),
-            },
-            &self.config.evaluation,
-        )?;
+        let evaluation = evaluate_files(&self.evaluation_inputs(), &self.config.evaluation)?;
         Ok((report, evaluation))
     }
 }
@@ -240,29 +242,29 @@ pub fn decompress_file(
 
 /// Files to compare in an evaluation.
 #[derive(Clone, Debug)]
-pub struct EvaluationInputs<'a> {
+pub struct EvaluationInputs {
     /// The original data.
-    pub original: &'a Path,
+    pub original: PathBuf,
     /// Its variable names, if overridden.
-    pub names: &'a [String],
+    pub names: Vec<String>,
     /// The decompressed data.
-    pub reconstructed: &'a Path,
+    pub reconstructed: PathBuf,
     /// The compressed file (for R).
-    pub compressed: &'a Path,
+    pub compressed: PathBuf,
     /// The model folder (its decoder files count in R_actual).
-    pub model_dir: &'a Path,
+    pub model_dir: PathBuf,
     /// Where `evaluation.json` and `plots/` go.
-    pub out_dir: &'a Path,
+    pub out_dir: PathBuf,
 }
 
 /// Evaluates a reconstruction, writes `evaluation.json` and (if enabled) the plots.
 pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> Result<Evaluation> {
-    let original = Dataset::load(inputs.original, inputs.names)?;
-    let reconstructed = Dataset::load(inputs.reconstructed, &original.names)?;
+    let original = Dataset::load(&inputs.original, &inputs.names)?;
+    let reconstructed = Dataset::load(&inputs.reconstructed, &original.names)?;
     let sizes = Sizes::measure(
         original.raw_bytes() as u64,
-        inputs.compressed,
-        &Decoder::files(inputs.model_dir),
+        &inputs.compressed,
+        &Decoder::files(&inputs.model_dir),
     )?;
     let report = evaluate::evaluate(
         &original,
@@ -270,7 +272,7 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
         config.response_threshold,
         Some(sizes),
     )?;
-    fsutil::create_dir(inputs.out_dir)?;
+    fsutil::create_dir(&inputs.out_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
     fsutil::write_bytes(&inputs.out_dir.join("evaluation.json"), &json)?;
     if config.plots {
