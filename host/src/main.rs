@@ -2,8 +2,7 @@
 //! Errors are reported with their cause chain and a non-zero exit status.
 
 use anyhow::{Context, Result};
-use baler::config::Preset;
-use baler::config::ProjectConfig;
+use baler::config::{Preset, ProjectConfig};
 use baler::data::Dataset;
 use baler::format::CompressedFile;
 use baler::model_store::{Decoder, Model};
@@ -304,7 +303,10 @@ fn progress_printer() -> impl FnMut(&EpochStats) {
 fn info(path: &Path) -> Result<()> {
     if path.is_dir() {
         let decoder = Decoder::load(path)?;
-        let full = Model::load(path).ok();
+        let full = match path.join(baler::model_store::ENCODER_JSON).exists() {
+            true => Some(Model::load(path)?),
+            false => None,
+        };
         println!("model {}", decoder.id);
         println!(
             "data: {:?}, dtype {:?}",
@@ -344,16 +346,8 @@ fn info(path: &Path) -> Result<()> {
         data.raw_bytes()
     );
     let integer = data.integer_columns();
-    let n = data.features();
     for (v, name) in data.names.iter().enumerate() {
-        let (lo, hi) = data
-            .values
-            .iter()
-            .skip(v)
-            .step_by(n)
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
-                (l.min(x), h.max(x))
-            });
+        let (lo, hi) = data.column_range(v);
         println!(
             "  {name:<16} min {lo:<12.6} max {hi:<12.6}{}",
             if integer[v] { "  integer" } else { "" }
@@ -370,9 +364,9 @@ fn demo(
 ) -> Result<()> {
     for (name, config) in baler::demo::cases(data_dir, epochs)? {
         let dir = out.join(name);
-        let p = match Project::open(&dir) {
-            Ok(p) => p,
-            Err(_) => Project::create(&dir, &config)?,
+        let p = match optional_project(&dir)? {
+            Some(p) => p,
+            None => Project::create(&dir, &config)?,
         };
         println!("== {name}: {} ==", p.input().display());
         let (report, evaluation) = p.run_all(device, &mut progress_printer())?;

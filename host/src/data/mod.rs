@@ -129,6 +129,14 @@ impl Dataset {
         }
     }
 
+    /// Smallest and largest value of one variable (feature).
+    pub fn column_range(&self, feature: usize) -> (f64, f64) {
+        let column = self.values.iter().skip(feature).step_by(self.features());
+        column.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+    }
+
     /// For each table variable, whether every value is an integer (such columns are restored by
     /// rounding). Fields have no integer variables.
     pub fn integer_columns(&self) -> Vec<bool> {
