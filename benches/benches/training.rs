@@ -18,7 +18,7 @@ fn training_epochs(c: &mut Criterion) {
         early_stopping_patience: 0,
         ..Default::default()
     };
-    let device = Device::flex().autodiff();
+    let device = Device::flex();
     let mut group = c.benchmark_group("training");
     group.sample_size(10);
     group.bench_function("2 epochs, jets 27214x9, batch 512", |b| {

@@ -174,7 +174,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Train { project } => {
             let p = Project::open(&project)?;
-            let report = p.train(&device()?.autodiff(), &mut progress_printer())?;
+            let report = p.train(&device()?, &mut progress_printer())?;
             println!(
                 "best epoch {} of {} (validation MSE {:.3e}{}); model in {}",
                 report.best_epoch,

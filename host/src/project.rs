@@ -135,7 +135,7 @@ impl Project {
         device: &Device,
         progress: &mut dyn FnMut(&EpochStats),
     ) -> Result<(TrainReport, Evaluation)> {
-        let report = self.train(&device.clone().autodiff(), progress)?;
+        let report = self.train(device, progress)?;
         let (input, compressed, decompressed) = (
             self.input(),
             self.compressed_path(),

@@ -85,7 +85,7 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
 }
 
-/// Trains an autoencoder on `data`. `device` must have autodiff enabled. `progress` sees every epoch.
+/// Trains an autoencoder on `data` on `device` (autodiff is enabled on it here). `progress` sees every epoch.
 pub fn train(
     data: &Dataset,
     model_config: &ModelConfig,
@@ -93,6 +93,12 @@ pub fn train(
     device: &Device,
     progress: &mut dyn FnMut(&EpochStats),
 ) -> Result<(Model, TrainReport)> {
+    if data.rows == 0 || data.features() == 0 || data.values.len() != data.rows * data.features() {
+        return Err(Error::Mismatch(format!(
+            "cannot train on data of shape {:?}",
+            data.shape()
+        )));
+    }
     let spec: AutoencoderSpec = architecture::build(model_config, data.kind, data.features())?;
     let weights = loss_weights(data, config)?;
     let normalization = fit_normalization(data, config);
@@ -108,6 +114,7 @@ pub fn train(
     let (val_rows, mut train_rows) = (val_rows.to_vec(), train_rows.to_vec());
 
     let plain = device.clone().without_autodiff();
+    let device = &device.clone().autodiff();
     // √w per variable, so that mean((√w·(x̂−x))²) is the weighted MSE
     let sqrt_w = |d: &Device| -> Tensor<2> {
         let root: Vec<f32> = weights.iter().map(|w| w.sqrt() as f32).collect();
@@ -331,14 +338,7 @@ mod tests {
             seed,
             ..Default::default()
         };
-        train(
-            &data(),
-            &model,
-            &config,
-            &Device::flex().autodiff(),
-            &mut |_| {},
-        )
-        .unwrap()
+        train(&data(), &model, &config, &Device::flex(), &mut |_| {}).unwrap()
     }
 
     #[test]
