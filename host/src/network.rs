@@ -55,6 +55,36 @@ fn values<const D: usize>(t: Tensor<D>) -> ParamTensor {
     ParamTensor { shape, values }
 }
 
+/// Weight and bias of a layer of any rank as core parameters.
+fn layer_params<const D: usize>(
+    weight: &Param<Tensor<D>>,
+    bias: &Option<Param<Tensor<1>>>,
+) -> LayerParams {
+    let bias = bias.as_ref().expect("every layer is built with a bias");
+    LayerParams {
+        weight: values(weight.val()),
+        bias: values(bias.val()),
+    }
+}
+
+/// Replaces a layer's weight and bias by (shape-checked) core parameters.
+fn set_params<const D: usize>(
+    weight: &mut Param<Tensor<D>>,
+    bias: &mut Option<Param<Tensor<1>>>,
+    p: &LayerParams,
+    device: &Device,
+) {
+    *weight = Param::from_tensor(tensor(&p.weight, device));
+    *bias = Some(Param::from_tensor(tensor(&p.bias, device)));
+}
+
+/// Σ|w| of a weight tensor and its number of elements.
+fn abs_sum<const D: usize>(weight: &Param<Tensor<D>>) -> (Tensor<1>, usize) {
+    let w = weight.val();
+    let n = w.shape().num_elements();
+    (w.abs().sum(), n)
+}
+
 impl Network {
     /// The network's modules with burn's initial values (replaced by [`Network::from_params`]).
     fn init(spec: &NetworkSpec, device: &Device) -> Result<Self> {
@@ -132,20 +162,10 @@ impl Network {
                     p.weight.shape, p.bias.shape, w_shape
                 )));
             }
-            let bias = Some(Param::from_tensor(tensor::<1>(&p.bias, device)));
             match layer {
-                ParamLayer::Dense(l) => {
-                    l.weight = Param::from_tensor(tensor(&p.weight, device));
-                    l.bias = bias;
-                }
-                ParamLayer::Conv(l) => {
-                    l.weight = Param::from_tensor(tensor(&p.weight, device));
-                    l.bias = bias;
-                }
-                ParamLayer::ConvTranspose(l) => {
-                    l.weight = Param::from_tensor(tensor(&p.weight, device));
-                    l.bias = bias;
-                }
+                ParamLayer::Dense(l) => set_params(&mut l.weight, &mut l.bias, p, device),
+                ParamLayer::Conv(l) => set_params(&mut l.weight, &mut l.bias, p, device),
+                ParamLayer::ConvTranspose(l) => set_params(&mut l.weight, &mut l.bias, p, device),
             }
         }
         Ok(net)
@@ -153,67 +173,26 @@ impl Network {
 
     /// The parameters, layer by layer.
     pub fn params(&self) -> Vec<LayerParams> {
-        self.layers
-            .iter()
-            .map(|layer| {
-                let (weight, bias) = match layer {
-                    ParamLayer::Dense(l) => (
-                        values(l.weight.val()),
-                        l.bias.as_ref().map(|b| values(b.val())),
-                    ),
-                    ParamLayer::Conv(l) => (
-                        values(l.weight.val()),
-                        l.bias.as_ref().map(|b| values(b.val())),
-                    ),
-                    ParamLayer::ConvTranspose(l) => (
-                        values(l.weight.val()),
-                        l.bias.as_ref().map(|b| values(b.val())),
-                    ),
-                };
-                LayerParams {
-                    weight,
-                    bias: bias.expect("every layer is built with a bias"),
-                }
-            })
-            .collect()
-    }
-
-    /// The description this network was built from.
-    pub fn spec(&self) -> &NetworkSpec {
-        &self.spec
+        let params = |layer: &ParamLayer| match layer {
+            ParamLayer::Dense(l) => layer_params(&l.weight, &l.bias),
+            ParamLayer::Conv(l) => layer_params(&l.weight, &l.bias),
+            ParamLayer::ConvTranspose(l) => layer_params(&l.weight, &l.bias),
+        };
+        self.layers.iter().map(params).collect()
     }
 
     /// Sum of |w| over all weights (biases excluded) and the number of weights.
     pub fn weight_l1(&self) -> (Tensor<1>, usize) {
-        let mut total: Option<Tensor<1>> = None;
-        let mut count = 0;
-        let mut add = |t: Tensor<1>, n: usize| {
-            count += n;
-            total = Some(match total.take() {
-                Some(acc) => acc + t,
-                None => t,
-            });
+        let abs_sum = |layer: &ParamLayer| match layer {
+            ParamLayer::Dense(l) => abs_sum(&l.weight),
+            ParamLayer::Conv(l) => abs_sum(&l.weight),
+            ParamLayer::ConvTranspose(l) => abs_sum(&l.weight),
         };
-        for layer in &self.layers {
-            match layer {
-                ParamLayer::Dense(l) => add(
-                    l.weight.val().abs().sum(),
-                    l.weight.val().shape().num_elements(),
-                ),
-                ParamLayer::Conv(l) => add(
-                    l.weight.val().abs().sum(),
-                    l.weight.val().shape().num_elements(),
-                ),
-                ParamLayer::ConvTranspose(l) => add(
-                    l.weight.val().abs().sum(),
-                    l.weight.val().shape().num_elements(),
-                ),
-            }
-        }
-        (
-            total.expect("a network has at least one parameter layer"),
-            count,
-        )
+        self.layers
+            .iter()
+            .map(abs_sum)
+            .reduce(|(a, n), (b, m)| (a + b, n + m))
+            .expect("a network has at least one parameter layer")
     }
 
     /// Runs a batch of flattened samples `[batch, prod(input_shape)]` to flattened outputs.

@@ -153,10 +153,14 @@ pub fn train(
             let mse = ((reconstruction - x) * sqrt_w_train.clone())
                 .square()
                 .mean();
-            let (l1_enc, n_enc) = model.encoder.weight_l1();
-            let (l1_dec, n_dec) = model.decoder.weight_l1();
-            let l1 = (l1_enc + l1_dec) / (n_enc + n_dec) as f64;
-            let loss = mse.clone() * (1.0 - beta) + l1 * beta;
+            let loss = if beta > 0.0 {
+                let (l1_enc, n_enc) = model.encoder.weight_l1();
+                let (l1_dec, n_dec) = model.decoder.weight_l1();
+                let l1 = (l1_enc + l1_dec) / (n_enc + n_dec) as f64;
+                mse.clone() * (1.0 - beta) + l1 * beta
+            } else {
+                mse.clone()
+            };
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
             loss_sum += scalar(loss) * rows.len() as f64;
