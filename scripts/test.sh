@@ -12,4 +12,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 # the core is no_std: it must build for the soft-core and MCU targets
 cargo build -p baler-core --target thumbv7em-none-eabihf
 cargo build -p baler-core --target riscv32imac-unknown-none-elf
+# the real ap_fixed headers, for the bit-exact comparisons
+bash scripts/fetch_ap_types.sh >/dev/null
 cargo test --workspace

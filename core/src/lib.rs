@@ -5,6 +5,7 @@
 
 extern crate alloc;
 
+pub mod fixed;
 pub mod model;
 pub mod model_id;
 pub mod normalization;
