@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add thumbv7em-none-eabihf riscv32imac-unknown-none-elf
+# g++ compiles the C++ that the fixed-point results are compared against
+if ! command -v g++ >/dev/null; then
+    sudo apt-get install -y g++ || apt-get install -y g++
+fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -25,7 +25,8 @@ pub fn ap_types_dir() -> PathBuf {
 
 /// Compiles `source` with g++ (C++17, `-O1`) and runs it. `-DNDEBUG` as in synthesis: `ap_private.h` asserts on
 /// an internal read past the MSB when a conversion's source and target share no bit position (e.g.
-/// `ap_fixed<6,9>` → `ap_fixed<9,-2>`); without the assertion it computes the correct result. with `input` on stdin; returns stdout.
+/// `ap_fixed<6,9>` → `ap_fixed<9,-2>`); without the assertion it computes the correct result.
+/// `input` goes to stdin; returns stdout.
 pub fn compile_and_run(name: &str, source: &str, input: &str) -> String {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::create_dir_all(&dir).unwrap();
