@@ -1,14 +1,16 @@
-//! Shared, `no_std` heart of the Baler toolkit: the model description (layer list and parameters),
-//! the per-variable normalisation and the model id that ties compressed files, models and boards together.
+//! Shared, `no_std` heart of the Baler toolkit: the model description, normalisation and model id, the
+//! bit-exact `ap_fixed` arithmetic, and the float and fixed-point reference inference.
 #![no_std]
 #![deny(missing_docs)]
 
 extern crate alloc;
 
 pub mod fixed;
+pub mod inference;
 pub mod model;
 pub mod model_id;
 pub mod normalization;
+pub mod quantized;
 
 pub use model::{Activation, LayerParams, LayerSpec, NetworkSpec, ParamTensor, ShapeError};
 pub use model_id::ModelId;

@@ -31,13 +31,7 @@ impl ModelId {
                 }
             }
         }
-        h.update([match normalization.method {
-            NormalizationMethod::MinMax => 0u8,
-            NormalizationMethod::Standard => 1,
-        }]);
-        for v in normalization.offset.iter().chain(&normalization.scale) {
-            h.update(v.to_le_bytes());
-        }
+        put_normalization(&mut h, normalization);
         let digest = h.finalize();
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);
@@ -65,6 +59,16 @@ impl fmt::Display for ModelId {
     }
 }
 
+pub(crate) fn put_normalization(h: &mut Sha256, normalization: &Normalization) {
+    h.update([match normalization.method {
+        NormalizationMethod::MinMax => 0u8,
+        NormalizationMethod::Standard => 1,
+    }]);
+    for v in normalization.offset.iter().chain(&normalization.scale) {
+        h.update(v.to_le_bytes());
+    }
+}
+
 fn put_usizes(h: &mut Sha256, values: &[usize]) {
     h.update((values.len() as u64).to_le_bytes());
     for v in values {
@@ -83,7 +87,7 @@ fn put_activation(h: &mut Sha256, a: Activation) {
     }
 }
 
-fn put_layer(h: &mut Sha256, layer: &LayerSpec) {
+pub(crate) fn put_layer(h: &mut Sha256, layer: &LayerSpec) {
     match *layer {
         LayerSpec::Dense {
             inputs,
