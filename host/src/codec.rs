@@ -3,9 +3,9 @@
 
 use crate::config::LatentPrecision;
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::{CompressedFile, Header};
-use crate::model_store::{Decoder, Model};
+use crate::model_store::{Decoder, Model, check_header, restore};
 use crate::network::Network;
 use crate::train::normalized;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -69,41 +69,9 @@ pub fn decompress(
     device: &Device,
 ) -> Result<Dataset> {
     let h = &file.header;
-    if h.model_id != decoder.id.to_string() {
-        return Err(Error::Mismatch(format!(
-            "{}: compressed with model {} but the decoder given is model {}; use the model that compressed it",
-            source.display(),
-            h.model_id,
-            decoder.id
-        )));
-    }
-    if h.latent_size != decoder.latent()
-        || h.kind != decoder.data.kind
-        || h.names != decoder.data.names
-    {
-        return Err(Error::Mismatch(format!(
-            "{}: the header's layout does not match model {}",
-            source.display(),
-            decoder.id
-        )));
-    }
+    check_header(h, decoder.id, decoder.latent(), &decoder.data, source)?;
     let network = Network::from_params(&decoder.network, &decoder.params, device)?;
     let output = run_network(&network, &file.latent, h.latent_size, device);
-    let mut values: Vec<f64> = output.into_iter().map(f64::from).collect();
-    decoder.normalization.invert(&mut values);
-    let n = decoder.data.integer.len();
-    if n > 0 {
-        for (i, v) in values.iter_mut().enumerate() {
-            if decoder.data.integer[i % n] {
-                *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
-            }
-        }
-    }
-    Ok(Dataset {
-        kind: h.kind,
-        names: h.names.clone(),
-        dtype: h.dtype,
-        rows: h.rows(),
-        values,
-    })
+    let values = output.into_iter().map(f64::from).collect();
+    Ok(restore(&decoder.normalization, &decoder.data, h, values))
 }

@@ -16,8 +16,10 @@ pub mod model_store;
 pub mod network;
 #[cfg(feature = "train")]
 pub mod plot;
+pub mod precision;
 #[cfg(feature = "train")]
 pub mod project;
+pub mod quantized;
 #[cfg(feature = "train")]
 pub mod train;
 

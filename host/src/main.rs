@@ -6,7 +6,8 @@ use baler::config::{Preset, ProjectConfig};
 use baler::data::Dataset;
 use baler::format::CompressedFile;
 use baler::model_store::{Decoder, Model};
-use baler::project::{self, EvaluationInputs, Project};
+use baler::precision::PrecisionOptions;
+use baler::project::{self, EvaluationInputs, ModelKind, Project};
 use baler::train::EpochStats;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -63,9 +64,12 @@ enum Command {
         /// Data to compress [default: the project's input].
         #[arg(short, long)]
         input: Option<PathBuf>,
-        /// Compressed file to write [default: <project>/output/compressed.baler].
+        /// Compressed file to write [default: <project>/output/compressed.baler, compressed-fixed.baler with --fixed].
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
+        #[arg(long)]
+        fixed: bool,
     },
     /// Restore data from a compressed file; needs only the model's decoder files.
     Decompress {
@@ -81,6 +85,9 @@ enum Command {
         /// Output data file, .npy/.npz/.csv [default: <project>/output/decompressed.<input's extension>].
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
+        #[arg(long)]
+        fixed: bool,
     },
     /// Compare decompressed data with the original: table, evaluation.json and plots.
     Evaluate {
@@ -96,6 +103,31 @@ enum Command {
         /// Compressed file, for the ratios [default: <project>/output/compressed.baler].
         #[arg(long)]
         compressed: Option<PathBuf>,
+        /// Evaluate the fixed-point model's output (the `-fixed` files; its decoder counts in R_actual).
+        #[arg(long)]
+        fixed: bool,
+    },
+    /// Choose fixed-point (ap_fixed) formats for a trained model and quantise it: writes
+    /// quantized-encoder.json, quantized-decoder.json and precision.json into the model folder.
+    Quantize {
+        /// Project folder (supplies defaults for the options below).
+        #[arg(short, long, default_value = ".")]
+        project: PathBuf,
+        /// Model folder [default: <project>/model].
+        #[arg(short, long)]
+        model: Option<PathBuf>,
+        /// Data the ranges and errors are measured on [default: the project's input].
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// Allowed increase of the reconstruction MSE over the float model's (0.05 = 5 %).
+        #[arg(long, default_value_t = 0.05)]
+        tolerance: f64,
+        /// Samples used for the search, evenly spread over the data.
+        #[arg(long, default_value_t = 2000)]
+        rows: usize,
+        /// Widest weight, result and activation format considered (bits).
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(8..=64))]
+        max_width: u32,
     },
     /// Describe a data file, a compressed file or a model folder.
     Info {
@@ -114,6 +146,14 @@ enum Command {
         #[arg(long)]
         epochs: Option<usize>,
     },
+}
+
+fn model_kind(fixed: bool) -> ModelKind {
+    if fixed {
+        ModelKind::Quantized
+    } else {
+        ModelKind::Float
+    }
 }
 
 /// The project in `dir` if there is one (a broken `baler.toml` is still an error).
@@ -193,14 +233,21 @@ fn run(cli: Cli) -> Result<()> {
             model,
             input,
             output,
+            fixed,
         } => {
+            let kind = model_kind(fixed);
             let p = optional_project(&project)?;
             let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
             let input = need(input, p.as_ref().map(Project::input), "input")?;
-            let output = need(output, p.as_ref().map(Project::compressed_path), "output")?;
+            let output = need(
+                output,
+                p.as_ref().map(|p| p.compressed_path(kind)),
+                "output",
+            )?;
             let config = p.map(|p| p.config).unwrap_or_default();
             let s = project::compress_file(
                 &model,
+                kind,
                 &input,
                 &config.data.names,
                 &output,
@@ -223,12 +270,18 @@ fn run(cli: Cli) -> Result<()> {
             model,
             input,
             output,
+            fixed,
         } => {
+            let kind = model_kind(fixed);
             let p = optional_project(&project)?;
             let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
-            let input = need(input, p.as_ref().map(Project::compressed_path), "input")?;
-            let output = need(output, p.as_ref().map(Project::decompressed_path), "output")?;
-            let data = project::decompress_file(&model, &input, &output, &device()?)?;
+            let input = need(input, p.as_ref().map(|p| p.compressed_path(kind)), "input")?;
+            let output = need(
+                output,
+                p.as_ref().map(|p| p.decompressed_path(kind)),
+                "output",
+            )?;
+            let data = project::decompress_file(&model, kind, &input, &output, &device()?)?;
             println!(
                 "restored {:?} {:?} into {}",
                 data.shape(),
@@ -241,9 +294,10 @@ fn run(cli: Cli) -> Result<()> {
             original,
             reconstructed,
             compressed,
+            fixed,
         } => {
             let p = Project::open(&project)?;
-            let defaults = p.evaluation_inputs();
+            let defaults = p.evaluation_inputs(model_kind(fixed));
             let inputs = EvaluationInputs {
                 original: original.unwrap_or(defaults.original.clone()),
                 reconstructed: reconstructed.unwrap_or(defaults.reconstructed.clone()),
@@ -252,9 +306,33 @@ fn run(cli: Cli) -> Result<()> {
             };
             let report = project::evaluate_files(&inputs, &p.config.evaluation)?;
             print!("{}", report.table());
+            println!("report in {}", p.output_dir().display());
+        }
+        Command::Quantize {
+            project,
+            model,
+            input,
+            tolerance,
+            rows,
+            max_width,
+        } => {
+            let p = optional_project(&project)?;
+            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+            let input = need(input, p.as_ref().map(Project::input), "input")?;
+            let names = p.map(|p| p.config.data.names).unwrap_or_default();
+            let options = PrecisionOptions {
+                tolerance,
+                rows,
+                max_width,
+            };
+            let report = project::quantize_model(&model, &input, &names, &options, |line| {
+                eprintln!("{line}")
+            })?;
+            print!("{}", report.table());
             println!(
-                "report: {}",
-                p.output_dir().join("evaluation.json").display()
+                "quantised model and {} in {}",
+                project::PRECISION_REPORT,
+                model.display()
             );
         }
         Command::Info { path } => info(&path)?,

@@ -4,6 +4,7 @@
 
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
+use crate::format::Header;
 use crate::fsutil;
 use baler_core::{LayerParams, ModelId, NetworkSpec, Normalization, ParamTensor};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
@@ -195,6 +196,55 @@ impl Model {
     }
 }
 
+/// Refuses a compressed file that another model wrote or whose layout the decoder cannot restore.
+pub fn check_header(
+    header: &Header,
+    id: ModelId,
+    latent: usize,
+    data: &DataSignature,
+    source: &Path,
+) -> Result<()> {
+    if header.model_id != id.to_string() {
+        return Err(Error::Mismatch(format!(
+            "{}: compressed with model {} but the decoder given is model {id}; use the model that compressed it",
+            source.display(),
+            header.model_id,
+        )));
+    }
+    if header.latent_size != latent || header.kind != data.kind || header.names != data.names {
+        return Err(Error::Mismatch(format!(
+            "{}: the header's layout does not match model {id}",
+            source.display(),
+        )));
+    }
+    Ok(())
+}
+
+/// Decoded, normalised values back to data: undo the normalisation and round the integer variables.
+pub fn restore(
+    normalization: &Normalization,
+    data: &DataSignature,
+    header: &Header,
+    mut values: Vec<f64>,
+) -> Dataset {
+    normalization.invert(&mut values);
+    let n = data.integer.len();
+    if n > 0 {
+        for (i, v) in values.iter_mut().enumerate() {
+            if data.integer[i % n] {
+                *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
+            }
+        }
+    }
+    Dataset {
+        kind: header.kind,
+        names: header.names.clone(),
+        dtype: header.dtype,
+        rows: header.rows(),
+        values,
+    }
+}
+
 fn check_id(path: &Path, stored: &str, computed: ModelId) -> Result<()> {
     if stored == computed.to_string() {
         Ok(())
@@ -206,7 +256,8 @@ fn check_id(path: &Path, stored: &str, computed: ModelId) -> Result<()> {
     }
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, format: &str) -> Result<T> {
+/// Reads a model JSON file, checking its `format` tag and version.
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, format: &str) -> Result<T> {
     let bytes = fsutil::read_bytes(path)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::malformed(path, format!("invalid JSON: {e}")))?;
@@ -222,7 +273,8 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, format: &str) -> Result<
     serde_json::from_value(value).map_err(|e| Error::malformed(path, e.to_string()))
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+/// Writes a model JSON file atomically.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_vec_pretty(value).expect("model files serialise");
     fsutil::write_bytes(path, &text)
 }

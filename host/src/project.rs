@@ -10,6 +10,8 @@ use crate::format::CompressedFile;
 use crate::fsutil;
 use crate::model_store::{Decoder, Model};
 use crate::plot;
+use crate::precision::{self, PrecisionOptions, PrecisionReport};
+use crate::quantized::{self, QuantizedDecoder, QuantizedModel};
 use crate::train::{self, EpochStats, TrainReport};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -77,29 +79,34 @@ impl Project {
         self.dir.join("output")
     }
     /// Default compressed file.
-    pub fn compressed_path(&self) -> PathBuf {
-        self.output_dir().join("compressed.baler")
+    pub fn compressed_path(&self, kind: ModelKind) -> PathBuf {
+        self.output_dir()
+            .join(format!("compressed{}.baler", kind.suffix()))
     }
     /// Default decompressed file, in the input's format.
-    pub fn decompressed_path(&self) -> PathBuf {
+    pub fn decompressed_path(&self, kind: ModelKind) -> PathBuf {
         let ext = self
             .config
             .data
             .input
             .extension()
             .map(|e| e.to_string_lossy().into_owned());
-        self.output_dir()
-            .join(format!("decompressed.{}", ext.as_deref().unwrap_or("npy")))
+        self.output_dir().join(format!(
+            "decompressed{}.{}",
+            kind.suffix(),
+            ext.as_deref().unwrap_or("npy")
+        ))
     }
 
     /// The project's own files to evaluate: its input against its decompressed output.
-    pub fn evaluation_inputs(&self) -> EvaluationInputs {
+    pub fn evaluation_inputs(&self, kind: ModelKind) -> EvaluationInputs {
         EvaluationInputs {
             original: self.input(),
             names: self.config.data.names.clone(),
-            reconstructed: self.decompressed_path(),
-            compressed: self.compressed_path(),
+            reconstructed: self.decompressed_path(kind),
+            compressed: self.compressed_path(kind),
             model_dir: self.model_dir(),
+            kind,
             out_dir: self.output_dir(),
         }
     }
@@ -138,19 +145,29 @@ impl Project {
         let report = self.train(device, progress)?;
         let (input, compressed, decompressed) = (
             self.input(),
-            self.compressed_path(),
-            self.decompressed_path(),
+            self.compressed_path(ModelKind::Float),
+            self.decompressed_path(ModelKind::Float),
         );
         compress_file(
             &self.model_dir(),
+            ModelKind::Float,
             &input,
             &self.config.data.names,
             &compressed,
             &self.config.compression,
             device,
         )?;
-        decompress_file(&self.model_dir(), &compressed, &decompressed, device)?;
-        let evaluation = evaluate_files(&self.evaluation_inputs(), &self.config.evaluation)?;
+        decompress_file(
+            &self.model_dir(),
+            ModelKind::Float,
+            &compressed,
+            &decompressed,
+            device,
+        )?;
+        let evaluation = evaluate_files(
+            &self.evaluation_inputs(ModelKind::Float),
+            &self.config.evaluation,
+        )?;
         Ok((report, evaluation))
     }
 }
@@ -187,28 +204,66 @@ pub struct CompressSummary {
     pub model_id: String,
 }
 
+/// Which model runs: the trained float model, or its fixed-point version from `baler quantize`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `encoder.*` and `decoder.*`, in f32.
+    #[default]
+    Float,
+    /// `quantized-encoder.json` and `quantized-decoder.json`, bit-exact fixed point.
+    Quantized,
+}
+
+impl ModelKind {
+    /// Added to the default output file names, so both kinds can be compared side by side.
+    fn suffix(self) -> &'static str {
+        match self {
+            ModelKind::Float => "",
+            ModelKind::Quantized => "-fixed",
+        }
+    }
+}
+
+/// Loads data for a model: a `.npy` file carries no variable names, so it gets the model's (a count
+/// mismatch is still an error); `names` overrides the file's.
+fn load_for_model(input: &Path, names: &[String], model_names: &[String]) -> Result<Dataset> {
+    let npy = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let names = if names.is_empty() && npy {
+        model_names
+    } else {
+        names
+    };
+    Dataset::load(input, names)
+}
+
 /// Compresses `input` with the model in `model_dir` into `output`. `names` overrides the file's variable
-/// names; a `.npy` without `names` gets the model's.
+/// names.
 pub fn compress_file(
     model_dir: &Path,
+    kind: ModelKind,
     input: &Path,
     names: &[String],
     output: &Path,
     config: &CompressionConfig,
     device: &Device,
 ) -> Result<CompressSummary> {
-    let model = Model::load(model_dir)?;
-    // a .npy file carries no variable names: take the model's (a count mismatch is still an error)
-    let npy = input
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    let names = if names.is_empty() && npy {
-        &model.decoder.data.names[..]
-    } else {
-        names
+    let precision = config.latent_precision;
+    let (data, file) = match kind {
+        ModelKind::Float => {
+            let model = Model::load(model_dir)?;
+            let data = load_for_model(input, names, &model.decoder.data.names)?;
+            let file = codec::compress(&model, &data, input, precision, device)?;
+            (data, file)
+        }
+        ModelKind::Quantized => {
+            let model = QuantizedModel::load(model_dir)?;
+            let data = load_for_model(input, names, &model.decoder.data.names)?;
+            let file = quantized::compress(&model, &data, input, precision)?;
+            (data, file)
+        }
     };
-    let data = Dataset::load(input, names)?;
-    let file = codec::compress(&model, &data, input, config.latent_precision, device)?;
     let bytes = file.to_bytes(config.zstd_level);
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dir(dir)?;
@@ -226,19 +281,45 @@ pub fn compress_file(
 /// Restores `input` (a compressed file) with the decoder in `model_dir` and writes `output`.
 pub fn decompress_file(
     model_dir: &Path,
+    kind: ModelKind,
     input: &Path,
     output: &Path,
     device: &Device,
 ) -> Result<Dataset> {
     let file = CompressedFile::read(input)?;
-    let decoder = Decoder::load(model_dir)?;
-    let data = codec::decompress(&decoder, &file, input, device)?;
+    let data = match kind {
+        ModelKind::Float => codec::decompress(&Decoder::load(model_dir)?, &file, input, device)?,
+        ModelKind::Quantized => {
+            quantized::decompress(&QuantizedDecoder::load(model_dir)?, &file, input)?
+        }
+    };
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dir(dir)?;
     }
     data.save(output)?;
     Ok(data)
 }
+
+/// Chooses fixed-point formats for the model in `model_dir` on the data in `input`, writes the quantised
+/// model beside the float one and `precision.json`, and returns the report.
+pub fn quantize_model(
+    model_dir: &Path,
+    input: &Path,
+    names: &[String],
+    options: &PrecisionOptions,
+    progress: impl FnMut(&str),
+) -> Result<PrecisionReport> {
+    let model = Model::load(model_dir)?;
+    let data = load_for_model(input, names, &model.decoder.data.names)?;
+    let (quantized, report) = precision::select_precision(&model, &data, options, progress)?;
+    quantized.save(model_dir)?;
+    let json = serde_json::to_vec_pretty(&report).expect("report serialises");
+    fsutil::write_bytes(&model_dir.join(PRECISION_REPORT), &json)?;
+    Ok(report)
+}
+
+/// The precision report written by [`quantize_model`] into the model folder.
+pub const PRECISION_REPORT: &str = "precision.json";
 
 /// Files to compare in an evaluation.
 #[derive(Clone, Debug)]
@@ -253,6 +334,8 @@ pub struct EvaluationInputs {
     pub compressed: PathBuf,
     /// The model folder (its decoder files count in R_actual).
     pub model_dir: PathBuf,
+    /// Which decoder restored the data.
+    pub kind: ModelKind,
     /// Where `evaluation.json` and `plots/` go.
     pub out_dir: PathBuf,
 }
@@ -264,7 +347,10 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     let sizes = Sizes::measure(
         original.raw_bytes() as u64,
         &inputs.compressed,
-        &Decoder::files(&inputs.model_dir),
+        &match inputs.kind {
+            ModelKind::Float => Decoder::files(&inputs.model_dir),
+            ModelKind::Quantized => QuantizedDecoder::files(&inputs.model_dir),
+        },
     )?;
     let report = evaluate::evaluate(
         &original,
@@ -274,9 +360,12 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     )?;
     fsutil::create_dir(&inputs.out_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    fsutil::write_bytes(&inputs.out_dir.join("evaluation.json"), &json)?;
+    let name = format!("evaluation{}.json", inputs.kind.suffix());
+    fsutil::write_bytes(&inputs.out_dir.join(name), &json)?;
     if config.plots {
-        let dir = inputs.out_dir.join("plots");
+        let dir = inputs
+            .out_dir
+            .join(format!("plots{}", inputs.kind.suffix()));
         fsutil::create_dir(&dir)?;
         write_plots(&dir, &original, &reconstructed, config.response_threshold)?;
     }

@@ -389,12 +389,12 @@ fn round_shift_right(m: i128, d: u64, q: Quantization) -> i128 {
         m >> d
     };
     // the first dropped bit, and whether any bit below it is set
-    let half = if d - 1 >= 127 {
+    let half = if d > 127 {
         negative
     } else {
         (m >> (d - 1)) & 1 == 1
     };
-    let below = if d - 1 >= 128 {
+    let below = if d > 128 {
         m != 0
     } else {
         (m as u128) & mask((d - 1) as u32) != 0

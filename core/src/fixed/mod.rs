@@ -45,13 +45,13 @@ impl Fixed {
 
     /// The full-precision product (what `a * b` yields before assignment); `None` only for two 64-bit
     /// unsigned operands whose product needs 128 bits.
-    pub fn mul(self, other: Fixed) -> Option<Exact> {
+    pub fn full_product(self, other: Fixed) -> Option<Exact> {
         self.exact().checked_mul(other.exact())
     }
 
     /// The full-precision sum (what `a + b` yields before assignment); `None` when the binary points are
     /// more than 127 bits apart.
-    pub fn add(self, other: Fixed) -> Option<Exact> {
+    pub fn full_sum(self, other: Fixed) -> Option<Exact> {
         self.exact().checked_add(other.exact())
     }
 
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn conversion_between_formats_rounds_and_saturates() {
-        let wide = Fixed::from_f64(3.14159, FixedFormat::signed(24, 4));
+        let wide = Fixed::from_f64(3.140625 + 1.0 / 4096.0, FixedFormat::signed(24, 4));
         let narrow = "ap_fixed<6,2,AP_RND,AP_SAT>".parse().unwrap();
         assert_eq!(wide.convert(narrow).to_f64(), 1.9375);
         let q: FixedFormat = "ap_fixed<8,4,AP_RND,AP_WRAP>".parse().unwrap();
