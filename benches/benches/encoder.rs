@@ -34,7 +34,12 @@ fn encoder_throughput(c: &mut Criterion) {
         b.iter(|| codec::run_network(&encoder, &input, features, &device))
     });
     group.bench_function("f32 core reference loops", |b| {
-        b.iter(|| input.chunks(features).map(|row| reference.run(row)).collect::<Vec<_>>())
+        b.iter(|| {
+            input
+                .chunks(features)
+                .map(|row| reference.run(row))
+                .collect::<Vec<_>>()
+        })
     });
     group.bench_function("fixed-point core reference (bit-exact)", |b| {
         b.iter(|| {
