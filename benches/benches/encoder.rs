@@ -24,6 +24,7 @@ fn encoder_throughput(c: &mut Criterion) {
     let encoder =
         baler::network::Network::from_params(&model.encoder, &model.encoder_params, &device)
             .unwrap();
+    let fixed = quantized.encoder.runner();
     let reference =
         FloatNetwork::new(&model.encoder, &model.encoder_params, FloatStorage::F32).unwrap();
 
@@ -45,7 +46,7 @@ fn encoder_throughput(c: &mut Criterion) {
         b.iter(|| {
             input64
                 .chunks(features)
-                .map(|row| quantized.encoder.run(row))
+                .map(|row| fixed.run(row))
                 .collect::<Vec<_>>()
         })
     });

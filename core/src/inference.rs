@@ -55,56 +55,34 @@ pub fn run_layer<A: Arithmetic>(
         }
         LayerSpec::Conv2d {
             in_channels,
-            out_channels,
             kernel,
             stride,
             padding,
             ..
         } => {
-            let (h, w) = (input_shape[1], input_shape[2]);
-            let oh = (h + 2 * padding - kernel) / stride + 1;
-            let ow = (w + 2 * padding - kernel) / stride + 1;
-            for oc in 0..out_channels {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut acc = arithmetic.start(oc);
-                        for ic in 0..in_channels {
-                            for ky in 0..kernel {
-                                let Some(iy) =
-                                    (oy * stride + ky).checked_sub(padding).filter(|&y| y < h)
-                                else {
-                                    continue;
-                                };
-                                for kx in 0..kernel {
-                                    let Some(ix) =
-                                        (ox * stride + kx).checked_sub(padding).filter(|&x| x < w)
-                                    else {
-                                        continue;
-                                    };
-                                    let weight =
-                                        ((oc * in_channels + ic) * kernel + ky) * kernel + kx;
-                                    acc =
-                                        arithmetic.mac(acc, input[(ic * h + iy) * w + ix], weight);
-                                }
-                            }
-                        }
-                        output.push(arithmetic.finish(acc));
-                    }
-                }
-            }
+            // the input position under output `o` at kernel tap `k`, if inside the input
+            let source = |o: usize, k: usize, size: usize| {
+                (o * stride + k).checked_sub(padding).filter(|&i| i < size)
+            };
+            let block = |oc: usize, ic: usize| oc * in_channels + ic;
+            convolve(
+                layer,
+                input_shape,
+                kernel,
+                source,
+                block,
+                arithmetic,
+                input,
+                output,
+            );
         }
         LayerSpec::ConvTranspose2d {
-            in_channels,
             out_channels,
             kernel,
             stride,
             padding,
-            output_padding,
             ..
         } => {
-            let (h, w) = (input_shape[1], input_shape[2]);
-            let oh = (h - 1) * stride + kernel + output_padding[0] - 2 * padding;
-            let ow = (w - 1) * stride + kernel + output_padding[1] - 2 * padding;
             // the input position that reaches output `o` through kernel tap `k`, if any
             let source = |o: usize, k: usize, size: usize| {
                 (o + padding)
@@ -112,32 +90,67 @@ pub fn run_layer<A: Arithmetic>(
                     .filter(|t| t % stride == 0 && t / stride < size)
                     .map(|t| t / stride)
             };
-            for oc in 0..out_channels {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut acc = arithmetic.start(oc);
-                        for ic in 0..in_channels {
-                            for ky in 0..kernel {
-                                let Some(iy) = source(oy, ky, h) else {
-                                    continue;
-                                };
-                                for kx in 0..kernel {
-                                    let Some(ix) = source(ox, kx, w) else {
-                                        continue;
-                                    };
-                                    let weight =
-                                        ((ic * out_channels + oc) * kernel + ky) * kernel + kx;
-                                    acc =
-                                        arithmetic.mac(acc, input[(ic * h + iy) * w + ix], weight);
-                                }
-                            }
-                        }
-                        output.push(arithmetic.finish(acc));
-                    }
-                }
-            }
+            let block = |oc: usize, ic: usize| ic * out_channels + oc;
+            convolve(
+                layer,
+                input_shape,
+                kernel,
+                source,
+                block,
+                arithmetic,
+                input,
+                output,
+            );
         }
         LayerSpec::Flatten | LayerSpec::Unflatten { .. } => output.extend_from_slice(input),
+    }
+}
+
+/// The loop both convolutions share: for every output position, the bias, then the products with the input
+/// positions that `source(output, tap, input size)` names, in (input channel, ky, kx) order; the weights of
+/// the pair (output channel, input channel) are the `k×k` block number `block(oc, ic)`.
+#[allow(clippy::too_many_arguments)]
+fn convolve<A: Arithmetic>(
+    layer: &LayerSpec,
+    input_shape: &[usize],
+    kernel: usize,
+    source: impl Fn(usize, usize, usize) -> Option<usize>,
+    block: impl Fn(usize, usize) -> usize,
+    arithmetic: &A,
+    input: &[A::Value],
+    output: &mut Vec<A::Value>,
+) {
+    let [in_channels, h, w] = input_shape[..] else {
+        unreachable!("convolutions take [channels, height, width]")
+    };
+    let out_shape = layer
+        .output_shape(input_shape)
+        .expect("shapes checked by the caller");
+    let [out_channels, oh, ow] = out_shape[..] else {
+        unreachable!("convolutions give [channels, height, width]")
+    };
+    for oc in 0..out_channels {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = arithmetic.start(oc);
+                for ic in 0..in_channels {
+                    let taps = block(oc, ic) * kernel * kernel;
+                    for ky in 0..kernel {
+                        let Some(iy) = source(oy, ky, h) else {
+                            continue;
+                        };
+                        for kx in 0..kernel {
+                            let Some(ix) = source(ox, kx, w) else {
+                                continue;
+                            };
+                            let x = input[(ic * h + iy) * w + ix];
+                            acc = arithmetic.mac(acc, x, taps + ky * kernel + kx);
+                        }
+                    }
+                }
+                output.push(arithmetic.finish(acc));
+            }
+        }
     }
 }
 
@@ -172,6 +185,8 @@ pub struct FloatLayer {
     weights: Vec<f32>,
     biases: Vec<f32>,
     storage: FloatStorage,
+    /// Dense summation order.
+    order: Vec<usize>,
 }
 
 impl FloatLayer {
@@ -183,6 +198,10 @@ impl FloatLayer {
             weights: params.map_or_else(Vec::new, |p| round(&p.weight.values)),
             biases: params.map_or_else(Vec::new, |p| round(&p.bias.values)),
             storage,
+            order: match spec {
+                LayerSpec::Dense { inputs, .. } => summation_order(inputs, 1),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -261,14 +280,10 @@ impl FloatNetwork {
         let mut current: Vec<f32> = input.iter().map(|&v| self.storage.round(v)).collect();
         let mut next = Vec::new();
         for (index, layer) in self.layers.iter().enumerate() {
-            let order = match layer.spec {
-                LayerSpec::Dense { inputs, .. } => summation_order(inputs, 1),
-                _ => Vec::new(),
-            };
             run_layer(
                 &layer.spec,
                 &self.shapes[index],
-                &order,
+                &layer.order,
                 layer,
                 &current,
                 &mut next,

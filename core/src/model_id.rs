@@ -32,6 +32,11 @@ impl ModelId {
             }
         }
         put_normalization(&mut h, normalization);
+        ModelId::from_hasher(h)
+    }
+
+    /// The id made of the first 16 bytes of a finished hash.
+    pub(crate) fn from_hasher(h: Sha256) -> Self {
         let digest = h.finalize();
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);

@@ -229,45 +229,36 @@ impl QuantizedNetwork {
         Ok(())
     }
 
-    /// Runs one sample of normalised values through the network; returns the output codes (in
-    /// [`Self::output`]). The network must have passed [`Self::validate`].
-    pub fn run(&self, input: &[f64]) -> Vec<i128> {
+    /// The network prepared for running samples: shapes, summation orders and accumulator starts computed
+    /// once. The network must have passed [`Self::validate`].
+    pub fn runner(&self) -> FixedRunner<'_> {
         let shapes = self.spec().shapes().expect("validated network");
-        let mut current: Vec<i128> = input.iter().map(|&v| self.input.from_f64(v)).collect();
         let mut format = self.input;
-        let mut next = Vec::new();
-        for (index, layer) in self.layers.iter().enumerate() {
-            match &layer.fixed {
-                None => run_layer(
-                    &layer.spec,
-                    &shapes[index],
-                    &[],
-                    &Reshape,
-                    &current,
-                    &mut next,
-                ),
-                Some(fixed) => {
-                    let order = match layer.spec {
-                        LayerSpec::Dense { inputs, .. } => {
-                            summation_order(inputs, fixed.reuse_factor)
-                        }
-                        _ => Vec::new(),
-                    };
-                    let arithmetic = FixedArithmetic::new(fixed, format, layer.spec.activation());
-                    run_layer(
-                        &layer.spec,
-                        &shapes[index],
-                        &order,
-                        &arithmetic,
-                        &current,
-                        &mut next,
-                    );
-                    format = fixed.output();
-                }
-            }
-            core::mem::swap(&mut current, &mut next);
+        let mut layers = Vec::new();
+        for (layer, shape) in self.layers.iter().zip(shapes) {
+            // reshapes leave the flat values as they are
+            let Some(fixed) = &layer.fixed else { continue };
+            let order = match layer.spec {
+                LayerSpec::Dense { inputs, .. } => summation_order(inputs, fixed.reuse_factor),
+                _ => Vec::new(),
+            };
+            layers.push(PreparedLayer {
+                spec: layer.spec,
+                input_shape: shape,
+                order,
+                arithmetic: FixedArithmetic::new(fixed, format, layer.spec.activation()),
+            });
+            format = fixed.output();
         }
-        current
+        FixedRunner {
+            input: self.input,
+            layers,
+        }
+    }
+
+    /// Runs one sample (see [`FixedRunner::run`]); to run many, take a [`Self::runner`] once.
+    pub fn run(&self, input: &[f64]) -> Vec<i128> {
+        self.runner().run(input)
     }
 
     /// Total bits of all weight and bias codes.
@@ -283,20 +274,36 @@ impl QuantizedNetwork {
     }
 }
 
-/// Reshapes never compute.
-struct Reshape;
+/// A quantised network ready to run samples.
+pub struct FixedRunner<'a> {
+    input: FixedFormat,
+    layers: Vec<PreparedLayer<'a>>,
+}
 
-impl Arithmetic for Reshape {
-    type Value = i128;
-    type Acc = i128;
-    fn start(&self, _: usize) -> i128 {
-        unreachable!("reshapes only copy")
-    }
-    fn mac(&self, _: i128, _: i128, _: usize) -> i128 {
-        unreachable!("reshapes only copy")
-    }
-    fn finish(&self, _: i128) -> i128 {
-        unreachable!("reshapes only copy")
+struct PreparedLayer<'a> {
+    spec: LayerSpec,
+    input_shape: Vec<usize>,
+    order: Vec<usize>,
+    arithmetic: FixedArithmetic<'a>,
+}
+
+impl FixedRunner<'_> {
+    /// Runs one sample of normalised values; returns the output codes (in [`QuantizedNetwork::output`]).
+    pub fn run(&self, input: &[f64]) -> Vec<i128> {
+        let mut current: Vec<i128> = input.iter().map(|&v| self.input.from_f64(v)).collect();
+        let mut next = Vec::new();
+        for l in &self.layers {
+            run_layer(
+                &l.spec,
+                &l.input_shape,
+                &l.order,
+                &l.arithmetic,
+                &current,
+                &mut next,
+            );
+            core::mem::swap(&mut current, &mut next);
+        }
+        current
     }
 }
 
@@ -401,10 +408,7 @@ pub fn quantized_model_id(decoder: &QuantizedNetwork, normalization: &Normalizat
         }
     }
     crate::model_id::put_normalization(&mut h, normalization);
-    let digest = h.finalize();
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&digest[..16]);
-    ModelId(id)
+    ModelId::from_hasher(h)
 }
 
 #[cfg(test)]
@@ -438,10 +442,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn dense_relu_in_fixed_point() {
-        // inputs 1.5 and -0.25 in ap_fixed<8,4>; weights (codes ×64) 0.25, 0.5 to out0 and -0.25, 0.125 to out1
-        let net = QuantizedNetwork {
+    /// Inputs ap_fixed<8,4>; weights (codes ×64) 0.25, 0.5 to out0 and -0.25, 0.125 to out1; ReLU.
+    fn two_inputs_two_outputs() -> QuantizedNetwork {
+        QuantizedNetwork {
             input_shape: vec![2],
             input: "ap_fixed<8,4>".parse().unwrap(),
             layers: vec![dense(
@@ -450,7 +453,13 @@ mod tests {
                 "ap_fixed<16,6>",
                 true,
             )],
-        };
+        }
+    }
+
+    #[test]
+    fn dense_relu_in_fixed_point() {
+        // inputs 1.5 and -0.25
+        let net = two_inputs_two_outputs();
         net.validate().unwrap();
         // out0 = 0.375 - 0.125 = 0.25 → code 4 (×16); out1 = -0.375 - 0.03125 + 0.25 < 0 → ReLU 0
         assert_eq!(net.run(&[1.5, -0.25]), vec![4, 0]);
@@ -485,16 +494,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_layer() {
-        let mut net = QuantizedNetwork {
-            input_shape: vec![2],
-            input: "ap_fixed<8,4>".parse().unwrap(),
-            layers: vec![dense(
-                vec![16, -16, 32, 8],
-                vec![0, 16],
-                "ap_fixed<16,6>",
-                true,
-            )],
-        };
+        let mut net = two_inputs_two_outputs();
         net.layers[0].fixed.as_mut().unwrap().weights[2] = 500;
         let e = net.validate().unwrap_err();
         assert_eq!(e.layer, Some(0));

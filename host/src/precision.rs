@@ -122,7 +122,7 @@ fn signed_int_bits(bound: f64) -> i32 {
     }
 }
 
-fn format(
+fn fixed_format(
     signed: bool,
     int_bits: i32,
     frac_bits: i32,
@@ -150,14 +150,14 @@ fn quantize_layer(
 ) -> (FixedLayer, f64) {
     let (rnd, sat) = (Quantization::Rnd, Overflow::Sat);
     let max_abs = |v: &[f32]| v.iter().fold(0f64, |m, &x| m.max((x as f64).abs()));
-    let weight = format(
+    let weight = fixed_format(
         true,
         signed_int_bits(max_abs(&facts.params.weight.values)),
         weight_frac,
         rnd,
         sat,
     );
-    let bias = format(
+    let bias = fixed_format(
         true,
         signed_int_bits(max_abs(&facts.params.bias.values)),
         weight_frac,
@@ -199,7 +199,7 @@ fn quantize_layer(
         .fold(0f64, f64::max);
     let accum_int = signed_int_bits(accum_bound);
     let accum_frac = (input.frac_bits() + weight.frac_bits()).min(64 - accum_int);
-    let accum = format(
+    let accum = fixed_format(
         true,
         accum_int,
         accum_frac,
@@ -208,7 +208,7 @@ fn quantize_layer(
     );
 
     // one bit of headroom over the largest value seen
-    let result = format(
+    let result = fixed_format(
         true,
         signed_int_bits(facts.result_bound * 2.0),
         result_frac,
@@ -227,7 +227,7 @@ fn quantize_layer(
             (Some(unsigned), None)
         }
         Activation::LeakyRelu { alpha } => {
-            let alpha_format = format(
+            let alpha_format = fixed_format(
                 false,
                 (alpha as f64).log2().floor() as i32 + 1,
                 8 - ((alpha as f64).log2().floor() as i32 + 1),
@@ -264,16 +264,16 @@ fn build(
     encoder: &NetworkSpec,
     decoder: &NetworkSpec,
     facts: &[LayerFacts],
+    input_int_bits: i32,
     knobs: &Knobs,
 ) -> ([QuantizedNetwork; 2], Vec<f64>) {
-    let rnd_sat = |f: FixedFormat| f.with_modes(Quantization::Rnd, Overflow::Sat);
-    let mut input = rnd_sat(format(
+    let mut input = fixed_format(
         true,
-        2,
+        input_int_bits,
         knobs.input,
         Quantization::Rnd,
         Overflow::Sat,
-    ));
+    );
     let mut next_fact = 0;
     let mut networks = Vec::new();
     let mut bounds = Vec::new();
@@ -440,15 +440,22 @@ pub fn select_precision(
         bf16.worst_ratio(&float)
     ));
 
+    // the input format holds the largest normalised input seen (beyond it, it saturates)
+    let input_int = signed_int_bits(input_bound);
     let evaluate_errors = |knobs: &Knobs| -> Errors {
-        let ([enc, dec], _) = build(&model.encoder, &model.decoder.network, &facts, knobs);
+        let ([enc, dec], _) = build(
+            &model.encoder,
+            &model.decoder.network,
+            &facts,
+            input_int,
+            knobs,
+        );
         let latent = run_rows(&enc, &sample, features);
         let out = run_rows(&dec, &latent, dec.input_shape.iter().product());
         Errors::of(&sample, &out, variables)
     };
     let evaluate = |knobs: &Knobs| evaluate_errors(knobs).worst_ratio(&float);
     // widest fractional parts the width limits allow; the latent stays ≤ 24 bits so f32 stores it exactly
-    let input_int = signed_int_bits(input_bound * 2.0).max(2);
     let max_frac = options.max_width as i32 - 8;
     let n = facts.len();
     let encoder_layers = model
@@ -483,14 +490,12 @@ pub fn select_precision(
             let err = evaluate(&trial);
             if err <= limit {
                 hi = mid;
+                *current = err; // the error at the narrowest width that passed so far
             } else {
                 lo = mid + 1;
             }
         }
-        if *pick(knobs) != hi {
-            *pick(knobs) = hi;
-            *current = evaluate(knobs);
-        }
+        *pick(knobs) = hi;
     };
     if current <= target {
         narrow(&mut knobs, &|k| &mut k.input, allowed(0), &mut current);
@@ -521,7 +526,13 @@ pub fn select_precision(
         ));
     }
 
-    let ([enc, dec], accum_bounds) = build(&model.encoder, &model.decoder.network, &facts, &knobs);
+    let ([enc, dec], accum_bounds) = build(
+        &model.encoder,
+        &model.decoder.network,
+        &facts,
+        input_int,
+        &knobs,
+    );
     let fixed = evaluate_errors(&knobs);
     let mut layers = Vec::new();
     let mut fact = 0;

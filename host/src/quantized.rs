@@ -167,9 +167,10 @@ impl QuantizedModel {
 /// Runs a validated network over rows of `inputs` values (in parallel); returns the output values.
 pub fn run_rows(network: &QuantizedNetwork, values: &[f64], inputs: usize) -> Vec<f64> {
     let output = network.output();
+    let runner = network.runner();
     values
         .par_chunks(inputs)
-        .flat_map_iter(|row| network.run(row).into_iter().map(|c| output.value_of(c)))
+        .flat_map_iter(|row| runner.run(row).into_iter().map(|c| output.value_of(c)))
         .collect()
 }
 

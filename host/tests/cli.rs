@@ -1,41 +1,11 @@
 //! End-to-end tests of the `baler` binary on small generated data: the offline and online workflows,
 //! and the errors users get for bad input (non-zero exit, a message naming the culprit, no partial files).
 
+mod common;
+
 use baler::data::{DataKind, Dataset, FloatType};
+use common::{fails, ok};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn baler(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baler"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = baler(dir, args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "baler {args:?} failed:\n{text}");
-    text
-}
-
-fn fails(dir: &Path, args: &[&str], needle: &str) -> String {
-    let out = baler(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "baler {args:?} should fail; stderr:\n{stderr}"
-    );
-    assert!(stderr.contains(needle), "expected '{needle}' in:\n{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
 
 /// Rows of three smooth functions of two hidden factors, plus an integer column.
 fn table(rows: usize, seed: u64) -> Dataset {

@@ -3,35 +3,10 @@
 
 use baler::data::Dataset;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn baler(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_baler"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
+mod common;
 
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = baler(dir, args);
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "baler {args:?} failed:\n{text}");
-    text
-}
-
-fn fails(dir: &Path, args: &[&str], needle: &str) {
-    let out = baler(dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "baler {args:?} should fail; stderr:\n{stderr}"
-    );
-    assert!(stderr.contains(needle), "expected '{needle}' in:\n{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
+use common::{fails, ok};
 
 #[test]
 fn quantize_then_compress_and_decompress_in_fixed_point() {
@@ -110,48 +85,32 @@ fn quantize_then_compress_and_decompress_in_fixed_point() {
     );
     assert!(!dir.join("x.csv").exists());
 
-    // an edited weight code is caught by the model id
+    // an edited weight code is caught by the model id; a code outside its format is named with its layer
     let path = model.join("quantized-decoder.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let code = &mut json["network"]["layers"][0]["fixed"]["weights"][3];
-    *code = serde_json::json!(code.as_i64().unwrap() ^ 1);
-    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
-    fails(
-        dir,
-        &[
-            "decompress",
-            "--fixed",
-            "-m",
-            "model",
-            "-i",
-            "a.baler",
-            "-o",
-            "y.csv",
-        ],
-        "edited or damaged",
-    );
-    assert!(!dir.join("y.csv").exists());
-
-    // a code outside its format is named with its layer
-    *json["network"]["layers"][0]["fixed"]
-        .get_mut("weights")
-        .unwrap()
-        .get_mut(0)
-        .unwrap() = serde_json::json!(1_000_000);
-    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
-    fails(
-        dir,
-        &[
-            "decompress",
-            "--fixed",
-            "-m",
-            "model",
-            "-i",
-            "a.baler",
-            "-o",
-            "y.csv",
-        ],
-        "layer 0: weight code 1000000 at index 0",
-    );
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let decompress_fixed = [
+        "decompress",
+        "--fixed",
+        "-m",
+        "model",
+        "-i",
+        "a.baler",
+        "-o",
+        "y.csv",
+    ];
+    for (index, code, error) in [
+        (3, None, "edited or damaged"),
+        (
+            0,
+            Some(1_000_000),
+            "layer 0: weight code 1000000 at index 0",
+        ),
+    ] {
+        let entry = &mut json["network"]["layers"][0]["fixed"]["weights"][index];
+        *entry = serde_json::json!(code.unwrap_or(entry.as_i64().unwrap() ^ 1));
+        std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+        fails(dir, &decompress_fixed, error);
+        assert!(!dir.join("y.csv").exists());
+    }
 }
