@@ -1,0 +1,423 @@
+//! The hardware design of a quantised network: its dense layers with formats, strategy, reuse factor and
+//! summation order, the interfaces and the clock. Built and checked from a `QuantizedNetwork`; all output reads it.
+
+use crate::error::HlsError;
+use baler_core::fixed::{FixedFormat, Overflow};
+use baler_core::inference::summation_order;
+use baler_core::quantized::{FixedLayer, QuantizedNetwork};
+use baler_core::{Activation, LayerSpec};
+use serde::Serialize;
+
+/// How a dense layer is laid out in hardware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Every multiply has its own multiplier: fully unrolled, II = 1, weights as constants in logic.
+    Latency,
+    /// Multipliers are reused `RF` times: a loop of `RF` steps at II = 1, so the layer accepts a new input
+    /// every `RF` cycles; weights in a BRAM ROM when `RF > 1`.
+    Resource,
+}
+
+/// How layers pass values to each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IoType {
+    /// Completely partitioned arrays; the network is one pipeline (DATAFLOW if a layer uses `Resource`).
+    Parallel,
+    /// `hls::stream`s of whole vectors between layer processes under DATAFLOW, FIFO depth 2.
+    Stream,
+}
+
+/// What the user chooses about the design.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HlsConfig {
+    /// C identifier of the design: names the files, the functions and the HLS project.
+    pub name: String,
+    /// Strategy of every dense layer.
+    pub strategy: Strategy,
+    /// Hardware reuse factors: empty = the quantised model's (1 for `Latency`), one value = every layer,
+    /// otherwise one per dense layer.
+    pub reuse_factors: Vec<usize>,
+    /// Layer-to-layer interface.
+    pub io: IoType,
+    /// Target clock in MHz.
+    pub clock_mhz: f64,
+    /// FPGA part for `run_hls.tcl` and the resource percentages.
+    pub part: String,
+    /// Vitis platform for the kernel's `Makefile`.
+    pub platform: String,
+    /// Widest AXI4-Stream beat of the IP core, in bits (a multiple of 8).
+    pub axis_max_bits: usize,
+    /// Id of the quantised model, written into the sources and the report.
+    pub model_id: Option<String>,
+}
+
+impl Default for HlsConfig {
+    fn default() -> Self {
+        HlsConfig {
+            name: "baler_encoder".into(),
+            strategy: Strategy::Latency,
+            reuse_factors: Vec::new(),
+            io: IoType::Parallel,
+            clock_mhz: 200.0,
+            part: "xcu250-figd2104-2L-e".into(),
+            platform: "xilinx_u250_gen3x16_xdma_4_1_202210_1".into(),
+            axis_max_bits: 512,
+            model_id: None,
+        }
+    }
+}
+
+/// One dense layer in hardware.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseDesign {
+    /// Index of the layer in the quantised network.
+    pub layer: usize,
+    /// Input values.
+    pub inputs: usize,
+    /// Output values.
+    pub outputs: usize,
+    /// Format of the incoming values.
+    pub input: FixedFormat,
+    /// Formats, activation format, slope and codes.
+    pub fixed: FixedLayer,
+    /// ReLU, LeakyReLU or linear.
+    pub activation: Activation,
+    /// Latency or resource.
+    pub strategy: Strategy,
+    /// Hardware reuse factor: the layer's initiation interval in cycles.
+    pub reuse_factor: usize,
+    /// The sums add inputs in `summation_order(inputs, order_reuse_factor)`, as the reference does.
+    pub order_reuse_factor: usize,
+}
+
+/// One multiply of a resource step: (input index, output index).
+pub type Lane = (usize, usize);
+
+impl DenseDesign {
+    /// Format of the layer's output values.
+    pub fn output(&self) -> FixedFormat {
+        self.fixed.output()
+    }
+
+    /// Weight code of input `i`, output `o`.
+    pub fn weight(&self, i: usize, o: usize) -> i64 {
+        self.fixed.weights[i * self.outputs + o]
+    }
+
+    /// Multiplies done in one step of the resource loop (all of them for `Latency`).
+    pub fn lanes(&self) -> usize {
+        self.inputs * self.outputs / self.steps()
+    }
+
+    /// Steps of the resource loop (1 for `Latency`).
+    pub fn steps(&self) -> usize {
+        match self.strategy {
+            Strategy::Latency => 1,
+            Strategy::Resource => self.reuse_factor,
+        }
+    }
+
+    /// The multiplies of step `r`, in the order they are added. With `RF` dividing the inputs, step `r`
+    /// takes inputs `r, r+RF, …` for every output; with `RF = inputs·m`, step `r` takes input `r % inputs`
+    /// for the `r / inputs`-th block of `outputs / m` outputs. Either way each output adds its inputs in
+    /// `summation_order(inputs, RF)`.
+    pub fn step_lanes(&self, r: usize) -> Vec<Lane> {
+        let (n, m, rf) = (self.inputs, self.outputs, self.steps());
+        if rf <= n {
+            (0..n / rf)
+                .flat_map(|k| (0..m).map(move |o| (r + k * rf, o)))
+                .collect()
+        } else {
+            let block = m / (rf / n);
+            (0..block).map(|j| (r % n, (r / n) * block + j)).collect()
+        }
+    }
+}
+
+/// Reuse factors the resource kernel accepts for a `inputs × outputs` layer: the divisors of `inputs`
+/// (each step multiplies `inputs/RF` inputs by every weight column) and `inputs·m` for divisors `m` of
+/// `outputs` (each step one input times a block of outputs). Both keep every multiplier busy every cycle.
+pub fn legal_reuse_factors(inputs: usize, outputs: usize) -> Vec<usize> {
+    let divisors = |n: usize| (1..=n).filter(move |d| n % d == 0);
+    let mut legal: Vec<usize> = divisors(inputs)
+        .chain(divisors(outputs).skip(1).map(|m| inputs * m))
+        .collect();
+    legal.sort_unstable();
+    legal.dedup();
+    legal
+}
+
+/// Whether a sum in this accumulator gives the same result in any order (wrap-around with no saturated bits).
+pub fn order_free(accum: FixedFormat) -> bool {
+    accum.overflow == Overflow::Wrap && accum.saturation_bits == 0
+}
+
+/// A network as hardware.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HlsDesign {
+    /// The options it was built with.
+    pub config: HlsConfig,
+    /// Format of the input values.
+    pub input: FixedFormat,
+    /// Input values per frame.
+    pub inputs: usize,
+    /// The dense layers, in order.
+    pub layers: Vec<DenseDesign>,
+}
+
+impl HlsDesign {
+    /// Builds the design of `network`, checking that every layer can be built as asked.
+    pub fn new(network: &QuantizedNetwork, config: HlsConfig) -> Result<Self, HlsError> {
+        check_config(&config)?;
+        network.validate().map_err(|e| match e.layer {
+            Some(layer) => HlsError::Layer {
+                layer,
+                message: e.message,
+            },
+            None => HlsError::Config(e.message),
+        })?;
+        let dense_count = network
+            .layers
+            .iter()
+            .filter(|l| matches!(l.spec, LayerSpec::Dense { .. }))
+            .count();
+        if !matches!(config.reuse_factors.len(), 0 | 1) && config.reuse_factors.len() != dense_count {
+            return Err(HlsError::Config(format!(
+                "{} reuse factors given for {dense_count} dense layers: give one for all or one per layer",
+                config.reuse_factors.len()
+            )));
+        }
+        let mut format = network.input;
+        let mut layers = Vec::new();
+        for (index, layer) in network.layers.iter().enumerate() {
+            let (inputs, outputs) = match layer.spec {
+                LayerSpec::Dense {
+                    inputs, outputs, ..
+                } => (inputs, outputs),
+                // a reshape of a chain of dense layers leaves the flat values as they are
+                LayerSpec::Flatten | LayerSpec::Unflatten { .. } => continue,
+                other => {
+                    return Err(HlsError::Layer {
+                        layer: index,
+                        message: format!(
+                            "{} layers are not supported by the HLS generator, which builds dense layers only",
+                            kind_name(&other)
+                        ),
+                    });
+                }
+            };
+            let fixed = layer.fixed.clone().expect("validated dense layer");
+            let requested = match config.reuse_factors[..] {
+                [] => None,
+                [rf] => Some(rf),
+                ref each => Some(each[layers.len()]),
+            };
+            let dense = dense_design(index, inputs, outputs, format, fixed, layer.spec.activation(), &config, requested)?;
+            format = dense.output();
+            layers.push(dense);
+        }
+        if layers.is_empty() {
+            return Err(HlsError::Config("the network has no dense layer".into()));
+        }
+        for (what, f) in [("input", network.input), ("output", format)] {
+            if f.width > 64 {
+                return Err(HlsError::Config(format!(
+                    "the {what} format {f} is wider than 64 bits, the widest code a kernel buffer holds"
+                )));
+            }
+            if f.width as usize > config.axis_max_bits {
+                return Err(HlsError::Config(format!(
+                    "the {what} format {f} does not fit an AXI4-Stream beat of {} bits",
+                    config.axis_max_bits
+                )));
+            }
+        }
+        Ok(HlsDesign {
+            inputs: network.input_shape.iter().product(),
+            input: network.input,
+            layers,
+            config,
+        })
+    }
+
+    /// Format of the output values.
+    pub fn output(&self) -> FixedFormat {
+        self.layers.last().expect("at least one layer").output()
+    }
+
+    /// Output values per frame.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().expect("at least one layer").outputs
+    }
+
+    /// Whether the network function needs DATAFLOW (streams, or a resource loop) rather than one pipeline.
+    pub fn dataflow(&self) -> bool {
+        self.config.io == IoType::Stream || self.layers.iter().any(|l| l.steps() > 1)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dense_design(
+    index: usize,
+    inputs: usize,
+    outputs: usize,
+    input: FixedFormat,
+    fixed: FixedLayer,
+    activation: Activation,
+    config: &HlsConfig,
+    requested: Option<usize>,
+) -> Result<DenseDesign, HlsError> {
+    let fail = |message: String| HlsError::Layer {
+        layer: index,
+        message,
+    };
+    let model_rf = fixed.reuse_factor;
+    let (reuse_factor, order_reuse_factor) = match config.strategy {
+        Strategy::Latency => match requested {
+            None | Some(1) => (1, model_rf),
+            Some(rf) => {
+                return Err(fail(format!(
+                    "reuse factor {rf} with the latency strategy: it is fully unrolled at II=1; \
+                     use the resource strategy to reuse multipliers"
+                )));
+            }
+        },
+        Strategy::Resource => {
+            let rf = requested.unwrap_or(model_rf);
+            let legal = legal_reuse_factors(inputs, outputs);
+            if !legal.contains(&rf) {
+                return Err(fail(format!(
+                    "reuse factor {rf} is not possible for a {inputs}×{outputs} dense layer; legal values: {}",
+                    join(&legal)
+                )));
+            }
+            (rf, rf)
+        }
+    };
+    if !order_free(fixed.accum)
+        && summation_order(inputs, order_reuse_factor) != summation_order(inputs, model_rf)
+    {
+        return Err(fail(format!(
+            "the accumulator {} saturates, so the order of the sum matters: the quantised model adds in the \
+             order of reuse factor {model_rf}, the resource kernel with reuse factor {order_reuse_factor} \
+             would not; use reuse factor {model_rf} or quantise with a wrapping accumulator",
+            fixed.accum
+        )));
+    }
+    Ok(DenseDesign {
+        layer: index,
+        inputs,
+        outputs,
+        input,
+        fixed,
+        activation,
+        strategy: config.strategy,
+        reuse_factor,
+        order_reuse_factor,
+    })
+}
+
+fn check_config(config: &HlsConfig) -> Result<(), HlsError> {
+    let name = &config.name;
+    let identifier = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 40;
+    if !identifier {
+        return Err(HlsError::Config(format!(
+            "design name '{name}' must be a C identifier of at most 40 characters (letters, digits, _)"
+        )));
+    }
+    if !(config.clock_mhz.is_finite() && config.clock_mhz > 0.0 && config.clock_mhz <= 1000.0) {
+        return Err(HlsError::Config(format!(
+            "clock {} MHz: give a frequency between 0 and 1000 MHz",
+            config.clock_mhz
+        )));
+    }
+    if config.axis_max_bits == 0 || config.axis_max_bits % 8 != 0 || config.axis_max_bits > 4096 {
+        return Err(HlsError::Config(format!(
+            "AXI4-Stream beat of {} bits: give a multiple of 8 up to 4096",
+            config.axis_max_bits
+        )));
+    }
+    if let Some(&0) = config.reuse_factors.iter().find(|&&rf| rf == 0) {
+        return Err(HlsError::Config("a reuse factor must be at least 1".into()));
+    }
+    Ok(())
+}
+
+fn kind_name(spec: &LayerSpec) -> &'static str {
+    match spec {
+        LayerSpec::Dense { .. } => "Dense",
+        LayerSpec::Conv2d { .. } => "Conv2d",
+        LayerSpec::ConvTranspose2d { .. } => "ConvTranspose2d",
+        LayerSpec::Flatten => "Flatten",
+        LayerSpec::Unflatten { .. } => "Unflatten",
+    }
+}
+
+/// `1, 2, 4`.
+pub(crate) fn join(values: &[usize]) -> String {
+    values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legal_reuse_factors_keep_multipliers_busy() {
+        assert_eq!(legal_reuse_factors(9, 200).len(), 3 + 11);
+        assert_eq!(&legal_reuse_factors(9, 200)[..5], &[1, 3, 9, 18, 36]);
+        assert_eq!(legal_reuse_factors(4, 6), vec![1, 2, 4, 8, 12, 24]);
+    }
+
+    fn layer(rf: usize, order: usize, inputs: usize, outputs: usize) -> DenseDesign {
+        let f: FixedFormat = "ap_fixed<16,6>".parse().unwrap();
+        DenseDesign {
+            layer: 0,
+            inputs,
+            outputs,
+            input: f,
+            fixed: FixedLayer {
+                weight: f,
+                bias: f,
+                accum: f,
+                result: f,
+                activation: None,
+                alpha: None,
+                reuse_factor: order,
+                weights: vec![0; inputs * outputs],
+                biases: vec![0; outputs],
+            },
+            activation: Activation::Linear,
+            strategy: Strategy::Resource,
+            reuse_factor: rf,
+            order_reuse_factor: rf,
+        }
+    }
+
+    #[test]
+    fn every_output_adds_its_inputs_in_the_reference_order_once() {
+        for (n, m) in [(6, 4), (9, 5), (4, 6)] {
+            for rf in legal_reuse_factors(n, m) {
+                let l = layer(rf, rf, n, m);
+                let mut seen = vec![Vec::new(); m];
+                for r in 0..rf {
+                    let lanes = l.step_lanes(r);
+                    assert_eq!(lanes.len(), l.lanes(), "{n}x{m} rf {rf}");
+                    for (i, o) in lanes {
+                        seen[o].push(i);
+                    }
+                }
+                for order in seen {
+                    assert_eq!(order, summation_order(n, rf), "{n}x{m} rf {rf}");
+                }
+            }
+        }
+    }
+}
