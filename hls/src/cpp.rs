@@ -100,7 +100,10 @@ impl fmt::Display for Pragma {
                 "#pragma HLS INTERFACE m_axi port={port} offset=slave bundle={bundle}"
             ),
             Pragma::Interface(Interface::AxiLite(port)) => {
-                write!(f, "#pragma HLS INTERFACE s_axilite port={port} bundle=control")
+                write!(
+                    f,
+                    "#pragma HLS INTERFACE s_axilite port={port} bundle=control"
+                )
             }
         }
     }

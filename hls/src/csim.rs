@@ -37,7 +37,9 @@ pub fn ap_types_dir(explicit: Option<&Path>) -> Result<PathBuf, HlsError> {
     let dir = explicit
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("BALER_AP_TYPES").map(PathBuf::from))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/.cache/ap_types"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/.cache/ap_types")
+        });
     if dir.join("ap_fixed.h").is_file() {
         Ok(dir)
     } else {
@@ -49,10 +51,23 @@ pub fn ap_types_dir(explicit: Option<&Path>) -> Result<PathBuf, HlsError> {
     }
 }
 
-fn gcc(project: &HlsProject, ap_types: &Path, extra: &[&str], sources: &[String], out: &Path) -> Result<std::process::Child, HlsError> {
+fn gcc(
+    project: &HlsProject,
+    ap_types: &Path,
+    extra: &[&str],
+    sources: &[String],
+    out: &Path,
+) -> Result<std::process::Child, HlsError> {
     Command::new("g++")
         .current_dir(&project.dir)
-        .args(["-std=c++14", "-w", "-DNDEBUG", "-Icsim_models", "-Ifirmware", "-isystem"])
+        .args([
+            "-std=c++14",
+            "-w",
+            "-DNDEBUG",
+            "-Icsim_models",
+            "-Ifirmware",
+            "-isystem",
+        ])
         .arg(ap_types)
         .args(extra)
         .args(sources)
@@ -61,7 +76,11 @@ fn gcc(project: &HlsProject, ap_types: &Path, extra: &[&str], sources: &[String]
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| HlsError::Csim(format!("cannot start g++ ({e}); install it (apt-get install g++)")))
+        .map_err(|e| {
+            HlsError::Csim(format!(
+                "cannot start g++ ({e}); install it (apt-get install g++)"
+            ))
+        })
 }
 
 fn finished(what: &str, child: std::process::Child) -> Result<Output, HlsError> {
@@ -84,14 +103,25 @@ pub fn run_csim(project: &HlsProject, options: &CsimOptions) -> Result<CsimRepor
     std::fs::create_dir_all(&build).map_err(HlsError::io(&build))?;
     let network = format!("firmware/{name}.cpp");
     let kernel = format!("firmware/{name}_kernel.cpp");
-    let testbench = vec![format!("tb/{name}_test.cpp"), network.clone(), format!("firmware/{name}_axis.cpp"), kernel.clone()];
+    let testbench = vec![
+        format!("tb/{name}_test.cpp"),
+        network.clone(),
+        format!("firmware/{name}_axis.cpp"),
+        kernel.clone(),
+    ];
     let exe = build.join(format!("{name}_test"));
     let library = build.join(format!("lib{name}.so"));
 
     let start = Instant::now();
     let tb_child = gcc(project, &options.ap_types, &["-O1"], &testbench, &exe)?;
     let lib_child = if options.shared_library {
-        Some(gcc(project, &options.ap_types, &["-O2", "-fPIC", "-shared"], &[network, kernel], &library)?)
+        Some(gcc(
+            project,
+            &options.ap_types,
+            &["-O2", "-fPIC", "-shared"],
+            &[network, kernel],
+            &library,
+        )?)
     } else {
         None
     };

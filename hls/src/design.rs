@@ -140,7 +140,7 @@ impl DenseDesign {
 /// (each step multiplies `inputs/RF` inputs by every weight column) and `inputs·m` for divisors `m` of
 /// `outputs` (each step one input times a block of outputs). Both keep every multiplier busy every cycle.
 pub fn legal_reuse_factors(inputs: usize, outputs: usize) -> Vec<usize> {
-    let divisors = |n: usize| (1..=n).filter(move |d| n % d == 0);
+    let divisors = |n: usize| (1..=n).filter(move |d| n.is_multiple_of(*d));
     let mut legal: Vec<usize> = divisors(inputs)
         .chain(divisors(outputs).skip(1).map(|m| inputs * m))
         .collect();
@@ -171,6 +171,22 @@ impl HlsDesign {
     /// Builds the design of `network`, checking that every layer can be built as asked.
     pub fn new(network: &QuantizedNetwork, config: HlsConfig) -> Result<Self, HlsError> {
         check_config(&config)?;
+        let unsupported = network.layers.iter().position(|l| {
+            matches!(
+                l.spec,
+                LayerSpec::Conv2d { .. } | LayerSpec::ConvTranspose2d { .. }
+            )
+        });
+        if let Some(layer) = unsupported {
+            return Err(HlsError::Layer {
+                layer,
+                message: format!(
+                    "{} layers are not supported by the HLS generator yet, which builds dense layers \
+                     (use the baler or fpga-small preset for an FPGA model)",
+                    kind_name(&network.layers[layer].spec)
+                ),
+            });
+        }
         network.validate().map_err(|e| match e.layer {
             Some(layer) => HlsError::Layer {
                 layer,
@@ -183,7 +199,8 @@ impl HlsDesign {
             .iter()
             .filter(|l| matches!(l.spec, LayerSpec::Dense { .. }))
             .count();
-        if !matches!(config.reuse_factors.len(), 0 | 1) && config.reuse_factors.len() != dense_count {
+        if !matches!(config.reuse_factors.len(), 0 | 1) && config.reuse_factors.len() != dense_count
+        {
             return Err(HlsError::Config(format!(
                 "{} reuse factors given for {dense_count} dense layers: give one for all or one per layer",
                 config.reuse_factors.len()
@@ -197,16 +214,7 @@ impl HlsDesign {
                     inputs, outputs, ..
                 } => (inputs, outputs),
                 // a reshape of a chain of dense layers leaves the flat values as they are
-                LayerSpec::Flatten | LayerSpec::Unflatten { .. } => continue,
-                other => {
-                    return Err(HlsError::Layer {
-                        layer: index,
-                        message: format!(
-                            "{} layers are not supported by the HLS generator, which builds dense layers only",
-                            kind_name(&other)
-                        ),
-                    });
-                }
+                _ => continue,
             };
             let fixed = layer.fixed.clone().expect("validated dense layer");
             let requested = match config.reuse_factors[..] {
@@ -214,7 +222,16 @@ impl HlsDesign {
                 [rf] => Some(rf),
                 ref each => Some(each[layers.len()]),
             };
-            let dense = dense_design(index, inputs, outputs, format, fixed, layer.spec.activation(), &config, requested)?;
+            let dense = dense_design(
+                index,
+                inputs,
+                outputs,
+                format,
+                fixed,
+                layer.spec.activation(),
+                &config,
+                requested,
+            )?;
             format = dense.output();
             layers.push(dense);
         }
@@ -302,7 +319,7 @@ fn dense_design(
         return Err(fail(format!(
             "the accumulator {} saturates, so the order of the sum matters: the quantised model adds in the \
              order of reuse factor {model_rf}, the resource kernel with reuse factor {order_reuse_factor} \
-             would not; use reuse factor {model_rf} or quantise with a wrapping accumulator",
+             would not; use reuse factor {model_rf} or an accumulator that wraps (AP_WRAP, no saturated bits)",
             fixed.accum
         )));
     }
@@ -338,7 +355,10 @@ fn check_config(config: &HlsConfig) -> Result<(), HlsError> {
             config.clock_mhz
         )));
     }
-    if config.axis_max_bits == 0 || config.axis_max_bits % 8 != 0 || config.axis_max_bits > 4096 {
+    if config.axis_max_bits == 0
+        || !config.axis_max_bits.is_multiple_of(8)
+        || config.axis_max_bits > 4096
+    {
         return Err(HlsError::Config(format!(
             "AXI4-Stream beat of {} bits: give a multiple of 8 up to 4096",
             config.axis_max_bits
@@ -362,7 +382,11 @@ fn kind_name(spec: &LayerSpec) -> &'static str {
 
 /// `1, 2, 4`.
 pub(crate) fn join(values: &[usize]) -> String {
-    values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -30,14 +30,62 @@ pub struct PartResources {
 
 /// DSP and BRAM counts of common parts, by part-name prefix (data sheets).
 const PARTS: &[(&str, PartResources)] = &[
-    ("xc7z020", PartResources { dsp: 220, bram18: 280 }),
-    ("xczu9eg", PartResources { dsp: 2520, bram18: 1824 }),
-    ("xcvu9p", PartResources { dsp: 6840, bram18: 4320 }),
-    ("xcu250", PartResources { dsp: 12288, bram18: 5376 }),
-    ("xcu200", PartResources { dsp: 6840, bram18: 4320 }),
-    ("xcu50", PartResources { dsp: 5952, bram18: 2688 }),
-    ("xcu280", PartResources { dsp: 9024, bram18: 4032 }),
-    ("xcu55c", PartResources { dsp: 9024, bram18: 4032 }),
+    (
+        "xc7z020",
+        PartResources {
+            dsp: 220,
+            bram18: 280,
+        },
+    ),
+    (
+        "xczu9eg",
+        PartResources {
+            dsp: 2520,
+            bram18: 1824,
+        },
+    ),
+    (
+        "xcvu9p",
+        PartResources {
+            dsp: 6840,
+            bram18: 4320,
+        },
+    ),
+    (
+        "xcu250",
+        PartResources {
+            dsp: 12288,
+            bram18: 5376,
+        },
+    ),
+    (
+        "xcu200",
+        PartResources {
+            dsp: 6840,
+            bram18: 4320,
+        },
+    ),
+    (
+        "xcu50",
+        PartResources {
+            dsp: 5952,
+            bram18: 2688,
+        },
+    ),
+    (
+        "xcu280",
+        PartResources {
+            dsp: 9024,
+            bram18: 4032,
+        },
+    ),
+    (
+        "xcu55c",
+        PartResources {
+            dsp: 9024,
+            bram18: 4032,
+        },
+    ),
 ];
 
 /// Resources of `part`, if it is one of the parts the estimate knows.
@@ -190,7 +238,9 @@ impl DesignEstimate {
                 l.latency_cycles
             ));
         }
-        let percent = |used: usize, total: usize| format!(" ({:.1} % of the part)", 100.0 * used as f64 / total as f64);
+        let percent = |used: usize, total: usize| {
+            format!(" ({:.1} % of the part)", 100.0 * used as f64 / total as f64)
+        };
         let (dsp_share, bram_share) = match self.part_resources {
             Some(p) => (percent(self.dsp, p.dsp), percent(self.bram18, p.bram18)),
             None => (String::new(), String::new()),
@@ -199,7 +249,11 @@ impl DesignEstimate {
             "total: {} multipliers, ≤ {} DSP48E2{dsp_share}, {} adders, {} BRAM18{bram_share}, {} weight bits\n",
             self.multipliers, self.dsp, self.adders, self.bram18, self.weight_bits
         ));
-        for (what, t) in [("network", &self.network), ("IP core (AXI4-Stream)", &self.ip), ("kernel (m_axi)", &self.kernel)] {
+        for (what, t) in [
+            ("network", &self.network),
+            ("IP core (AXI4-Stream)", &self.ip),
+            ("kernel (m_axi)", &self.kernel),
+        ] {
             out.push_str(&format!(
                 "{what}: II {} cycles, latency {} cycles ({:.0} ns), {:.3} M frames/s\n",
                 t.ii,
@@ -227,16 +281,25 @@ fn dsp_per_product(a: u32, b: u32) -> usize {
 
 /// 18 Kb BRAMs for a ROM of `depth` words of `width` bits (the best of the BRAM18 aspect ratios).
 fn bram18_for(depth: usize, width: usize) -> usize {
-    [(512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)]
-        .into_iter()
-        .map(|(d, w)| depth.div_ceil(d) * width.div_ceil(w))
-        .min()
-        .unwrap_or(0)
+    [
+        (512, 36),
+        (1024, 18),
+        (2048, 9),
+        (4096, 4),
+        (8192, 2),
+        (16384, 1),
+    ]
+    .into_iter()
+    .map(|(d, w)| depth.div_ceil(d) * width.div_ceil(w))
+    .min()
+    .unwrap_or(0)
 }
 
 /// Cycles for `levels` adder levels of a `width`-bit accumulator.
 fn adder_cycles(levels: usize, width: u32, saturating: bool, period_ns: f64) -> usize {
-    let level = T_ADD_BASE_NS + T_ADD_PER_BIT_NS * width as f64 + if saturating { T_SATURATE_NS } else { 0.0 };
+    let level = T_ADD_BASE_NS
+        + T_ADD_PER_BIT_NS * width as f64
+        + if saturating { T_SATURATE_NS } else { 0.0 };
     (levels as f64 * level / period_ns).ceil() as usize
 }
 
@@ -244,31 +307,45 @@ fn layer_estimate(k: usize, l: &DenseDesign, period_ns: f64) -> LayerEstimate {
     let weights = &l.fixed.weights;
     let zero_weights = weights.iter().filter(|&&c| c == 0).count();
     let saturating = !order_free(l.fixed.accum);
-    let (multipliers, shift_weights, adders, terms_per_output, weight_bits, bram18) = match l.strategy {
-        Strategy::Latency => {
-            let shifts = weights.iter().filter(|&&c| is_power_of_two_code(c)).count();
-            let nonzero = weights.len() - zero_weights;
-            let terms = (0..l.outputs)
-                .map(|o| (0..l.inputs).filter(|&i| l.weight(i, o) != 0).count())
-                .max()
-                .unwrap_or(0);
-            let bits = nonzero as u64 * l.fixed.weight.width as u64;
-            (nonzero - shifts, shifts, nonzero, terms, bits, 0)
-        }
-        Strategy::Resource => {
-            // a lane needs hardware unless its weight is zero in every step
-            let live = (0..l.lanes())
-                .filter(|&lane| (0..l.steps()).any(|r| {
-                    let (i, o) = l.step_lanes(r)[lane];
-                    l.weight(i, o) != 0
-                }))
-                .count();
-            let rom_width = l.lanes() * l.fixed.weight.width as usize;
-            let bits = (weights.len() * l.fixed.weight.width as usize) as u64;
-            let bram = if l.steps() > 1 { bram18_for(l.steps(), rom_width) } else { 0 };
-            (live, 0, live, l.lanes().div_ceil(l.outputs).max(1), bits, bram)
-        }
-    };
+    let (multipliers, shift_weights, adders, terms_per_output, weight_bits, bram18) =
+        match l.strategy {
+            Strategy::Latency => {
+                let shifts = weights.iter().filter(|&&c| is_power_of_two_code(c)).count();
+                let nonzero = weights.len() - zero_weights;
+                let terms = (0..l.outputs)
+                    .map(|o| (0..l.inputs).filter(|&i| l.weight(i, o) != 0).count())
+                    .max()
+                    .unwrap_or(0);
+                let bits = nonzero as u64 * l.fixed.weight.width as u64;
+                (nonzero - shifts, shifts, nonzero, terms, bits, 0)
+            }
+            Strategy::Resource => {
+                // a lane needs hardware unless its weight is zero in every step
+                let live = (0..l.lanes())
+                    .filter(|&lane| {
+                        (0..l.steps()).any(|r| {
+                            let (i, o) = l.step_lanes(r)[lane];
+                            l.weight(i, o) != 0
+                        })
+                    })
+                    .count();
+                let rom_width = l.lanes() * l.fixed.weight.width as usize;
+                let bits = (weights.len() * l.fixed.weight.width as usize) as u64;
+                let bram = if l.steps() > 1 {
+                    bram18_for(l.steps(), rom_width)
+                } else {
+                    0
+                };
+                (
+                    live,
+                    0,
+                    live,
+                    l.lanes().div_ceil(l.outputs).max(1),
+                    bits,
+                    bram,
+                )
+            }
+        };
     let has_bias = l.fixed.biases.iter().any(|&b| b != 0);
     let operands = terms_per_output + has_bias as usize;
     let levels = if saturating {
@@ -276,7 +353,11 @@ fn layer_estimate(k: usize, l: &DenseDesign, period_ns: f64) -> LayerEstimate {
     } else {
         (operands.max(1) as f64).log2().ceil() as usize
     };
-    let mult_cycles = if multipliers > 0 { (T_MUL_NS / period_ns).ceil() as usize } else { 0 };
+    let mult_cycles = if multipliers > 0 {
+        (T_MUL_NS / period_ns).ceil() as usize
+    } else {
+        0
+    };
     let sum_cycles = adder_cycles(levels, l.fixed.accum.width, saturating, period_ns).max(1);
     // the result conversion and activation take the output register's cycle
     let depth = mult_cycles + sum_cycles + 1;

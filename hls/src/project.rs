@@ -26,7 +26,7 @@ impl TestFrames {
     /// bit-exact reference on them. The network must be valid.
     pub fn from_reference(network: &QuantizedNetwork, values: &[f64]) -> Result<Self, HlsError> {
         let inputs: usize = network.input_shape.iter().product();
-        if values.is_empty() || values.len() % inputs != 0 {
+        if values.is_empty() || !values.len().is_multiple_of(inputs) {
             return Err(HlsError::Frames(format!(
                 "{} values are not whole frames of {inputs}",
                 values.len()
@@ -38,7 +38,10 @@ impl TestFrames {
         let runner = network.runner();
         let code = |c: i128| c as i64; // formats of at most 64 bits (checked by the design)
         Ok(TestFrames {
-            inputs: values.iter().map(|&v| code(network.input.from_f64(v))).collect(),
+            inputs: values
+                .iter()
+                .map(|&v| code(network.input.from_f64(v)))
+                .collect(),
             expected: values
                 .chunks(inputs)
                 .flat_map(|row| runner.run(row).into_iter().map(code))
@@ -122,7 +125,11 @@ pub struct HlsProject {
 pub const REPORT: &str = "report.json";
 
 /// Writes the project of `design` with its test frames into `dir` (replacing a previous project there).
-pub fn write_project(dir: &Path, design: &HlsDesign, frames: &TestFrames) -> Result<HlsProject, HlsError> {
+pub fn write_project(
+    dir: &Path,
+    design: &HlsDesign,
+    frames: &TestFrames,
+) -> Result<HlsProject, HlsError> {
     let (n_in, n_out) = (design.inputs, design.outputs());
     let count = frames.frames(n_in);
     if count == 0 || frames.inputs.len() != count * n_in || frames.expected.len() != count * n_out {
@@ -149,19 +156,45 @@ pub fn write_project(dir: &Path, design: &HlsDesign, frames: &TestFrames) -> Res
     let mut files: Vec<(String, String)> = vec![
         ("firmware/baler_fixed.h".into(), firmware::helpers_header()),
         (format!("firmware/{name}.h"), firmware::types_header(design)),
-        (format!("firmware/{name}.cpp"), firmware::network_source(design)),
+        (
+            format!("firmware/{name}.cpp"),
+            firmware::network_source(design),
+        ),
         (format!("firmware/{name}_axis.cpp"), tops::ip_source(design)),
-        (format!("firmware/{name}_kernel.cpp"), tops::kernel_source(design, &description_json)),
+        (
+            format!("firmware/{name}_kernel.cpp"),
+            tops::kernel_source(design, &description_json),
+        ),
         (format!("tb/{name}_test.cpp"), testbench(design)),
         ("csim_models/hls_stream.h".into(), testbench::stream_model()),
         ("csim_models/ap_axi_sdata.h".into(), testbench::axis_model()),
-        (INPUT_CODES.into(), codes_file(&frames.inputs, n_in, &format!("input codes of {}", design.input))),
-        (EXPECTED_CODES.into(), codes_file(&frames.expected, n_out, &format!("expected output codes of {}", design.output()))),
+        (
+            INPUT_CODES.into(),
+            codes_file(
+                &frames.inputs,
+                n_in,
+                &format!("input codes of {}", design.input),
+            ),
+        ),
+        (
+            EXPECTED_CODES.into(),
+            codes_file(
+                &frames.expected,
+                n_out,
+                &format!("expected output codes of {}", design.output()),
+            ),
+        ),
         ("run_hls.tcl".into(), scripts::run_hls_tcl(design)),
         ("Makefile".into(), scripts::makefile(design)),
         ("link.cfg".into(), scripts::link_config(design)),
-        ("README.md".into(), scripts::readme(design, &estimate, count)),
-        (REPORT.into(), serde_json::to_string_pretty(&report).expect("report serialises") + "\n"),
+        (
+            "README.md".into(),
+            scripts::readme(design, &estimate, count),
+        ),
+        (
+            REPORT.into(),
+            serde_json::to_string_pretty(&report).expect("report serialises") + "\n",
+        ),
     ];
     files.extend(firmware::weight_files(design));
     write_folder(dir, &files)?;
@@ -175,7 +208,10 @@ pub fn write_project(dir: &Path, design: &HlsDesign, frames: &TestFrames) -> Res
 }
 
 fn codes_file(codes: &[i64], per_frame: usize, what: &str) -> String {
-    let mut text = format!("# {} frames of {per_frame} {what}\n", codes.len() / per_frame);
+    let mut text = format!(
+        "# {} frames of {per_frame} {what}\n",
+        codes.len() / per_frame
+    );
     for frame in codes.chunks(per_frame) {
         let line: Vec<String> = frame.iter().map(|c| c.to_string()).collect();
         text.push_str(&line.join(" "));
@@ -186,11 +222,24 @@ fn codes_file(codes: &[i64], per_frame: usize, what: &str) -> String {
 
 /// Writes `files` into a fresh sibling folder, then swaps it in for `dir`.
 fn write_folder(dir: &Path, files: &[(String, String)]) -> Result<(), HlsError> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(HlsError::io(parent))?;
-    let leaf = dir.file_name().ok_or_else(|| HlsError::Config(format!("{}: not a folder name", dir.display())))?;
-    let staging = parent.join(format!(".{}.writing-{}", leaf.to_string_lossy(), std::process::id()));
-    let old = parent.join(format!(".{}.old-{}", leaf.to_string_lossy(), std::process::id()));
+    let leaf = dir
+        .file_name()
+        .ok_or_else(|| HlsError::Config(format!("{}: not a folder name", dir.display())))?;
+    let staging = parent.join(format!(
+        ".{}.writing-{}",
+        leaf.to_string_lossy(),
+        std::process::id()
+    ));
+    let old = parent.join(format!(
+        ".{}.old-{}",
+        leaf.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let _ = std::fs::remove_dir_all(&staging);
         for (path, text) in files {

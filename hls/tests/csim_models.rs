@@ -1,11 +1,15 @@
 //! Generated projects for several models × strategies × io types × formats, C-simulated with g++ against the
-//! real ap_fixed headers: every output code of every frame must equal the Rust reference's.
+//! real ap_fixed headers: every output code of every frame, through the network, the AXI4-Stream IP core and
+//! the Vitis kernel, must equal the Rust reference's (the testbench exits non-zero otherwise).
 
 mod common;
 
 use baler_core::Activation;
 use baler_hls::{HlsConfig, IoType, Strategy};
 use common::*;
+
+const FRAMES: usize = 2000;
+const LEAKY: Activation = Activation::LeakyRelu { alpha: 0.3 };
 
 fn config(name: &str, strategy: Strategy, io: IoType, reuse_factors: &[usize]) -> HlsConfig {
     HlsConfig {
@@ -20,5 +24,85 @@ fn config(name: &str, strategy: Strategy, io: IoType, reuse_factors: &[usize]) -
 #[test]
 fn jet_encoder_latency_parallel() {
     let net = jet_network("quantized-encoder.json");
-    generate_and_simulate("jet_enc_lat_par", &net, config("jet_encoder", Strategy::Latency, IoType::Parallel, &[]), 1000);
+    let cfg = config("jet_encoder", Strategy::Latency, IoType::Parallel, &[]);
+    generate_and_simulate("jet_encoder_latency_parallel", &net, cfg, FRAMES);
+}
+
+#[test]
+fn jet_encoder_resource_stream() {
+    // both resource forms: reuse factors dividing the inputs (3, 20, 10) and inputs × a divisor of the outputs (250)
+    let net = jet_network("quantized-encoder.json");
+    let cfg = config(
+        "jet_encoder",
+        Strategy::Resource,
+        IoType::Stream,
+        &[3, 20, 10, 250],
+    );
+    generate_and_simulate("jet_encoder_resource_stream", &net, cfg, FRAMES);
+}
+
+#[test]
+fn jet_decoder_latency_stream_and_resource_parallel() {
+    let net = jet_network("quantized-decoder.json");
+    let cfg = config("jet_decoder", Strategy::Latency, IoType::Stream, &[]);
+    generate_and_simulate("jet_decoder_latency_stream", &net, cfg, FRAMES);
+    let cfg = config(
+        "jet_decoder",
+        Strategy::Resource,
+        IoType::Parallel,
+        &[5, 50, 100, 200],
+    );
+    generate_and_simulate("jet_decoder_resource_parallel", &net, cfg, FRAMES);
+}
+
+#[test]
+fn fpga_small_preset_in_hls4ml_default_precision() {
+    // the fpga-small preset's shape: 24 → 32 → 16 → 14, ReLU, ap_fixed<16,6> everywhere
+    let net = random_network(&[24, 32, 16, 14], &HLS4ML_DEFAULT, Activation::Relu, 1, 1);
+    for (label, strategy, io, rf) in [
+        (
+            "fpga_small_latency_parallel",
+            Strategy::Latency,
+            IoType::Parallel,
+            &[][..],
+        ),
+        (
+            "fpga_small_latency_stream",
+            Strategy::Latency,
+            IoType::Stream,
+            &[],
+        ),
+        (
+            "fpga_small_resource_parallel",
+            Strategy::Resource,
+            IoType::Parallel,
+            &[4, 8, 16],
+        ),
+    ] {
+        generate_and_simulate(label, &net, config("fpga_small", strategy, io, rf), FRAMES);
+    }
+}
+
+#[test]
+fn saturating_accumulators_keep_the_reference_order() {
+    // the order of additions decides saturating sums: the model adds in stride-4 groups, so must the hardware
+    let net = random_network(&[24, 32, 16, 14], &SATURATING, LEAKY, 4, 2);
+    let cfg = config("saturating", Strategy::Resource, IoType::Parallel, &[]);
+    generate_and_simulate("saturating_resource_rf4", &net, cfg, FRAMES);
+    let cfg = config("saturating", Strategy::Latency, IoType::Stream, &[]);
+    generate_and_simulate("saturating_latency_order4", &net, cfg, FRAMES);
+}
+
+#[test]
+fn field_model_with_odd_widths() {
+    // a dense model of 8×8 fields: 64 → 32 → 8, unsigned inputs, wrap with 2 saturated MSBs (order matters),
+    // summed in stride-16 groups
+    let net = random_network(&[64, 32, 8], &ODD_WIDTHS, Activation::Relu, 16, 3);
+    let cfg = config("field_dense", Strategy::Resource, IoType::Stream, &[]);
+    generate_and_simulate("field_resource_stream", &net, cfg, FRAMES);
+    let cfg = HlsConfig {
+        axis_max_bits: 64,
+        ..config("field_dense", Strategy::Latency, IoType::Parallel, &[])
+    };
+    generate_and_simulate("field_latency_parallel_narrow_axis", &net, cfg, FRAMES);
 }

@@ -5,14 +5,18 @@
 use baler_core::fixed::FixedFormat;
 use baler_core::quantized::{FixedConstant, FixedLayer, QuantizedLayer, QuantizedNetwork};
 use baler_core::{Activation, LayerSpec};
-use baler_hls::{CsimOptions, CsimReport, HlsConfig, HlsDesign, TestFrames, run_csim, write_project};
+use baler_hls::{
+    CsimOptions, CsimReport, HlsConfig, HlsDesign, TestFrames, run_csim, write_project,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
 
 /// A network of the shipped jet model (`quantized-encoder.json` or `quantized-decoder.json`).
 pub fn jet_network(file: &str) -> QuantizedNetwork {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/jets-baler-9to5").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/jets-baler-9to5")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     serde_json::from_value(json["network"].clone()).unwrap()
@@ -60,7 +64,13 @@ pub const ODD_WIDTHS: Formats = Formats {
 
 /// A random dense network `sizes[0] → … → sizes[last]` with `activation` between layers (linear last),
 /// summing in the order of `reuse_factor`.
-pub fn random_network(sizes: &[usize], f: &Formats, activation: Activation, reuse_factor: usize, seed: u64) -> QuantizedNetwork {
+pub fn random_network(
+    sizes: &[usize],
+    f: &Formats,
+    activation: Activation,
+    reuse_factor: usize,
+    seed: u64,
+) -> QuantizedNetwork {
     let mut rng = StdRng::seed_from_u64(seed);
     let parse = |s: &str| -> FixedFormat { s.parse().unwrap() };
     let (weight, bias) = (parse(f.weight), parse(f.bias));
@@ -70,12 +80,20 @@ pub fn random_network(sizes: &[usize], f: &Formats, activation: Activation, reus
         let act = if last { Activation::Linear } else { activation };
         let mut code = |fmt: FixedFormat| {
             // a fifth of the weights zero, as pruned networks have
-            if rng.random_bool(0.2) { 0 } else { rng.random_range(fmt.min_code()..=fmt.max_code()) as i64 }
+            if rng.random_bool(0.2) {
+                0
+            } else {
+                rng.random_range(fmt.min_code()..=fmt.max_code()) as i64
+            }
         };
         let weights = (0..pair[0] * pair[1]).map(|_| code(weight)).collect();
         let biases = (0..pair[1]).map(|_| code(bias)).collect();
         layers.push(QuantizedLayer {
-            spec: LayerSpec::Dense { inputs: pair[0], outputs: pair[1], activation: act },
+            spec: LayerSpec::Dense {
+                inputs: pair[0],
+                outputs: pair[1],
+                activation: act,
+            },
             fixed: Some(FixedLayer {
                 weight,
                 bias,
@@ -92,35 +110,55 @@ pub fn random_network(sizes: &[usize], f: &Formats, activation: Activation, reus
             }),
         });
     }
-    QuantizedNetwork { input_shape: vec![sizes[0]], input: parse(f.input), layers }
+    QuantizedNetwork {
+        input_shape: vec![sizes[0]],
+        input: parse(f.input),
+        layers,
+    }
 }
 
 /// `frames` random normalised frames of `inputs` values, some beyond [0, 1] to reach saturation.
 pub fn random_frames(inputs: usize, frames: usize, seed: u64) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(seed);
-    (0..inputs * frames).map(|_| rng.random_range(-0.3..1.3) * if rng.random_bool(0.05) { 8.0 } else { 1.0 }).collect()
+    (0..inputs * frames)
+        .map(|_| rng.random_range(-0.3..1.3) * if rng.random_bool(0.05) { 8.0 } else { 1.0 })
+        .collect()
 }
 
 /// A scratch folder for the project `name`.
 pub fn project_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hls").join(name)
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("hls")
+        .join(name)
 }
 
 /// C simulation options with the fetched headers (fails with the fetch command when they are missing).
 pub fn csim_options(shared_library: bool) -> CsimOptions {
     let ap_types = baler_hls::ap_types_dir(None).unwrap_or_else(|e| panic!("{e}"));
-    CsimOptions { ap_types, shared_library }
+    CsimOptions {
+        ap_types,
+        shared_library,
+    }
 }
 
 /// Designs `network` with `config`, writes the project with `frames` random frames, C-simulates it and
 /// returns the report (which exists only when every code matched).
-pub fn generate_and_simulate(label: &str, network: &QuantizedNetwork, config: HlsConfig, frames: usize) -> CsimReport {
+pub fn generate_and_simulate(
+    label: &str,
+    network: &QuantizedNetwork,
+    config: HlsConfig,
+    frames: usize,
+) -> CsimReport {
     let design = HlsDesign::new(network, config).unwrap_or_else(|e| panic!("{label}: {e}"));
     let values = random_frames(design.inputs, frames, 7);
     let test = TestFrames::from_reference(network, &values).unwrap();
     let project = write_project(&project_dir(label), &design, &test).unwrap();
-    let report = run_csim(&project, &csim_options(false)).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let report =
+        run_csim(&project, &csim_options(false)).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert_eq!(report.frames, frames);
-    eprintln!("{label}: {} (compile {:.1} s, run {:.1} s)", report.summary, report.compile_seconds, report.run_seconds);
+    eprintln!(
+        "{label}: {} (compile {:.1} s, run {:.1} s)",
+        report.summary, report.compile_seconds, report.run_seconds
+    );
     report
 }
