@@ -200,7 +200,7 @@ impl DesignEstimate {
     /// The terminal table: a row per layer, totals, tops and warnings.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{}: estimate at {} MHz on {}\n{:<6} {:<9} {:<12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>11} {:>5} {:>8}\n",
+            "{}: estimate at {} MHz on {}\n{:<6} {:<9} {:<12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>16} {:>5} {:>8}\n",
             self.name,
             self.clock_mhz,
             self.part,
@@ -223,7 +223,7 @@ impl DesignEstimate {
                 Strategy::Resource => format!("resource/{}", l.reuse_factor),
             };
             out.push_str(&format!(
-                "{:<6} {:<9} {:<12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>11} {:>5} {:>8}\n",
+                "{:<6} {:<9} {:<12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>16} {:>5} {:>8}\n",
                 l.layer,
                 l.shape,
                 strategy,

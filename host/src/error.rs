@@ -59,6 +59,14 @@ pub enum Error {
     /// The training backend failed or diverged.
     #[error("training failed: {0}")]
     Training(String),
+    /// The HLS generator or its C simulation failed for the encoder or decoder.
+    #[error("{network}: {source}")]
+    Hls {
+        /// "encoder" or "decoder".
+        network: &'static str,
+        /// The generator's error.
+        source: baler_hls::HlsError,
+    },
 }
 
 impl Error {

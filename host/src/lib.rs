@@ -11,6 +11,7 @@ pub mod error;
 pub mod evaluate;
 pub mod format;
 pub mod fsutil;
+pub mod hls;
 pub mod model_store;
 #[cfg(feature = "train")]
 pub mod network;

@@ -5,10 +5,12 @@ use anyhow::{Context, Result};
 use baler::config::{Preset, ProjectConfig};
 use baler::data::Dataset;
 use baler::format::CompressedFile;
+use baler::hls::{HlsOptions, Network, hls_projects};
 use baler::model_store::{Decoder, Model};
 use baler::precision::PrecisionOptions;
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
 use baler::train::EpochStats;
+use baler_hls::{CsimOptions, HlsConfig, IoType, Strategy};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -128,6 +130,56 @@ enum Command {
         /// Widest weight, result and activation format considered (bits).
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(8..=64))]
         max_width: u32,
+    },
+    /// Write Vitis/Vivado HLS projects for the quantised encoder and decoder (run `quantize` first), with an
+    /// estimate before synthesis and, with --csim, C simulation against the Rust reference.
+    Hls {
+        /// Project folder (supplies defaults for the options below).
+        #[arg(short, long, default_value = ".")]
+        project: PathBuf,
+        /// Model folder with the quantised model [default: <project>/model].
+        #[arg(short, long)]
+        model: Option<PathBuf>,
+        /// Data whose first rows become the test frames [default: the project's input].
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// Output folder; projects go to <out>/encoder and <out>/decoder [default: <project>/hls].
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Which networks to build.
+        #[arg(long, default_value = "both", value_parser = ["encoder", "decoder", "both"])]
+        network: String,
+        /// Dense layer strategy: latency (fully unrolled, II=1) or resource (multipliers reused RF times).
+        #[arg(long, default_value = "latency", value_parser = ["latency", "resource"])]
+        strategy: String,
+        /// Reuse factor for every layer, or one per dense layer (4,20,10,5) [default: the quantised model's].
+        #[arg(long, value_delimiter = ',')]
+        reuse_factor: Vec<usize>,
+        /// Interface between layers: parallel (partitioned arrays) or stream (hls::stream FIFOs, DATAFLOW).
+        #[arg(long, default_value = "parallel", value_parser = ["parallel", "stream"])]
+        io: String,
+        /// Target clock in MHz.
+        #[arg(long, default_value_t = 200.0)]
+        clock_mhz: f64,
+        /// FPGA part (run_hls.tcl, resource percentages).
+        #[arg(long, default_value = "xcu250-figd2104-2L-e")]
+        fpga_part: String,
+        /// Vitis platform for the kernel's Makefile.
+        #[arg(long, default_value = "xilinx_u250_gen3x16_xdma_4_1_202210_1")]
+        platform: String,
+        /// Prefix of the design names (<name>_encoder, <name>_decoder).
+        #[arg(long, default_value = "baler")]
+        name: String,
+        /// Test frames (the first rows of the data).
+        #[arg(long, default_value_t = 1000)]
+        frames: usize,
+        /// Compile the projects with g++ against the ap_fixed headers, run the testbenches and build the
+        /// kernels as shared libraries.
+        #[arg(long)]
+        csim: bool,
+        /// Folder with ap_fixed.h [default: $BALER_AP_TYPES, else scripts/.cache/ap_types of the source tree].
+        #[arg(long)]
+        ap_types: Option<PathBuf>,
     },
     /// Describe a data file, a compressed file or a model folder.
     Info {
@@ -334,6 +386,81 @@ fn run(cli: Cli) -> Result<()> {
                 project::PRECISION_REPORT,
                 model.display()
             );
+        }
+        Command::Hls {
+            project,
+            model,
+            input,
+            out,
+            network,
+            strategy,
+            reuse_factor,
+            io,
+            clock_mhz,
+            fpga_part,
+            platform,
+            name,
+            frames,
+            csim,
+            ap_types,
+        } => {
+            let p = optional_project(&project)?;
+            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+            let input = need(input, p.as_ref().map(Project::input), "input")?;
+            let out = out.unwrap_or_else(|| project.join("hls"));
+            let names = p.map(|p| p.config.data.names).unwrap_or_default();
+            let networks = match network.as_str() {
+                "encoder" => vec![Network::Encoder],
+                "decoder" => vec![Network::Decoder],
+                _ => vec![Network::Encoder, Network::Decoder],
+            };
+            let csim = match csim {
+                true => Some(CsimOptions {
+                    ap_types: baler_hls::ap_types_dir(ap_types.as_deref())?,
+                    shared_library: true,
+                }),
+                false => None,
+            };
+            let options = HlsOptions {
+                networks,
+                config: HlsConfig {
+                    name,
+                    strategy: if strategy == "resource" {
+                        Strategy::Resource
+                    } else {
+                        Strategy::Latency
+                    },
+                    reuse_factors: reuse_factor,
+                    io: if io == "stream" {
+                        IoType::Stream
+                    } else {
+                        IoType::Parallel
+                    },
+                    clock_mhz,
+                    part: fpga_part,
+                    platform,
+                    ..HlsConfig::default()
+                },
+                frames,
+                csim,
+            };
+            let outcomes = hls_projects(&model, &input, &names, &out, &options, |line| {
+                eprintln!("{line}")
+            })?;
+            for o in outcomes {
+                println!();
+                print!("{}", o.project.estimate.table());
+                println!("project: {}", o.project.dir.display());
+                if let Some(c) = o.csim {
+                    println!(
+                        "C simulation: {} (g++ {:.1} s, run {:.1} s)",
+                        c.summary, c.compile_seconds, c.run_seconds
+                    );
+                    if let Some(lib) = c.library {
+                        println!("kernel as a shared library: {}", lib.display());
+                    }
+                }
+            }
         }
         Command::Info { path } => info(&path)?,
         Command::Demo {

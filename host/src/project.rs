@@ -226,7 +226,11 @@ impl ModelKind {
 
 /// Loads data for a model: a `.npy` file carries no variable names, so it gets the model's (a count
 /// mismatch is still an error); `names` overrides the file's.
-fn load_for_model(input: &Path, names: &[String], model_names: &[String]) -> Result<Dataset> {
+pub(crate) fn load_for_model(
+    input: &Path,
+    names: &[String],
+    model_names: &[String],
+) -> Result<Dataset> {
     let npy = input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));

@@ -1,0 +1,134 @@
+//! `baler hls`: the quantised encoder and decoder of a model folder as HLS projects, with test frames taken
+//! from the data and run through the bit-exact reference, each project estimated and optionally C-simulated.
+
+use crate::error::{Error, Result};
+use crate::project::load_for_model;
+use crate::quantized::QuantizedModel;
+use baler_core::quantized::QuantizedNetwork;
+use baler_hls::{CsimOptions, CsimReport, HlsConfig, HlsDesign, HlsProject, TestFrames};
+use std::path::Path;
+use std::time::Instant;
+
+/// Which half of the model to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// Data → latent: what runs where the data is born.
+    Encoder,
+    /// Latent → data.
+    Decoder,
+}
+
+impl Network {
+    /// "encoder" or "decoder".
+    pub fn name(self) -> &'static str {
+        match self {
+            Network::Encoder => "encoder",
+            Network::Decoder => "decoder",
+        }
+    }
+}
+
+/// What `baler hls` builds.
+#[derive(Clone, Debug)]
+pub struct HlsOptions {
+    /// The halves to build, each into `<out>/<encoder|decoder>`.
+    pub networks: Vec<Network>,
+    /// Design options; the name is a prefix (`<prefix>_encoder`).
+    pub config: HlsConfig,
+    /// Test frames: the first rows of the data.
+    pub frames: usize,
+    /// C-simulate each project (and build the kernel library) with these headers.
+    pub csim: Option<CsimOptions>,
+}
+
+/// One project written.
+#[derive(Debug)]
+pub struct HlsOutcome {
+    /// Encoder or decoder.
+    pub network: Network,
+    /// The project.
+    pub project: HlsProject,
+    /// Seconds to design and write it.
+    pub generate_seconds: f64,
+    /// C simulation, when asked for.
+    pub csim: Option<CsimReport>,
+}
+
+/// Builds the requested HLS projects of the quantised model in `model_dir` under `out`, with test frames from
+/// the first rows of `input`. `progress` receives a line per step.
+pub fn hls_projects(
+    model_dir: &Path,
+    input: &Path,
+    names: &[String],
+    out: &Path,
+    options: &HlsOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<HlsOutcome>> {
+    if !model_dir
+        .join(crate::quantized::QUANTIZED_DECODER)
+        .is_file()
+    {
+        return Err(Error::Mismatch(format!(
+            "{}: no quantised model here; run `baler quantize` first",
+            model_dir.display()
+        )));
+    }
+    let model = QuantizedModel::load(model_dir)?;
+    let decoder = &model.decoder;
+    let data = load_for_model(input, names, &decoder.data.names)?;
+    decoder.data.check(&data, input)?;
+    let rows = options.frames.min(data.rows);
+    if rows == 0 {
+        return Err(Error::Mismatch(format!(
+            "{}: no rows for test frames",
+            input.display()
+        )));
+    }
+    let mut normalized = data.values[..rows * data.features()].to_vec();
+    decoder.normalization.apply(&mut normalized);
+    // the decoder is tested on what the fixed-point encoder makes of the same rows
+    let latent = crate::quantized::run_rows(&model.encoder, &normalized, data.features());
+
+    let mut outcomes = Vec::new();
+    for &network in &options.networks {
+        let (net, values): (&QuantizedNetwork, &[f64]) = match network {
+            Network::Encoder => (&model.encoder, &normalized),
+            Network::Decoder => (&decoder.network, &latent),
+        };
+        let fail = |source| Error::Hls {
+            network: network.name(),
+            source,
+        };
+        let config = HlsConfig {
+            name: format!("{}_{}", options.config.name, network.name()),
+            model_id: Some(decoder.id.to_string()),
+            ..options.config.clone()
+        };
+        let start = Instant::now();
+        let design = HlsDesign::new(net, config).map_err(fail)?;
+        let frames = TestFrames::from_reference(net, values).map_err(fail)?;
+        let project =
+            baler_hls::write_project(&out.join(network.name()), &design, &frames).map_err(fail)?;
+        let generate_seconds = start.elapsed().as_secs_f64();
+        progress(&format!(
+            "{}: project written to {} ({} files, {rows} test frames, {generate_seconds:.2} s)",
+            network.name(),
+            project.dir.display(),
+            project.files.len()
+        ));
+        let csim = match &options.csim {
+            Some(csim) => {
+                progress(&format!("{}: C simulation with g++ …", network.name()));
+                Some(baler_hls::run_csim(&project, csim).map_err(fail)?)
+            }
+            None => None,
+        };
+        outcomes.push(HlsOutcome {
+            network,
+            project,
+            generate_seconds,
+            csim,
+        });
+    }
+    Ok(outcomes)
+}
