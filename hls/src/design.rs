@@ -39,6 +39,9 @@ pub struct HlsConfig {
     /// Hardware reuse factors: empty = the quantised model's (1 for `Latency`), one value = every layer,
     /// otherwise one per dense layer.
     pub reuse_factors: Vec<usize>,
+    /// `Resource`: instead of reuse factors, the largest legal reuse factor of each layer that keeps its
+    /// II at or below this many cycles (fewest multipliers for a throughput).
+    pub target_ii: Option<usize>,
     /// Layer-to-layer interface.
     pub io: IoType,
     /// Target clock in MHz.
@@ -59,6 +62,7 @@ impl Default for HlsConfig {
             name: "baler_encoder".into(),
             strategy: Strategy::Latency,
             reuse_factors: Vec::new(),
+            target_ii: None,
             io: IoType::Parallel,
             clock_mhz: 200.0,
             part: "xcu250-figd2104-2L-e".into(),
@@ -302,8 +306,20 @@ fn dense_design(
             }
         },
         Strategy::Resource => {
-            let rf = requested.unwrap_or(model_rf);
             let legal = legal_reuse_factors(inputs, outputs);
+            let rf = match config.target_ii {
+                // the largest reuse factor within the target whose summation order the accumulator allows
+                Some(target) => *legal
+                    .iter()
+                    .rev()
+                    .filter(|&&rf| rf <= target)
+                    .find(|&&rf| {
+                        order_free(fixed.accum)
+                            || summation_order(inputs, rf) == summation_order(inputs, model_rf)
+                    })
+                    .unwrap_or(&1),
+                None => requested.unwrap_or(model_rf),
+            };
             if !legal.contains(&rf) {
                 return Err(fail(format!(
                     "reuse factor {rf} is not possible for a {inputs}×{outputs} dense layer; legal values: {}",
@@ -364,8 +380,20 @@ fn check_config(config: &HlsConfig) -> Result<(), HlsError> {
             config.axis_max_bits
         )));
     }
-    if let Some(&0) = config.reuse_factors.iter().find(|&&rf| rf == 0) {
-        return Err(HlsError::Config("a reuse factor must be at least 1".into()));
+    if config.reuse_factors.contains(&0) || config.target_ii == Some(0) {
+        return Err(HlsError::Config(
+            "a reuse factor or target II must be at least 1".into(),
+        ));
+    }
+    if config.target_ii.is_some() && !config.reuse_factors.is_empty() {
+        return Err(HlsError::Config(
+            "give reuse factors or a target II, not both".into(),
+        ));
+    }
+    if config.target_ii.is_some() && config.strategy == Strategy::Latency {
+        return Err(HlsError::Config(
+            "a target II chooses reuse factors, which needs the resource strategy".into(),
+        ));
     }
     Ok(())
 }

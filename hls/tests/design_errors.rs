@@ -34,6 +34,28 @@ fn an_illegal_reuse_factor_lists_the_legal_ones() {
         e.contains("3 reuse factors given for 2 dense layers"),
         "{e}"
     );
+    let target = HlsConfig {
+        target_ii: Some(10),
+        ..resource(&[])
+    };
+    let design = HlsDesign::new(&net, target).unwrap();
+    let chosen: Vec<usize> = design.layers.iter().map(|l| l.reuse_factor).collect();
+    assert_eq!(
+        chosen,
+        vec![8, 8],
+        "the largest legal reuse factors up to 10"
+    );
+    let e = message(
+        HlsDesign::new(
+            &net,
+            HlsConfig {
+                target_ii: Some(10),
+                ..resource(&[2])
+            },
+        )
+        .unwrap_err(),
+    );
+    assert!(e.contains("not both"), "{e}");
     let latency = HlsConfig {
         reuse_factors: vec![4],
         ..HlsConfig::default()

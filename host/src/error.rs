@@ -60,12 +60,12 @@ pub enum Error {
     #[error("training failed: {0}")]
     Training(String),
     /// The HLS generator or its C simulation failed for the encoder or decoder.
-    #[error("{network}: {source}")]
+    #[error("{network}: {error}")]
     Hls {
         /// "encoder" or "decoder".
         network: &'static str,
         /// The generator's error.
-        source: baler_hls::HlsError,
+        error: baler_hls::HlsError,
     },
 }
 

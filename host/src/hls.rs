@@ -95,9 +95,9 @@ pub fn hls_projects(
             Network::Encoder => (&model.encoder, &normalized),
             Network::Decoder => (&decoder.network, &latent),
         };
-        let fail = |source| Error::Hls {
+        let fail = |error| Error::Hls {
             network: network.name(),
-            source,
+            error,
         };
         let config = HlsConfig {
             name: format!("{}_{}", options.config.name, network.name()),

@@ -31,6 +31,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// parsed once per run: the size of the largest variant does not matter
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Create a project folder with a commented baler.toml.
     NewProject {
@@ -155,6 +157,9 @@ enum Command {
         /// Reuse factor for every layer, or one per dense layer (4,20,10,5) [default: the quantised model's].
         #[arg(long, value_delimiter = ',')]
         reuse_factor: Vec<usize>,
+        /// Resource strategy: pick each layer's largest legal reuse factor with II at most this many cycles.
+        #[arg(long, conflicts_with = "reuse_factor")]
+        target_ii: Option<usize>,
         /// Interface between layers: parallel (partitioned arrays) or stream (hls::stream FIFOs, DATAFLOW).
         #[arg(long, default_value = "parallel", value_parser = ["parallel", "stream"])]
         io: String,
@@ -395,6 +400,7 @@ fn run(cli: Cli) -> Result<()> {
             network,
             strategy,
             reuse_factor,
+            target_ii,
             io,
             clock_mhz,
             fpga_part,
@@ -431,6 +437,7 @@ fn run(cli: Cli) -> Result<()> {
                         Strategy::Latency
                     },
                     reuse_factors: reuse_factor,
+                    target_ii,
                     io: if io == "stream" {
                         IoType::Stream
                     } else {
