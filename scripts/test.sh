@@ -19,3 +19,5 @@ cargo build -p baler-core --target riscv32imac-unknown-none-elf
 # the real ap_fixed headers, for the bit-exact comparisons
 bash scripts/fetch_ap_types.sh >/dev/null
 cargo test --workspace
+# the generated projects against hls4ml 1.3.0's own C simulation (same weights, formats and inputs)
+bash scripts/hls4ml_crosscheck.sh
