@@ -10,6 +10,10 @@ rustup target add thumbv7em-none-eabihf riscv32imac-unknown-none-elf
 if ! command -v g++ >/dev/null; then
     sudo apt-get install -y g++ || apt-get install -y g++
 fi
+# a Python virtual environment holds hls4ml for the cross-check
+if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
+    sudo apt-get install -y python3-venv || apt-get install -y python3-venv
+fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

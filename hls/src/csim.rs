@@ -52,14 +52,14 @@ pub fn ap_types_dir(explicit: Option<&Path>) -> Result<PathBuf, HlsError> {
 }
 
 fn gcc(
-    project: &HlsProject,
+    dir: &Path,
     ap_types: &Path,
     extra: &[&str],
     sources: &[String],
     out: &Path,
 ) -> Result<std::process::Child, HlsError> {
     Command::new("g++")
-        .current_dir(&project.dir)
+        .current_dir(dir)
         .args([
             "-std=c++14",
             "-w",
@@ -99,7 +99,12 @@ fn finished(what: &str, child: std::process::Child) -> Result<Output, HlsError> 
 /// on any mismatch (with the first mismatches in the message) and on unreadable test data.
 pub fn run_csim(project: &HlsProject, options: &CsimOptions) -> Result<CsimReport, HlsError> {
     let name = &project.name;
-    let build = project.dir.join("build/csim");
+    // absolute paths: g++ and the testbench run inside the project folder
+    let dir = project
+        .dir
+        .canonicalize()
+        .map_err(HlsError::io(&project.dir))?;
+    let build = dir.join("build/csim");
     std::fs::create_dir_all(&build).map_err(HlsError::io(&build))?;
     let network = format!("firmware/{name}.cpp");
     let kernel = format!("firmware/{name}_kernel.cpp");
@@ -113,10 +118,10 @@ pub fn run_csim(project: &HlsProject, options: &CsimOptions) -> Result<CsimRepor
     let library = build.join(format!("lib{name}.so"));
 
     let start = Instant::now();
-    let tb_child = gcc(project, &options.ap_types, &["-O1"], &testbench, &exe)?;
+    let tb_child = gcc(&dir, &options.ap_types, &["-O1"], &testbench, &exe)?;
     let lib_child = if options.shared_library {
         Some(gcc(
-            project,
+            &dir,
             &options.ap_types,
             &["-O2", "-fPIC", "-shared"],
             &[network, kernel],
@@ -133,7 +138,7 @@ pub fn run_csim(project: &HlsProject, options: &CsimOptions) -> Result<CsimRepor
 
     let start = Instant::now();
     let out = Command::new(&exe)
-        .current_dir(&project.dir)
+        .current_dir(&dir)
         .arg("tb_data")
         .output()
         .map_err(|e| HlsError::Csim(format!("cannot run {}: {e}", exe.display())))?;

@@ -463,6 +463,18 @@ fn warnings(design: &HlsDesign, estimate: &DesignEstimate) -> Vec<String> {
                 e.layer, l.outputs
             ));
         }
+        if e.bram18 > 0 {
+            let fill = e.weight_bits as f64 / (e.bram18 as f64 * 18432.0);
+            if fill < 0.25 {
+                warnings.push(format!(
+                    "layer {}: its weight ROM of {} words fills {} BRAM18 to {:.0} %; a larger reuse factor uses block RAM better",
+                    e.layer,
+                    l.steps(),
+                    e.bram18,
+                    100.0 * fill
+                ));
+            }
+        }
         if !order_free(l.fixed.accum) && l.inputs > 16 {
             warnings.push(format!(
                 "layer {}: the saturating accumulator {} fixes the order of {} additions, so they form a chain rather than \

@@ -154,7 +154,11 @@ pub fn generate_and_simulate(
     let test = TestFrames::from_reference(network, &values).unwrap();
     let project = write_project(&project_dir(label), &design, &test).unwrap();
     // the network beside its project, for scripts/hls4ml_crosscheck.sh
-    std::fs::write(project.dir.join("network.json"), serde_json::to_string(network).unwrap()).unwrap();
+    std::fs::write(
+        project.dir.join("network.json"),
+        serde_json::to_string(network).unwrap(),
+    )
+    .unwrap();
     let report =
         run_csim(&project, &csim_options(false)).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert_eq!(report.frames, frames);
