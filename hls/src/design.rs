@@ -75,7 +75,7 @@ impl Default for HlsConfig {
 
 /// One dense layer in hardware.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DenseDesign {
+pub struct LayerDesign {
     /// Index of the layer in the quantised network.
     pub layer: usize,
     /// Input values.
@@ -99,7 +99,7 @@ pub struct DenseDesign {
 /// One multiply of a resource step: (input index, output index).
 pub type Lane = (usize, usize);
 
-impl DenseDesign {
+impl LayerDesign {
     /// Format of the layer's output values.
     pub fn output(&self) -> FixedFormat {
         self.fixed.output()
@@ -168,7 +168,7 @@ pub struct HlsDesign {
     /// Input values per frame.
     pub inputs: usize,
     /// The dense layers, in order.
-    pub layers: Vec<DenseDesign>,
+    pub layers: Vec<LayerDesign>,
 }
 
 impl HlsDesign {
@@ -289,7 +289,7 @@ fn dense_design(
     activation: Activation,
     config: &HlsConfig,
     requested: Option<usize>,
-) -> Result<DenseDesign, HlsError> {
+) -> Result<LayerDesign, HlsError> {
     let fail = |message: String| HlsError::Layer {
         layer: index,
         message,
@@ -339,7 +339,7 @@ fn dense_design(
             fixed.accum
         )));
     }
-    Ok(DenseDesign {
+    Ok(LayerDesign {
         layer: index,
         inputs,
         outputs,
@@ -428,9 +428,9 @@ mod tests {
         assert_eq!(legal_reuse_factors(4, 6), vec![1, 2, 4, 8, 12, 24]);
     }
 
-    fn layer(rf: usize, order: usize, inputs: usize, outputs: usize) -> DenseDesign {
+    fn layer(rf: usize, order: usize, inputs: usize, outputs: usize) -> LayerDesign {
         let f: FixedFormat = "ap_fixed<16,6>".parse().unwrap();
-        DenseDesign {
+        LayerDesign {
             layer: 0,
             inputs,
             outputs,

@@ -4,7 +4,7 @@
 //! Counts are exact for the generated code; cycles come from a first-order timing model (the `T_*`
 //! constants, UltraScale+ -2 class fabric) to be calibrated against csynth reports; see docs/hls.md.
 
-use crate::design::{DenseDesign, HlsDesign, IoType, Strategy, legal_reuse_factors, order_free};
+use crate::design::{LayerDesign, HlsDesign, IoType, Strategy, legal_reuse_factors, order_free};
 use crate::tops::stream_layouts;
 use serde::Serialize;
 
@@ -303,7 +303,7 @@ fn adder_cycles(levels: usize, width: u32, saturating: bool, period_ns: f64) -> 
     (levels as f64 * level / period_ns).ceil() as usize
 }
 
-fn layer_estimate(k: usize, l: &DenseDesign, period_ns: f64) -> LayerEstimate {
+fn layer_estimate(k: usize, l: &LayerDesign, period_ns: f64) -> LayerEstimate {
     let weights = &l.fixed.weights;
     let zero_weights = weights.iter().filter(|&&c| c == 0).count();
     let saturating = !order_free(l.fixed.accum);

@@ -2,7 +2,7 @@
 //! the layer functions (latency or resource dense kernels) with the per-frame network function.
 
 use crate::cpp::{CppWriter, Pragma, int_literal};
-use crate::design::{DenseDesign, HlsDesign, IoType, Strategy};
+use crate::design::{LayerDesign, HlsDesign, IoType, Strategy};
 use baler_core::Activation;
 use baler_core::fixed::FixedFormat;
 
@@ -101,7 +101,7 @@ fn activation_name(a: Activation) -> &'static str {
 }
 
 /// One line describing layer `k`.
-pub fn layer_summary(k: usize, l: &DenseDesign) -> String {
+pub fn layer_summary(k: usize, l: &LayerDesign) -> String {
     let how = match l.strategy {
         Strategy::Latency => format!(
             "latency strategy, {} multiplies unrolled, II=1",
@@ -263,7 +263,7 @@ pub fn network_source(d: &HlsDesign) -> String {
     w.finish()
 }
 
-fn layer_head(w: &mut CppWriter, k: usize, l: &DenseDesign) -> String {
+fn layer_head(w: &mut CppWriter, k: usize, l: &LayerDesign) -> String {
     w.comment(layer_summary(k, l));
     format!(
         "static void layer{k}(const {} in[{}], {} out[{}])",
@@ -276,7 +276,7 @@ fn layer_head(w: &mut CppWriter, k: usize, l: &DenseDesign) -> String {
 
 /// The weight and bias ROMs: `ap_int` codes for synthesis, the same codes as plain C integers in C
 /// simulation, where g++ takes ~15× longer over tens of thousands of `ap_int` initialisers.
-fn roms(w: &mut CppWriter, k: usize, l: &DenseDesign, weight_dims: &str) {
+fn roms(w: &mut CppWriter, k: usize, l: &LayerDesign, weight_dims: &str) {
     let f = &l.fixed;
     for (array, dims, format, file) in [
         ("w", weight_dims.to_string(), f.weight, "w"),
@@ -299,7 +299,7 @@ fn roms(w: &mut CppWriter, k: usize, l: &DenseDesign, weight_dims: &str) {
 }
 
 /// `out[o] = activation(result_t(acc))`.
-fn finish_line(k: usize, l: &DenseDesign, acc: &str) -> String {
+fn finish_line(k: usize, l: &LayerDesign, acc: &str) -> String {
     let result = format!("{}({acc})", ty(k, "result"));
     match l.activation {
         Activation::Linear => format!("out[o] = {result};"),
@@ -324,7 +324,7 @@ fn mac_line(k: usize, acc: &str, input: &str, weight: &str) -> String {
     )
 }
 
-fn latency_layer(w: &mut CppWriter, k: usize, l: &DenseDesign) {
+fn latency_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
     let head = layer_head(w, k, l);
     let (n, m, order) = (l.inputs, l.outputs, l.order_reuse_factor);
     w.block(head, |w| {
@@ -363,7 +363,7 @@ fn latency_layer(w: &mut CppWriter, k: usize, l: &DenseDesign) {
     });
 }
 
-fn resource_layer(w: &mut CppWriter, k: usize, l: &DenseDesign) {
+fn resource_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
     let head = layer_head(w, k, l);
     let (n, m, rf, lanes) = (l.inputs, l.outputs, l.reuse_factor, l.lanes());
     w.block(head, |w| {
