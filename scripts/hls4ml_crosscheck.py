@@ -49,8 +49,6 @@ def keras_model(network, work):
             spec, fixed = layer["spec"], layer.get("fixed")
             if spec["kind"] in ("flatten", "unflatten"):
                 continue
-            if spec["kind"] != "dense":
-                raise ValueError(f"layer {k}: {spec['kind']} is not part of this cross-check")
             name = f"fc{k}"
             shape = (spec["inputs"], spec["outputs"])
             w = np.array(fixed["weights"], dtype=np.float64).reshape(shape) * 2.0 ** -frac_bits(fixed["weight"])
@@ -92,6 +90,11 @@ def main():
 
     document = json.load(open(args.network))
     network = document.get("network", document)
+    convolutions = [l["spec"]["kind"] for l in network["layers"] if l["spec"]["kind"].startswith("conv")]
+    if convolutions:
+        # hls4ml lays images out channels-last and builds transposed convolutions in io_stream only
+        print(json.dumps({"network": args.network, "skipped": f"convolutional layers ({', '.join(convolutions)})"}))
+        return 0
     work = os.path.abspath(args.work or os.path.join(args.project, "hls4ml"))
     os.makedirs(work, exist_ok=True)
     json_path, h5_path, precision, reuse = keras_model(network, work)

@@ -19,6 +19,20 @@ pub enum Pragma {
     Dataflow,
     /// `ARRAY_PARTITION complete` of every dimension: one register per element.
     Partition(String),
+    /// `ARRAY_PARTITION block`: a 1-D array cut into `factor` banks of consecutive elements.
+    PartitionBlock {
+        /// The array.
+        variable: String,
+        /// Number of banks.
+        factor: usize,
+    },
+    /// `ARRAY_RESHAPE cyclic`: every `factor` consecutive elements of a 1-D array in one wide word.
+    ReshapeCyclic {
+        /// The array.
+        variable: String,
+        /// Elements per word.
+        factor: usize,
+    },
     /// `ARRAY_RESHAPE complete dim=…`: a dimension packed into one wide word.
     Reshape {
         /// The array.
@@ -74,6 +88,14 @@ impl fmt::Display for Pragma {
             Pragma::Partition(v) => {
                 write!(f, "#pragma HLS ARRAY_PARTITION variable={v} complete dim=0")
             }
+            Pragma::PartitionBlock { variable, factor } => write!(
+                f,
+                "#pragma HLS ARRAY_PARTITION variable={variable} block factor={factor} dim=1"
+            ),
+            Pragma::ReshapeCyclic { variable, factor } => write!(
+                f,
+                "#pragma HLS ARRAY_RESHAPE variable={variable} cyclic factor={factor} dim=1"
+            ),
             Pragma::Reshape { variable, dim } => write!(
                 f,
                 "#pragma HLS ARRAY_RESHAPE variable={variable} complete dim={dim}"

@@ -73,11 +73,76 @@ impl Default for HlsConfig {
     }
 }
 
-/// One dense layer in hardware.
+/// The geometry of a convolution: shapes `[channels, height, width]`, kernel, stride, padding.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Convolution {
+    /// A transposed convolution (upsampling) rather than a convolution.
+    pub transposed: bool,
+    /// Input shape.
+    pub input: [usize; 3],
+    /// Output shape.
+    pub output: [usize; 3],
+    /// Kernel size (square).
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding.
+    pub padding: usize,
+}
+
+impl Convolution {
+    /// Multiplies per output value: input channels × kernel².
+    pub fn taps(&self) -> usize {
+        self.input[0] * self.kernel * self.kernel
+    }
+
+    /// Index in the model's weight layout (`[out, in, k, k]`, transposed `[in, out, k, k]`).
+    pub fn model_index(&self, oc: usize, ic: usize, ky: usize, kx: usize) -> usize {
+        let (i, o, k) = (self.input[0], self.output[0], self.kernel);
+        let block = if self.transposed {
+            ic * o + oc
+        } else {
+            oc * i + ic
+        };
+        (block * k + ky) * k + kx
+    }
+
+    /// Input row (or column) read for output row `o` at tap `k`, if inside the input of size `size`
+    /// (the reference's rule in `baler_core::inference`).
+    pub fn source(&self, o: usize, k: usize, size: usize) -> Option<usize> {
+        let (s, p) = (self.stride, self.padding);
+        if self.transposed {
+            (o + p)
+                .checked_sub(k)
+                .filter(|t| t % s == 0 && t / s < size)
+                .map(|t| t / s)
+        } else {
+            (o * s + k).checked_sub(p).filter(|&i| i < size)
+        }
+    }
+
+    /// Cycles per output value: every tap reads one value from its input channel's bank, two reads a cycle.
+    pub fn cycles_per_value(&self) -> usize {
+        (self.kernel * self.kernel).div_ceil(2)
+    }
+}
+
+/// What a layer computes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LayerKind {
+    /// A dense layer, weights `[inputs, outputs]`.
+    Dense,
+    /// A convolution or transposed convolution: one output value per pipelined iteration, its taps unrolled.
+    Conv(Convolution),
+}
+
+/// One layer with parameters in hardware.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerDesign {
     /// Index of the layer in the quantised network.
     pub layer: usize,
+    /// Dense or convolution.
+    pub kind: LayerKind,
     /// Input values.
     pub inputs: usize,
     /// Output values.
@@ -115,11 +180,19 @@ impl LayerDesign {
         self.inputs * self.outputs / self.steps()
     }
 
-    /// Steps of the resource loop (1 for `Latency`).
+    /// Steps of the resource loop (1 for `Latency` and convolutions).
     pub fn steps(&self) -> usize {
-        match self.strategy {
-            Strategy::Latency => 1,
-            Strategy::Resource => self.reuse_factor,
+        match (self.kind, self.strategy) {
+            (LayerKind::Dense, Strategy::Resource) => self.reuse_factor,
+            _ => 1,
+        }
+    }
+
+    /// The convolution's geometry, for a convolution.
+    pub fn convolution(&self) -> Option<Convolution> {
+        match self.kind {
+            LayerKind::Conv(c) => Some(c),
+            LayerKind::Dense => None,
         }
     }
 
@@ -175,22 +248,6 @@ impl HlsDesign {
     /// Builds the design of `network`, checking that every layer can be built as asked.
     pub fn new(network: &QuantizedNetwork, config: HlsConfig) -> Result<Self, HlsError> {
         check_config(&config)?;
-        let unsupported = network.layers.iter().position(|l| {
-            matches!(
-                l.spec,
-                LayerSpec::Conv2d { .. } | LayerSpec::ConvTranspose2d { .. }
-            )
-        });
-        if let Some(layer) = unsupported {
-            return Err(HlsError::Layer {
-                layer,
-                message: format!(
-                    "{} layers are not supported by the HLS generator yet, which builds dense layers \
-                     (use the baler or fpga-small preset for an FPGA model)",
-                    kind_name(&network.layers[layer].spec)
-                ),
-            });
-        }
         network.validate().map_err(|e| match e.layer {
             Some(layer) => HlsError::Layer {
                 layer,
@@ -210,34 +267,78 @@ impl HlsDesign {
                 config.reuse_factors.len()
             )));
         }
+        let shapes = network.spec().shapes().expect("validated network");
         let mut format = network.input;
         let mut layers = Vec::new();
-        for (index, layer) in network.layers.iter().enumerate() {
-            let (inputs, outputs) = match layer.spec {
+        let mut dense_index = 0;
+        for (index, (layer, shape)) in network.layers.iter().zip(&shapes).enumerate() {
+            // reshapes leave the flat values as they are
+            let Some(fixed) = layer.fixed.clone() else {
+                continue;
+            };
+            let output_shape = layer.spec.output_shape(shape).expect("validated network");
+            let activation = layer.spec.activation();
+            let design = match layer.spec {
                 LayerSpec::Dense {
                     inputs, outputs, ..
-                } => (inputs, outputs),
-                // a reshape of a chain of dense layers leaves the flat values as they are
-                _ => continue,
+                } => {
+                    let requested = match config.reuse_factors[..] {
+                        [] => None,
+                        [rf] => Some(rf),
+                        ref each => Some(each[dense_index]),
+                    };
+                    dense_index += 1;
+                    dense_design(
+                        index, inputs, outputs, format, fixed, activation, &config, requested,
+                    )?
+                }
+                LayerSpec::Conv2d {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                }
+                | LayerSpec::ConvTranspose2d {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                } => {
+                    if config.io == IoType::Stream {
+                        return Err(HlsError::Layer {
+                            layer: index,
+                            message: "io_stream builds dense layers only; use --io parallel for convolutional models"
+                                .into(),
+                        });
+                    }
+                    let three = |s: &[usize]| [s[0], s[1], s[2]];
+                    let conv = Convolution {
+                        transposed: matches!(layer.spec, LayerSpec::ConvTranspose2d { .. }),
+                        input: three(shape),
+                        output: three(&output_shape),
+                        kernel,
+                        stride,
+                        padding,
+                    };
+                    LayerDesign {
+                        layer: index,
+                        kind: LayerKind::Conv(conv),
+                        inputs: shape.iter().product(),
+                        outputs: output_shape.iter().product(),
+                        input: format,
+                        fixed,
+                        activation,
+                        strategy: config.strategy,
+                        reuse_factor: 1,
+                        order_reuse_factor: 1,
+                    }
+                }
+                LayerSpec::Flatten | LayerSpec::Unflatten { .. } => {
+                    unreachable!("reshapes have no parameters")
+                }
             };
-            let fixed = layer.fixed.clone().expect("validated dense layer");
-            let requested = match config.reuse_factors[..] {
-                [] => None,
-                [rf] => Some(rf),
-                ref each => Some(each[layers.len()]),
-            };
-            let dense = dense_design(
-                index,
-                inputs,
-                outputs,
-                format,
-                fixed,
-                layer.spec.activation(),
-                &config,
-                requested,
-            )?;
-            format = dense.output();
-            layers.push(dense);
+            format = design.output();
+            layers.push(design);
         }
         if layers.is_empty() {
             return Err(HlsError::Config("the network has no dense layer".into()));
@@ -273,9 +374,14 @@ impl HlsDesign {
         self.layers.last().expect("at least one layer").outputs
     }
 
-    /// Whether the network function needs DATAFLOW (streams, or a resource loop) rather than one pipeline.
+    /// Whether the network function needs DATAFLOW (streams, a resource loop or a convolution) rather than
+    /// one pipeline.
     pub fn dataflow(&self) -> bool {
-        self.config.io == IoType::Stream || self.layers.iter().any(|l| l.steps() > 1)
+        self.config.io == IoType::Stream
+            || self
+                .layers
+                .iter()
+                .any(|l| l.steps() > 1 || l.convolution().is_some())
     }
 }
 
@@ -341,6 +447,7 @@ fn dense_design(
     }
     Ok(LayerDesign {
         layer: index,
+        kind: LayerKind::Dense,
         inputs,
         outputs,
         input,
@@ -398,16 +505,6 @@ fn check_config(config: &HlsConfig) -> Result<(), HlsError> {
     Ok(())
 }
 
-fn kind_name(spec: &LayerSpec) -> &'static str {
-    match spec {
-        LayerSpec::Dense { .. } => "Dense",
-        LayerSpec::Conv2d { .. } => "Conv2d",
-        LayerSpec::ConvTranspose2d { .. } => "ConvTranspose2d",
-        LayerSpec::Flatten => "Flatten",
-        LayerSpec::Unflatten { .. } => "Unflatten",
-    }
-}
-
 /// `1, 2, 4`.
 pub(crate) fn join(values: &[usize]) -> String {
     values
@@ -432,6 +529,7 @@ mod tests {
         let f: FixedFormat = "ap_fixed<16,6>".parse().unwrap();
         LayerDesign {
             layer: 0,
+            kind: LayerKind::Dense,
             inputs,
             outputs,
             input: f,

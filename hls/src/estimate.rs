@@ -4,7 +4,10 @@
 //! Counts are exact for the generated code; cycles come from a first-order timing model (the `T_*`
 //! constants, UltraScale+ -2 class fabric) to be calibrated against csynth reports; see docs/hls.md.
 
-use crate::design::{LayerDesign, HlsDesign, IoType, Strategy, legal_reuse_factors, order_free};
+use crate::design::{
+    Convolution, HlsDesign, IoType, LayerDesign, LayerKind, Strategy, legal_reuse_factors,
+    order_free,
+};
 use crate::tops::stream_layouts;
 use serde::Serialize;
 
@@ -103,15 +106,13 @@ pub struct LayerEstimate {
     pub layer: usize,
     /// `inputs×outputs`.
     pub shape: String,
-    /// Latency or resource.
-    pub strategy: Strategy,
-    /// Hardware reuse factor.
-    pub reuse_factor: usize,
+    /// How it is built: `latency`, `resource/RF`, `conv` or `conv-transposed`.
+    pub implementation: String,
     /// Products the layer computes per frame (`inputs · outputs`).
     pub products: usize,
     /// Weights that are zero (no hardware).
     pub zero_weights: usize,
-    /// Weights `±2^k`: a shift instead of a multiplier (latency strategy only; resource weights come from ROM).
+    /// Weights `±2^k`: a shift instead of a multiplier (latency strategy only; ROM weights need multipliers).
     pub shift_weights: usize,
     /// Multiplier instances.
     pub multipliers: usize,
@@ -200,13 +201,13 @@ impl DesignEstimate {
     /// The terminal table: a row per layer, totals, tops and warnings.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{}: estimate at {} MHz on {}\n{:<6} {:<9} {:<12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>16} {:>5} {:>8}\n",
+            "{}: estimate at {} MHz on {}\n{:<6} {:<13} {:<15} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>16} {:>5} {:>8}\n",
             self.name,
             self.clock_mhz,
             self.part,
             "layer",
             "shape",
-            "strategy",
+            "kind",
             "products",
             "zero",
             "shift",
@@ -218,15 +219,11 @@ impl DesignEstimate {
             "latency"
         );
         for l in &self.layers {
-            let strategy = match l.strategy {
-                Strategy::Latency => "latency".to_string(),
-                Strategy::Resource => format!("resource/{}", l.reuse_factor),
-            };
             out.push_str(&format!(
-                "{:<6} {:<9} {:<12} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>16} {:>5} {:>8}\n",
+                "{:<6} {:<13} {:<15} {:>8} {:>6} {:>6} {:>8} {:>7} {:>9} {:>16} {:>5} {:>8}\n",
                 l.layer,
                 l.shape,
-                strategy,
+                l.implementation,
                 l.products,
                 l.zero_weights,
                 l.shift_weights,
@@ -303,57 +300,115 @@ fn adder_cycles(levels: usize, width: u32, saturating: bool, period_ns: f64) -> 
     (levels as f64 * level / period_ns).ceil() as usize
 }
 
-fn layer_estimate(k: usize, l: &LayerDesign, period_ns: f64) -> LayerEstimate {
+/// Multipliers, shift weights, adders, products added per output value per step, weight bits, BRAM18.
+struct Hardware {
+    multipliers: usize,
+    shifts: usize,
+    terms: usize,
+    weight_bits: u64,
+    bram18: usize,
+}
+
+fn dense_hardware(l: &LayerDesign) -> Hardware {
     let weights = &l.fixed.weights;
-    let zero_weights = weights.iter().filter(|&&c| c == 0).count();
+    let width = l.fixed.weight.width as usize;
+    match l.strategy {
+        Strategy::Latency => {
+            let nonzero = weights.iter().filter(|&&c| c != 0).count();
+            let shifts = weights.iter().filter(|&&c| is_power_of_two_code(c)).count();
+            let terms = (0..l.outputs)
+                .map(|o| (0..l.inputs).filter(|&i| l.weight(i, o) != 0).count())
+                .max()
+                .unwrap_or(0);
+            Hardware {
+                multipliers: nonzero - shifts,
+                shifts,
+                terms,
+                weight_bits: (nonzero * width) as u64,
+                bram18: 0,
+            }
+        }
+        Strategy::Resource => {
+            // a lane needs hardware unless its weight is zero in every step
+            let steps: Vec<Vec<(usize, usize)>> = (0..l.steps()).map(|r| l.step_lanes(r)).collect();
+            let live = (0..l.lanes())
+                .filter(|&lane| steps.iter().any(|s| l.weight(s[lane].0, s[lane].1) != 0))
+                .count();
+            let bram18 = if l.steps() > 1 {
+                bram18_for(l.steps(), l.lanes() * width)
+            } else {
+                0
+            };
+            Hardware {
+                multipliers: live,
+                shifts: 0,
+                terms: l.lanes().div_ceil(l.outputs).max(1),
+                weight_bits: (weights.len() * width) as u64,
+                bram18,
+            }
+        }
+    }
+}
+
+fn conv_hardware(l: &LayerDesign, c: Convolution) -> Hardware {
+    let width = l.fixed.weight.width as usize;
+    let (ic_n, oc_n, n) = (c.input[0], c.output[0], c.kernel);
+    // a tap needs a multiplier unless its weight is zero for every output channel
+    let live = (0..ic_n)
+        .flat_map(|ic| (0..n).flat_map(move |ky| (0..n).map(move |kx| (ic, ky, kx))))
+        .filter(|&(ic, ky, kx)| {
+            (0..oc_n).any(|oc| l.fixed.weights[c.model_index(oc, ic, ky, kx)] != 0)
+        })
+        .count();
+    Hardware {
+        multipliers: live,
+        shifts: 0,
+        terms: live,
+        weight_bits: (l.fixed.weights.len() * width) as u64,
+        bram18: if oc_n > 1 {
+            bram18_for(oc_n, c.taps() * width)
+        } else {
+            0
+        },
+    }
+}
+
+/// Products a convolution computes per frame (taps that fall inside the input).
+fn conv_products(c: Convolution) -> usize {
+    let [ic_n, h, w] = c.input;
+    let [oc_n, oh, ow] = c.output;
+    let rows: usize = (0..oh)
+        .map(|o| {
+            (0..c.kernel)
+                .filter(|&k| c.source(o, k, h).is_some())
+                .count()
+        })
+        .sum();
+    let cols: usize = (0..ow)
+        .map(|o| {
+            (0..c.kernel)
+                .filter(|&k| c.source(o, k, w).is_some())
+                .count()
+        })
+        .sum();
+    oc_n * ic_n * rows * cols
+}
+
+fn layer_estimate(k: usize, l: &LayerDesign, period_ns: f64) -> LayerEstimate {
+    let zero_weights = l.fixed.weights.iter().filter(|&&c| c == 0).count();
     let saturating = !order_free(l.fixed.accum);
-    let (multipliers, shift_weights, adders, terms_per_output, weight_bits, bram18) =
-        match l.strategy {
-            Strategy::Latency => {
-                let shifts = weights.iter().filter(|&&c| is_power_of_two_code(c)).count();
-                let nonzero = weights.len() - zero_weights;
-                let terms = (0..l.outputs)
-                    .map(|o| (0..l.inputs).filter(|&i| l.weight(i, o) != 0).count())
-                    .max()
-                    .unwrap_or(0);
-                let bits = nonzero as u64 * l.fixed.weight.width as u64;
-                (nonzero - shifts, shifts, nonzero, terms, bits, 0)
-            }
-            Strategy::Resource => {
-                // a lane needs hardware unless its weight is zero in every step
-                let live = (0..l.lanes())
-                    .filter(|&lane| {
-                        (0..l.steps()).any(|r| {
-                            let (i, o) = l.step_lanes(r)[lane];
-                            l.weight(i, o) != 0
-                        })
-                    })
-                    .count();
-                let rom_width = l.lanes() * l.fixed.weight.width as usize;
-                let bits = (weights.len() * l.fixed.weight.width as usize) as u64;
-                let bram = if l.steps() > 1 {
-                    bram18_for(l.steps(), rom_width)
-                } else {
-                    0
-                };
-                (
-                    live,
-                    0,
-                    live,
-                    l.lanes().div_ceil(l.outputs).max(1),
-                    bits,
-                    bram,
-                )
-            }
-        };
+    let hw = match l.kind {
+        LayerKind::Dense => dense_hardware(l),
+        LayerKind::Conv(c) => conv_hardware(l, c),
+    };
     let has_bias = l.fixed.biases.iter().any(|&b| b != 0);
-    let operands = terms_per_output + has_bias as usize;
+    let operands = hw.terms + has_bias as usize;
     let levels = if saturating {
         operands.saturating_sub(1)
     } else {
         (operands.max(1) as f64).log2().ceil() as usize
     };
-    let mult_cycles = if multipliers > 0 {
+    let mult_cycles = if hw.multipliers > 0 {
         (T_MUL_NS / period_ns).ceil() as usize
     } else {
         0
@@ -361,26 +416,50 @@ fn layer_estimate(k: usize, l: &LayerDesign, period_ns: f64) -> LayerEstimate {
     let sum_cycles = adder_cycles(levels, l.fixed.accum.width, saturating, period_ns).max(1);
     // the result conversion and activation take the output register's cycle
     let depth = mult_cycles + sum_cycles + 1;
-    let (ii, latency_cycles) = match l.strategy {
-        Strategy::Latency => (1, depth),
-        Strategy::Resource => (l.steps(), l.steps() - 1 + depth),
+    let (implementation, shape, products, ii) = match (l.kind, l.strategy) {
+        (LayerKind::Conv(c), _) => (
+            if c.transposed {
+                "conv-transposed"
+            } else {
+                "conv"
+            }
+            .to_string(),
+            format!(
+                "{}→{} {}×{}",
+                c.input[0], c.output[0], c.output[1], c.output[2]
+            ),
+            conv_products(c),
+            // one output value per `cycles_per_value`, every value of the frame in turn
+            l.outputs * c.cycles_per_value(),
+        ),
+        (LayerKind::Dense, Strategy::Latency) => (
+            "latency".to_string(),
+            format!("{}×{}", l.inputs, l.outputs),
+            l.inputs * l.outputs,
+            1,
+        ),
+        (LayerKind::Dense, Strategy::Resource) => (
+            format!("resource/{}", l.reuse_factor),
+            format!("{}×{}", l.inputs, l.outputs),
+            l.inputs * l.outputs,
+            l.steps(),
+        ),
     };
     LayerEstimate {
         layer: k,
-        shape: format!("{}×{}", l.inputs, l.outputs),
-        strategy: l.strategy,
-        reuse_factor: l.reuse_factor,
-        products: l.inputs * l.outputs,
+        shape,
+        implementation,
+        products,
         zero_weights,
-        shift_weights,
-        multipliers,
-        dsp: multipliers * dsp_per_product(l.input.width, l.fixed.weight.width),
-        adders,
-        weight_bits,
-        weight_storage: if bram18 > 0 { "bram" } else { "logic" },
-        bram18,
+        shift_weights: hw.shifts,
+        multipliers: hw.multipliers,
+        dsp: hw.multipliers * dsp_per_product(l.input.width, l.fixed.weight.width),
+        adders: hw.multipliers + hw.shifts,
+        weight_bits: hw.weight_bits,
+        weight_storage: if hw.bram18 > 0 { "bram" } else { "logic" },
+        bram18: hw.bram18,
         ii,
-        latency_cycles,
+        latency_cycles: ii - 1 + depth,
     }
 }
 
@@ -444,26 +523,33 @@ pub fn estimate(design: &HlsDesign) -> DesignEstimate {
 fn warnings(design: &HlsDesign, estimate: &DesignEstimate) -> Vec<String> {
     let mut warnings = Vec::new();
     for (l, e) in design.layers.iter().zip(&estimate.layers) {
-        let unrolled = l.lanes();
+        let unrolled = match l.kind {
+            LayerKind::Dense => l.lanes(),
+            LayerKind::Conv(c) => c.taps(),
+        };
         if unrolled > UNROLL_LIMIT {
-            let suggestion = legal_reuse_factors(l.inputs, l.outputs)
-                .into_iter()
-                .find(|rf| l.inputs * l.outputs / rf <= UNROLL_LIMIT)
-                .map(|rf| format!("; --strategy resource with reuse factor {rf} or more keeps it under {UNROLL_LIMIT}"))
-                .unwrap_or_default();
+            let suggestion = match l.kind {
+                LayerKind::Dense => legal_reuse_factors(l.inputs, l.outputs)
+                    .into_iter()
+                    .find(|rf| l.inputs * l.outputs / rf <= UNROLL_LIMIT)
+                    .map(|rf| format!("; --strategy resource with reuse factor {rf} or more keeps it under {UNROLL_LIMIT}"))
+                    .unwrap_or_default(),
+                LayerKind::Conv(_) => String::new(),
+            };
             warnings.push(format!(
                 "layer {}: {unrolled} multiplies unrolled into one pipeline stage (more than {UNROLL_LIMIT}): HLS runs at this \
                  size are known to take hours or run out of memory{suggestion}",
                 e.layer
             ));
         }
-        if l.outputs > UNROLL_LIMIT && design.config.io == IoType::Parallel {
+        let partitioned = l.kind == LayerKind::Dense && design.config.io == IoType::Parallel;
+        if l.outputs > UNROLL_LIMIT && partitioned {
             warnings.push(format!(
                 "layer {}: its {} outputs are one completely partitioned array, above the usual ARRAY_PARTITION limit {UNROLL_LIMIT}",
                 e.layer, l.outputs
             ));
         }
-        if e.bram18 > 0 {
+        if e.bram18 > 0 && l.kind == LayerKind::Dense {
             let fill = e.weight_bits as f64 / (e.bram18 as f64 * 18432.0);
             if fill < 0.25 {
                 warnings.push(format!(
@@ -475,11 +561,26 @@ fn warnings(design: &HlsDesign, estimate: &DesignEstimate) -> Vec<String> {
                 ));
             }
         }
-        if !order_free(l.fixed.accum) && l.inputs > 16 {
+        let terms = match l.kind {
+            LayerKind::Dense => l.inputs,
+            LayerKind::Conv(c) => c.taps(),
+        };
+        if !order_free(l.fixed.accum) && terms > 16 {
             warnings.push(format!(
                 "layer {}: the saturating accumulator {} fixes the order of {} additions, so they form a chain rather than \
                  an adder tree ({} cycles); a wrapping accumulator that cannot overflow (what `baler quantize` chooses) allows a tree",
-                e.layer, l.fixed.accum, l.inputs, e.latency_cycles
+                e.layer, l.fixed.accum, terms, e.latency_cycles
+            ));
+        }
+    }
+    for (what, values, format) in [
+        ("input", design.inputs, design.input),
+        ("output", design.outputs(), design.output()),
+    ] {
+        let bits = values * format.width as usize;
+        if bits > UNROLL_LIMIT {
+            warnings.push(format!(
+                "the {what} frame travels between the top level and the network as one {bits}-bit FIFO word (registers)"
             ));
         }
     }

@@ -2,7 +2,7 @@
 //! the layer functions (latency or resource dense kernels) with the per-frame network function.
 
 use crate::cpp::{CppWriter, Pragma, int_literal};
-use crate::design::{LayerDesign, HlsDesign, IoType, Strategy};
+use crate::design::{Convolution, HlsDesign, IoType, LayerDesign, LayerKind, Strategy};
 use baler_core::Activation;
 use baler_core::fixed::FixedFormat;
 
@@ -102,12 +102,33 @@ fn activation_name(a: Activation) -> &'static str {
 
 /// One line describing layer `k`.
 pub fn layer_summary(k: usize, l: &LayerDesign) -> String {
-    let how = match l.strategy {
-        Strategy::Latency => format!(
+    let what = match l.kind {
+        LayerKind::Dense => format!("dense {} → {}", l.inputs, l.outputs),
+        LayerKind::Conv(c) => format!(
+            "{} {n}×{n} stride {} padding {}, {} → {}",
+            if c.transposed {
+                "transposed conv"
+            } else {
+                "conv"
+            },
+            c.stride,
+            c.padding,
+            shape(c.input),
+            shape(c.output),
+            n = c.kernel
+        ),
+    };
+    let how = match (l.kind, l.strategy) {
+        (LayerKind::Conv(c), _) => format!(
+            "{} multiplies per output value, one value per {} cycles",
+            c.taps(),
+            c.cycles_per_value()
+        ),
+        (LayerKind::Dense, Strategy::Latency) => format!(
             "latency strategy, {} multiplies unrolled, II=1",
             l.inputs * l.outputs
         ),
-        Strategy::Resource => format!(
+        (LayerKind::Dense, Strategy::Resource) => format!(
             "resource strategy, reuse factor {}: {} multiplies per cycle, II={}",
             l.reuse_factor,
             l.lanes(),
@@ -115,12 +136,15 @@ pub fn layer_summary(k: usize, l: &LayerDesign) -> String {
         ),
     };
     format!(
-        "layer {k} (model layer {}): dense {} → {}, {}; {how}",
+        "layer {k} (model layer {}): {what}, {}; {how}",
         l.layer,
-        l.inputs,
-        l.outputs,
         activation_name(l.activation)
     )
+}
+
+/// `c×h×w`.
+pub fn shape(s: [usize; 3]) -> String {
+    format!("{}×{}×{}", s[0], s[1], s[2])
 }
 
 /// `firmware/<name>.h`: sizes, formats and prototypes, in the design's namespace.
@@ -198,12 +222,26 @@ pub fn weight_files(d: &HlsDesign) -> Vec<(String, String)> {
             l.inputs * l.outputs,
             l.fixed.weight
         );
-        match l.strategy {
-            Strategy::Latency => {
+        match (l.kind, l.strategy) {
+            (LayerKind::Conv(c), _) => {
+                let n = c.kernel;
+                text.push_str(&format!(
+                    "[{}][{}][{n}][{n}] (out, in, ky, kx)\n",
+                    c.output[0], c.input[0]
+                ));
+                let codes = (0..c.output[0]).flat_map(|oc| {
+                    (0..c.input[0]).flat_map(move |ic| {
+                        (0..n)
+                            .flat_map(move |ky| (0..n).map(move |kx| c.model_index(oc, ic, ky, kx)))
+                    })
+                });
+                push_codes(&mut text, codes.map(|i| l.fixed.weights[i]));
+            }
+            (LayerKind::Dense, Strategy::Latency) => {
                 text.push_str(&format!("[{}][{}] (input, output)\n", l.inputs, l.outputs));
                 push_codes(&mut text, l.fixed.weights.iter().copied());
             }
-            Strategy::Resource => {
+            (LayerKind::Dense, Strategy::Resource) => {
                 text.push_str(&format!("[{}][{}] (step, lane)\n", l.steps(), l.lanes()));
                 for r in 0..l.steps() {
                     text.push('{');
@@ -249,9 +287,10 @@ pub fn network_source(d: &HlsDesign) -> String {
     w.blank();
     w.block(format!("namespace {name}"), |w| {
         for (k, l) in d.layers.iter().enumerate().map(|(i, l)| (i + 1, l)) {
-            match l.strategy {
-                Strategy::Latency => latency_layer(w, k, l),
-                Strategy::Resource => resource_layer(w, k, l),
+            match (l.kind, l.strategy) {
+                (LayerKind::Conv(c), _) => conv_layer(w, k, l, c),
+                (LayerKind::Dense, Strategy::Latency) => latency_layer(w, k, l),
+                (LayerKind::Dense, Strategy::Resource) => resource_layer(w, k, l),
             }
             w.blank();
         }
@@ -280,7 +319,7 @@ fn roms(w: &mut CppWriter, k: usize, l: &LayerDesign, weight_dims: &str) {
     let f = &l.fixed;
     for (array, dims, format, file) in [
         ("w", weight_dims.to_string(), f.weight, "w"),
-        ("b", format!("[{}]", l.outputs), f.bias, "b"),
+        ("b", format!("[{}]", f.biases.len()), f.bias, "b"),
     ] {
         w.line("#ifdef __SYNTHESIS__");
         w.line(format!(
@@ -298,16 +337,16 @@ fn roms(w: &mut CppWriter, k: usize, l: &LayerDesign, weight_dims: &str) {
     }
 }
 
-/// `out[o] = activation(result_t(acc))`.
-fn finish_line(k: usize, l: &LayerDesign, acc: &str) -> String {
+/// `target = activation(result_t(acc))`.
+fn finish_line(k: usize, l: &LayerDesign, target: &str, acc: &str) -> String {
     let result = format!("{}({acc})", ty(k, "result"));
     match l.activation {
-        Activation::Linear => format!("out[o] = {result};"),
-        Activation::Relu => format!("out[o] = baler::relu<{}>({result});", ty(k, "")),
+        Activation::Linear => format!("{target} = {result};"),
+        Activation::Relu => format!("{target} = baler::relu<{}>({result});", ty(k, "")),
         Activation::LeakyRelu { .. } => {
             let alpha = l.fixed.alpha.expect("validated LeakyReLU has alpha");
             format!(
-                "out[o] = baler::leaky_relu<{}>({result}, baler::from_code<{}>({}));",
+                "{target} = baler::leaky_relu<{}>({result}, baler::from_code<{}>({}));",
                 ty(k, ""),
                 ty(k, "alpha"),
                 int_literal(alpha.code)
@@ -330,8 +369,6 @@ fn latency_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
     w.block(head, |w| {
         w.pragma(Pragma::InlineOff);
         w.pragma(Pragma::Pipeline { ii: 1 });
-        w.pragma(Pragma::Partition("in".into()));
-        w.pragma(Pragma::Partition("out".into()));
         roms(w, k, l, &format!("[{}]", n * m));
         w.block(format!("for (int o = 0; o < {m}; o++)"), |w| {
             w.pragma(Pragma::Unroll);
@@ -358,7 +395,7 @@ fn latency_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
                     });
                 });
             }
-            w.line(finish_line(k, l, "acc"));
+            w.line(finish_line(k, l, "out[o]", "acc"));
         });
     });
 }
@@ -368,8 +405,6 @@ fn resource_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
     let (n, m, rf, lanes) = (l.inputs, l.outputs, l.reuse_factor, l.lanes());
     w.block(head, |w| {
         w.pragma(Pragma::InlineOff);
-        w.pragma(Pragma::Partition("in".into()));
-        w.pragma(Pragma::Partition("out".into()));
         roms(w, k, l, &format!("[{rf}][{lanes}]"));
         if rf > 1 {
             w.pragma(Pragma::RomInBram("w".into()));
@@ -420,9 +455,103 @@ fn resource_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
         });
         w.block(format!("for (int o = 0; o < {m}; o++)"), |w| {
             w.pragma(Pragma::Unroll);
-            w.line(finish_line(k, l, "acc[o]"));
+            w.line(finish_line(k, l, "out[o]", "acc[o]"));
         });
     });
+}
+
+/// A convolution: one output value per pipelined iteration, all its taps unrolled, adding in the reference's
+/// (input channel, ky, kx) order and skipping taps outside the input. The input is banked by channel (the
+/// caller's array), the weights of one output channel form one ROM word.
+fn conv_layer(w: &mut CppWriter, k: usize, l: &LayerDesign, c: Convolution) {
+    let head = layer_head(w, k, l);
+    let ([ic_n, h, wd], [oc_n, oh, ow], kk) = (c.input, c.output, c.kernel);
+    let taps = c.taps();
+    let (s, p) = (c.stride, c.padding);
+    w.block(head, |w| {
+        w.pragma(Pragma::InlineOff);
+        roms(w, k, l, &format!("[{}]", oc_n * taps));
+        if oc_n > 1 {
+            w.pragma(Pragma::RomInBram("w".into()));
+        }
+        w.pragma(Pragma::ReshapeCyclic {
+            variable: "w".into(),
+            factor: taps,
+        });
+        w.block(format!("for (int oc = 0; oc < {oc_n}; oc++)"), |w| {
+            w.block(format!("for (int oy = 0; oy < {oh}; oy++)"), |w| {
+                w.block(format!("for (int ox = 0; ox < {ow}; ox++)"), |w| {
+                    w.pragma(Pragma::Pipeline {
+                        ii: c.cycles_per_value(),
+                    });
+                    w.line(format!(
+                        "{} acc = baler::from_code<{}>(b[oc]);",
+                        ty(k, "accum"),
+                        ty(k, "bias")
+                    ));
+                    w.block(format!("for (int ic = 0; ic < {ic_n}; ic++)"), |w| {
+                        w.pragma(Pragma::Unroll);
+                        w.block(format!("for (int ky = 0; ky < {kk}; ky++)"), |w| {
+                            w.pragma(Pragma::Unroll);
+                            source_lines(w, c.transposed, "y", s, p, h);
+                            w.block(format!("for (int kx = 0; kx < {kk}; kx++)"), |w| {
+                                w.pragma(Pragma::Unroll);
+                                source_lines(w, c.transposed, "x", s, p, wd);
+                                w.line(mac_line(
+                                    k,
+                                    "acc",
+                                    &format!("in[(ic * {h} + iy) * {wd} + ix]"),
+                                    &format!("w[((oc * {ic_n} + ic) * {kk} + ky) * {kk} + kx]"),
+                                ));
+                            });
+                        });
+                    });
+                    w.line(finish_line(
+                        k,
+                        l,
+                        &format!("out[(oc * {oh} + oy) * {ow} + ox]"),
+                        "acc",
+                    ));
+                });
+            });
+        });
+    });
+}
+
+/// `int iy = …; if (outside) continue;` for axis `y` or `x`: the input position a tap reads.
+fn source_lines(w: &mut CppWriter, transposed: bool, axis: &str, s: usize, p: usize, size: usize) {
+    if transposed {
+        w.line(format!("int t{axis} = o{axis} + {p} - k{axis};"));
+        w.line(format!(
+            "if (t{axis} < 0 || t{axis} % {s} != 0 || t{axis} / {s} >= {size}) continue;"
+        ));
+        w.line(format!("int i{axis} = t{axis} / {s};"));
+    } else {
+        w.line(format!("int i{axis} = o{axis} * {s} + k{axis} - {p};"));
+        w.line(format!("if (i{axis} < 0 || i{axis} >= {size}) continue;"));
+    }
+}
+
+/// The partition of an array between two layers (`None`: the frame pack, copied in one cycle). Arrays that a
+/// dense layer or the pack reads or writes all at once are registers (up to 4096 values); an array a convolution
+/// reads has one bank per channel.
+fn partition_for(
+    variable: &str,
+    writer: Option<&LayerDesign>,
+    reader: Option<&LayerDesign>,
+    values: usize,
+) -> Option<Pragma> {
+    let all_at_once = |l: Option<&LayerDesign>| l.is_none_or(|l| l.kind == LayerKind::Dense);
+    if values <= 4096 && (all_at_once(writer) || all_at_once(reader)) {
+        return Some(Pragma::Partition(variable.into()));
+    }
+    match reader.map(|l| l.kind) {
+        Some(LayerKind::Conv(c)) if c.input[0] > 1 => Some(Pragma::PartitionBlock {
+            variable: variable.into(),
+            factor: c.input[0],
+        }),
+        _ => None,
+    }
 }
 
 /// io_parallel: the layers called in a row on partitioned arrays.
@@ -439,11 +568,17 @@ fn parallel_network(w: &mut CppWriter, d: &HlsDesign) {
                 Pragma::Pipeline { ii: 1 }
             });
             w.line("input_t x[N_INPUTS];");
-            w.pragma(Pragma::Partition("x".into()));
+            if let Some(p) = partition_for("x", None, d.layers.first(), d.inputs) {
+                w.pragma(p);
+            }
             w.line("baler::unpack(in.read(), x);");
             for (k, l) in d.layers.iter().enumerate().map(|(i, l)| (i + 1, l)) {
                 w.line(format!("{} y{k}[{}];", ty(k, ""), l.outputs));
-                w.pragma(Pragma::Partition(format!("y{k}")));
+                if let Some(p) =
+                    partition_for(&format!("y{k}"), Some(l), d.layers.get(k), l.outputs)
+                {
+                    w.pragma(p);
+                }
                 let from = if k == 1 {
                     "x".to_string()
                 } else {

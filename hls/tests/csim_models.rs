@@ -4,7 +4,7 @@
 
 mod common;
 
-use baler_core::Activation;
+use baler_core::{Activation, LayerSpec};
 use baler_hls::{HlsConfig, IoType, Strategy};
 use common::*;
 
@@ -105,4 +105,72 @@ fn field_model_with_odd_widths() {
         ..config("field_dense", Strategy::Latency, IoType::Parallel, &[])
     };
     generate_and_simulate("field_latency_parallel_narrow_axis", &net, cfg, FRAMES);
+}
+
+fn conv(
+    in_channels: usize,
+    out_channels: usize,
+    stride: usize,
+    activation: Activation,
+) -> LayerSpec {
+    LayerSpec::Conv2d {
+        in_channels,
+        out_channels,
+        kernel: 3,
+        stride,
+        padding: 1,
+        activation,
+    }
+}
+
+fn conv_transposed(in_channels: usize, out_channels: usize, output_padding: usize) -> LayerSpec {
+    LayerSpec::ConvTranspose2d {
+        in_channels,
+        out_channels,
+        kernel: 3,
+        stride: 2,
+        padding: 1,
+        output_padding: [output_padding, output_padding],
+        activation: LEAKY,
+    }
+}
+
+#[test]
+fn convolutional_field_autoencoder() {
+    // the conv preset's structure on 11×11 fields: 3×3 convolution, two stride-2 convolutions (11 → 6 → 3),
+    // flatten, dense to the latent; the decoder mirrors it with transposed convolutions and output padding
+    let encoder = [
+        conv(1, 4, 1, LEAKY),
+        conv(4, 4, 2, LEAKY),
+        conv(4, 3, 2, LEAKY),
+        LayerSpec::Flatten,
+        LayerSpec::Dense {
+            inputs: 27,
+            outputs: 6,
+            activation: Activation::Linear,
+        },
+    ];
+    let net = random_layers(&[1, 11, 11], &encoder, &HLS4ML_DEFAULT, 1, 11);
+    let cfg = config("conv_encoder", Strategy::Latency, IoType::Parallel, &[]);
+    generate_and_simulate("conv_encoder", &net, cfg, FRAMES);
+
+    let decoder = [
+        LayerSpec::Dense {
+            inputs: 6,
+            outputs: 27,
+            activation: LEAKY,
+        },
+        LayerSpec::Unflatten {
+            channels: 3,
+            height: 3,
+            width: 3,
+        },
+        conv_transposed(3, 4, 1),
+        conv_transposed(4, 4, 0),
+        conv(4, 1, 1, Activation::Linear),
+    ];
+    // saturating accumulators: the (channel, ky, kx) order of the reference must be kept
+    let net = random_layers(&[6], &decoder, &SATURATING, 2, 12);
+    let cfg = config("conv_decoder", Strategy::Resource, IoType::Parallel, &[]);
+    generate_and_simulate("conv_decoder", &net, cfg, FRAMES);
 }

@@ -3,7 +3,6 @@
 
 mod common;
 
-use baler_core::quantized::QuantizedLayer;
 use baler_core::{Activation, LayerSpec};
 use baler_hls::{HlsConfig, HlsDesign, HlsError, Strategy, TestFrames, run_csim, write_project};
 use common::*;
@@ -81,32 +80,33 @@ fn a_saturating_accumulator_refuses_a_different_summation_order() {
 }
 
 #[test]
-fn layers_other_than_dense_and_bad_options_are_refused() {
-    let mut net = random_network(&[4, 4], &HLS4ML_DEFAULT, Activation::Relu, 1, 1);
-    net.input_shape = vec![1, 2, 2];
-    net.layers.insert(
-        0,
-        QuantizedLayer {
-            spec: LayerSpec::Flatten,
-            fixed: None,
+fn streams_of_convolutions_and_bad_options_are_refused() {
+    let conv = [
+        LayerSpec::Conv2d {
+            in_channels: 1,
+            out_channels: 2,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+            activation: Activation::Relu,
         },
-    );
-    assert!(
-        HlsDesign::new(&net, HlsConfig::default()).is_ok(),
-        "a flatten before dense layers is free"
-    );
-    net.layers[0].spec = LayerSpec::Conv2d {
-        in_channels: 1,
-        out_channels: 1,
-        kernel: 1,
-        stride: 1,
-        padding: 0,
-        activation: Activation::Linear,
+        LayerSpec::Flatten,
+        LayerSpec::Dense {
+            inputs: 8,
+            outputs: 3,
+            activation: Activation::Linear,
+        },
+    ];
+    let net = random_layers(&[1, 2, 2], &conv, &HLS4ML_DEFAULT, 1, 1);
+    assert!(HlsDesign::new(&net, HlsConfig::default()).is_ok());
+    let stream = HlsConfig {
+        io: baler_hls::IoType::Stream,
+        ..HlsConfig::default()
     };
-    let e = message(HlsDesign::new(&net, HlsConfig::default()).unwrap_err());
-    assert!(
-        e.starts_with("layer 0: Conv2d layers are not supported by the HLS generator yet"),
-        "{e}"
+    let e = message(HlsDesign::new(&net, stream).unwrap_err());
+    assert_eq!(
+        e,
+        "layer 0: io_stream builds dense layers only; use --io parallel for convolutional models"
     );
 
     let net = random_network(&[4, 4], &HLS4ML_DEFAULT, Activation::Relu, 1, 1);

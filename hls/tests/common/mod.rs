@@ -71,13 +71,40 @@ pub fn random_network(
     reuse_factor: usize,
     seed: u64,
 ) -> QuantizedNetwork {
+    let specs: Vec<LayerSpec> = sizes
+        .windows(2)
+        .enumerate()
+        .map(|(k, pair)| LayerSpec::Dense {
+            inputs: pair[0],
+            outputs: pair[1],
+            activation: if k == sizes.len() - 2 {
+                Activation::Linear
+            } else {
+                activation
+            },
+        })
+        .collect();
+    random_layers(&[sizes[0]], &specs, f, reuse_factor, seed)
+}
+
+/// Random codes and the formats `f` for the layers `specs` on inputs of `input_shape`.
+pub fn random_layers(
+    input_shape: &[usize],
+    specs: &[LayerSpec],
+    f: &Formats,
+    reuse_factor: usize,
+    seed: u64,
+) -> QuantizedNetwork {
     let mut rng = StdRng::seed_from_u64(seed);
     let parse = |s: &str| -> FixedFormat { s.parse().unwrap() };
     let (weight, bias) = (parse(f.weight), parse(f.bias));
     let mut layers = Vec::new();
-    for (k, pair) in sizes.windows(2).enumerate() {
-        let last = k == sizes.len() - 2;
-        let act = if last { Activation::Linear } else { activation };
+    for &spec in specs {
+        let Some((weight_shape, bias_count)) = spec.param_shapes() else {
+            layers.push(QuantizedLayer { spec, fixed: None });
+            continue;
+        };
+        let act = spec.activation();
         let mut code = |fmt: FixedFormat| {
             // a fifth of the weights zero, as pruned networks have
             if rng.random_bool(0.2) {
@@ -86,14 +113,12 @@ pub fn random_network(
                 rng.random_range(fmt.min_code()..=fmt.max_code()) as i64
             }
         };
-        let weights = (0..pair[0] * pair[1]).map(|_| code(weight)).collect();
-        let biases = (0..pair[1]).map(|_| code(bias)).collect();
+        let weights = (0..weight_shape.iter().product::<usize>())
+            .map(|_| code(weight))
+            .collect();
+        let biases = (0..bias_count).map(|_| code(bias)).collect();
         layers.push(QuantizedLayer {
-            spec: LayerSpec::Dense {
-                inputs: pair[0],
-                outputs: pair[1],
-                activation: act,
-            },
+            spec,
             fixed: Some(FixedLayer {
                 weight,
                 bias,
@@ -111,7 +136,7 @@ pub fn random_network(
         });
     }
     QuantizedNetwork {
-        input_shape: vec![sizes[0]],
+        input_shape: input_shape.to_vec(),
         input: parse(f.input),
         layers,
     }
