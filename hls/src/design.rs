@@ -121,9 +121,16 @@ impl Convolution {
         }
     }
 
-    /// Cycles per output value: every tap reads one value from its input channel's bank, two reads a cycle.
-    pub fn cycles_per_value(&self) -> usize {
+    /// Cycles per pipelined iteration: every tap reads one value from its input channel's bank, two reads a
+    /// cycle.
+    pub fn cycles_per_iteration(&self) -> usize {
         (self.kernel * self.kernel).div_ceil(2)
+    }
+
+    /// Cycles per frame with reuse factor `rf`: every output position, `rf` iterations of
+    /// `output channels / rf` channels each.
+    pub fn frame_cycles(&self, rf: usize) -> usize {
+        self.output[1] * self.output[2] * rf * self.cycles_per_iteration()
     }
 }
 
@@ -132,7 +139,8 @@ impl Convolution {
 pub enum LayerKind {
     /// A dense layer, weights `[inputs, outputs]`.
     Dense,
-    /// A convolution or transposed convolution: one output value per pipelined iteration, its taps unrolled.
+    /// A convolution or transposed convolution: per output position, `reuse_factor` pipelined iterations each
+    /// computing `output channels / reuse_factor` values with their taps unrolled.
     Conv(Convolution),
 }
 
@@ -255,22 +263,17 @@ impl HlsDesign {
             },
             None => HlsError::Config(e.message),
         })?;
-        let dense_count = network
-            .layers
-            .iter()
-            .filter(|l| matches!(l.spec, LayerSpec::Dense { .. }))
-            .count();
-        if !matches!(config.reuse_factors.len(), 0 | 1) && config.reuse_factors.len() != dense_count
-        {
+        let weighted = network.layers.iter().filter(|l| l.fixed.is_some()).count();
+        if !matches!(config.reuse_factors.len(), 0 | 1) && config.reuse_factors.len() != weighted {
             return Err(HlsError::Config(format!(
-                "{} reuse factors given for {dense_count} dense layers: give one for all or one per layer",
+                "{} reuse factors given for {weighted} layers with weights: give one for all or one per layer",
                 config.reuse_factors.len()
             )));
         }
         let shapes = network.spec().shapes().expect("validated network");
         let mut format = network.input;
         let mut layers = Vec::new();
-        let mut dense_index = 0;
+        let mut weighted_index = 0;
         for (index, (layer, shape)) in network.layers.iter().zip(&shapes).enumerate() {
             // reshapes leave the flat values as they are
             let Some(fixed) = layer.fixed.clone() else {
@@ -278,20 +281,18 @@ impl HlsDesign {
             };
             let output_shape = layer.spec.output_shape(shape).expect("validated network");
             let activation = layer.spec.activation();
+            let requested = match config.reuse_factors[..] {
+                [] => None,
+                [rf] => Some(rf),
+                ref each => Some(each[weighted_index]),
+            };
+            weighted_index += 1;
             let design = match layer.spec {
                 LayerSpec::Dense {
                     inputs, outputs, ..
-                } => {
-                    let requested = match config.reuse_factors[..] {
-                        [] => None,
-                        [rf] => Some(rf),
-                        ref each => Some(each[dense_index]),
-                    };
-                    dense_index += 1;
-                    dense_design(
-                        index, inputs, outputs, format, fixed, activation, &config, requested,
-                    )?
-                }
+                } => dense_design(
+                    index, inputs, outputs, format, fixed, activation, &config, requested,
+                )?,
                 LayerSpec::Conv2d {
                     kernel,
                     stride,
@@ -329,7 +330,7 @@ impl HlsDesign {
                         fixed,
                         activation,
                         strategy: config.strategy,
-                        reuse_factor: 1,
+                        reuse_factor: conv_reuse_factor(index, conv, &config, requested)?,
                         order_reuse_factor: 1,
                     }
                 }
@@ -382,6 +383,49 @@ impl HlsDesign {
                 .layers
                 .iter()
                 .any(|l| l.steps() > 1 || l.convolution().is_some())
+    }
+}
+
+/// A convolution's reuse factor: how many passes over the output channels each output position takes (a
+/// divisor of the output channels; 1 computes all channels of a position at once).
+fn conv_reuse_factor(
+    index: usize,
+    conv: Convolution,
+    config: &HlsConfig,
+    requested: Option<usize>,
+) -> Result<usize, HlsError> {
+    let channels = conv.output[0];
+    let legal: Vec<usize> = (1..=channels)
+        .filter(|d| channels.is_multiple_of(*d))
+        .collect();
+    let fail = |message: String| HlsError::Layer {
+        layer: index,
+        message,
+    };
+    match (config.strategy, config.target_ii, requested) {
+        (Strategy::Latency, _, None | Some(1)) => Ok(1),
+        (Strategy::Latency, _, Some(rf)) => Err(fail(format!(
+            "reuse factor {rf} with the latency strategy: it computes every output channel at once; \
+             use the resource strategy to reuse multipliers"
+        ))),
+        (Strategy::Resource, Some(target), _) => Ok(legal
+            .iter()
+            .rev()
+            .copied()
+            .find(|&rf| conv.frame_cycles(rf) <= target)
+            .unwrap_or(1)),
+        (Strategy::Resource, None, rf) => {
+            let rf = rf.unwrap_or(1);
+            if legal.contains(&rf) {
+                Ok(rf)
+            } else {
+                Err(fail(format!(
+                    "reuse factor {rf} is not possible for a convolution with {channels} output channels; legal \
+                     values (divisors of the output channels): {}",
+                    join(&legal)
+                )))
+            }
+        }
     }
 }
 

@@ -106,7 +106,7 @@ pub struct LayerEstimate {
     pub layer: usize,
     /// `inputs×outputs`.
     pub shape: String,
-    /// How it is built: `latency`, `resource/RF`, `conv` or `conv-transposed`.
+    /// How it is built: `latency`, `resource/RF`, `conv/RF` or `conv-transp/RF`.
     pub implementation: String,
     /// Products the layer computes per frame (`inputs · outputs`).
     pub products: usize,
@@ -352,7 +352,7 @@ fn dense_hardware(l: &LayerDesign) -> Hardware {
 
 fn conv_hardware(l: &LayerDesign, c: Convolution) -> Hardware {
     let width = l.fixed.weight.width as usize;
-    let (ic_n, oc_n, n) = (c.input[0], c.output[0], c.kernel);
+    let (ic_n, oc_n, n, rf) = (c.input[0], c.output[0], c.kernel, l.reuse_factor);
     // a tap needs a multiplier unless its weight is zero for every output channel
     let live = (0..ic_n)
         .flat_map(|ic| (0..n).flat_map(move |ky| (0..n).map(move |kx| (ic, ky, kx))))
@@ -360,13 +360,15 @@ fn conv_hardware(l: &LayerDesign, c: Convolution) -> Hardware {
             (0..oc_n).any(|oc| l.fixed.weights[c.model_index(oc, ic, ky, kx)] != 0)
         })
         .count();
+    // every iteration computes `oc_n / rf` channels: that many multipliers per live tap
+    let block = oc_n / rf;
     Hardware {
-        multipliers: live,
+        multipliers: live * block,
         shifts: 0,
         terms: live,
         weight_bits: (l.fixed.weights.len() * width) as u64,
-        bram18: if oc_n > 1 {
-            bram18_for(oc_n, c.taps() * width)
+        bram18: if rf > 1 {
+            bram18_for(rf, block * c.taps() * width)
         } else {
             0
         },
@@ -418,19 +420,17 @@ fn layer_estimate(k: usize, l: &LayerDesign, period_ns: f64) -> LayerEstimate {
     let depth = mult_cycles + sum_cycles + 1;
     let (implementation, shape, products, ii) = match (l.kind, l.strategy) {
         (LayerKind::Conv(c), _) => (
-            if c.transposed {
-                "conv-transposed"
-            } else {
-                "conv"
-            }
-            .to_string(),
+            format!(
+                "{}/{}",
+                if c.transposed { "conv-transp" } else { "conv" },
+                l.reuse_factor
+            ),
             format!(
                 "{}→{} {}×{}",
                 c.input[0], c.output[0], c.output[1], c.output[2]
             ),
             conv_products(c),
-            // one output value per `cycles_per_value`, every value of the frame in turn
-            l.outputs * c.cycles_per_value(),
+            c.frame_cycles(l.reuse_factor),
         ),
         (LayerKind::Dense, Strategy::Latency) => (
             "latency".to_string(),
@@ -525,7 +525,7 @@ fn warnings(design: &HlsDesign, estimate: &DesignEstimate) -> Vec<String> {
     for (l, e) in design.layers.iter().zip(&estimate.layers) {
         let unrolled = match l.kind {
             LayerKind::Dense => l.lanes(),
-            LayerKind::Conv(c) => c.taps(),
+            LayerKind::Conv(c) => c.taps() * c.output[0] / l.reuse_factor,
         };
         if unrolled > UNROLL_LIMIT {
             let suggestion = match l.kind {
@@ -534,7 +534,13 @@ fn warnings(design: &HlsDesign, estimate: &DesignEstimate) -> Vec<String> {
                     .find(|rf| l.inputs * l.outputs / rf <= UNROLL_LIMIT)
                     .map(|rf| format!("; --strategy resource with reuse factor {rf} or more keeps it under {UNROLL_LIMIT}"))
                     .unwrap_or_default(),
-                LayerKind::Conv(_) => String::new(),
+                LayerKind::Conv(c) => format!(
+                    "; a reuse factor of {} or more (--strategy resource) keeps it under {UNROLL_LIMIT}",
+                    (1..=c.output[0])
+                        .filter(|d| c.output[0].is_multiple_of(*d))
+                        .find(|d| c.taps() * c.output[0] / d <= UNROLL_LIMIT)
+                        .unwrap_or(c.output[0])
+                ),
             };
             warnings.push(format!(
                 "layer {}: {unrolled} multiplies unrolled into one pipeline stage (more than {UNROLL_LIMIT}): HLS runs at this \

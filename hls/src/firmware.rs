@@ -120,9 +120,12 @@ pub fn layer_summary(k: usize, l: &LayerDesign) -> String {
     };
     let how = match (l.kind, l.strategy) {
         (LayerKind::Conv(c), _) => format!(
-            "{} multiplies per output value, one value per {} cycles",
+            "reuse factor {rf}: {} channels × {} taps multiplied per iteration, {rf} iteration(s) of {} cycles \
+             per output position",
+            c.output[0] / l.reuse_factor,
             c.taps(),
-            c.cycles_per_value()
+            c.cycles_per_iteration(),
+            rf = l.reuse_factor
         ),
         (LayerKind::Dense, Strategy::Latency) => format!(
             "latency strategy, {} multiplies unrolled, II=1",
@@ -460,59 +463,82 @@ fn resource_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
     });
 }
 
-/// A convolution: one output value per pipelined iteration, all its taps unrolled, adding in the reference's
-/// (input channel, ky, kx) order and skipping taps outside the input. The input is banked by channel (the
-/// caller's array), the weights of one output channel form one ROM word.
+/// A convolution: for every output position, `RF` pipelined iterations each computing `channels / RF` output
+/// values with all their taps unrolled, adding in the reference's (input channel, ky, kx) order and skipping
+/// taps outside the input. The input is banked by channel (the caller's array); one ROM word holds the weights
+/// of the channels an iteration computes.
 fn conv_layer(w: &mut CppWriter, k: usize, l: &LayerDesign, c: Convolution) {
     let head = layer_head(w, k, l);
     let ([ic_n, h, wd], [oc_n, oh, ow], kk) = (c.input, c.output, c.kernel);
-    let taps = c.taps();
+    let (rf, taps) = (l.reuse_factor, c.taps());
+    let block = oc_n / rf;
     let (s, p) = (c.stride, c.padding);
+    let value = |w: &mut CppWriter| {
+        w.line(format!(
+            "{} acc = baler::from_code<{}>(b[oc]);",
+            ty(k, "accum"),
+            ty(k, "bias")
+        ));
+        w.block(format!("for (int ic = 0; ic < {ic_n}; ic++)"), |w| {
+            w.pragma(Pragma::Unroll);
+            w.block(format!("for (int ky = 0; ky < {kk}; ky++)"), |w| {
+                w.pragma(Pragma::Unroll);
+                source_lines(w, c.transposed, "y", s, p, h);
+                w.block(format!("for (int kx = 0; kx < {kk}; kx++)"), |w| {
+                    w.pragma(Pragma::Unroll);
+                    source_lines(w, c.transposed, "x", s, p, wd);
+                    w.line(mac_line(
+                        k,
+                        "acc",
+                        &format!("in[(ic * {h} + iy) * {wd} + ix]"),
+                        &format!("w[((oc * {ic_n} + ic) * {kk} + ky) * {kk} + kx]"),
+                    ));
+                });
+            });
+        });
+        w.line(finish_line(
+            k,
+            l,
+            &format!("out[(oc * {oh} + oy) * {ow} + ox]"),
+            "acc",
+        ));
+    };
     w.block(head, |w| {
         w.pragma(Pragma::InlineOff);
         roms(w, k, l, &format!("[{}]", oc_n * taps));
-        if oc_n > 1 {
+        if rf > 1 {
             w.pragma(Pragma::RomInBram("w".into()));
         }
         w.pragma(Pragma::ReshapeCyclic {
             variable: "w".into(),
-            factor: taps,
+            factor: taps * block,
         });
-        w.block(format!("for (int oc = 0; oc < {oc_n}; oc++)"), |w| {
-            w.block(format!("for (int oy = 0; oy < {oh}; oy++)"), |w| {
-                w.block(format!("for (int ox = 0; ox < {ow}; ox++)"), |w| {
+        w.pragma(Pragma::PartitionBlock {
+            variable: "out".into(),
+            factor: oc_n,
+        });
+        w.block(format!("for (int oy = 0; oy < {oh}; oy++)"), |w| {
+            w.block(format!("for (int ox = 0; ox < {ow}; ox++)"), |w| {
+                if rf == 1 {
                     w.pragma(Pragma::Pipeline {
-                        ii: c.cycles_per_value(),
+                        ii: c.cycles_per_iteration(),
                     });
-                    w.line(format!(
-                        "{} acc = baler::from_code<{}>(b[oc]);",
-                        ty(k, "accum"),
-                        ty(k, "bias")
-                    ));
-                    w.block(format!("for (int ic = 0; ic < {ic_n}; ic++)"), |w| {
+                    w.block(format!("for (int oc = 0; oc < {oc_n}; oc++)"), |w| {
                         w.pragma(Pragma::Unroll);
-                        w.block(format!("for (int ky = 0; ky < {kk}; ky++)"), |w| {
+                        value(w);
+                    });
+                } else {
+                    w.block(format!("for (int r = 0; r < {rf}; r++)"), |w| {
+                        w.pragma(Pragma::Pipeline {
+                            ii: c.cycles_per_iteration(),
+                        });
+                        w.block(format!("for (int j = 0; j < {block}; j++)"), |w| {
                             w.pragma(Pragma::Unroll);
-                            source_lines(w, c.transposed, "y", s, p, h);
-                            w.block(format!("for (int kx = 0; kx < {kk}; kx++)"), |w| {
-                                w.pragma(Pragma::Unroll);
-                                source_lines(w, c.transposed, "x", s, p, wd);
-                                w.line(mac_line(
-                                    k,
-                                    "acc",
-                                    &format!("in[(ic * {h} + iy) * {wd} + ix]"),
-                                    &format!("w[((oc * {ic_n} + ic) * {kk} + ky) * {kk} + kx]"),
-                                ));
-                            });
+                            w.line(format!("int oc = r * {block} + j;"));
+                            value(w);
                         });
                     });
-                    w.line(finish_line(
-                        k,
-                        l,
-                        &format!("out[(oc * {oh} + oy) * {ow} + ox]"),
-                        "acc",
-                    ));
-                });
+                }
             });
         });
     });

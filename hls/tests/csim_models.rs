@@ -171,6 +171,12 @@ fn convolutional_field_autoencoder() {
     ];
     // saturating accumulators: the (channel, ky, kx) order of the reference must be kept
     let net = random_layers(&[6], &decoder, &SATURATING, 2, 12);
-    let cfg = config("conv_decoder", Strategy::Resource, IoType::Parallel, &[]);
+    // reuse factors: the dense layer's order (2), then passes over the output channels of each convolution
+    let cfg = config(
+        "conv_decoder",
+        Strategy::Resource,
+        IoType::Parallel,
+        &[2, 2, 4, 1],
+    );
     generate_and_simulate("conv_decoder", &net, cfg, FRAMES);
 }

@@ -30,7 +30,7 @@ fn an_illegal_reuse_factor_lists_the_legal_ones() {
     );
     let e = message(HlsDesign::new(&net, resource(&[1, 2, 3])).unwrap_err());
     assert!(
-        e.contains("3 reuse factors given for 2 dense layers"),
+        e.contains("3 reuse factors given for 2 layers with weights"),
         "{e}"
     );
     let target = HlsConfig {
@@ -99,6 +99,12 @@ fn streams_of_convolutions_and_bad_options_are_refused() {
     ];
     let net = random_layers(&[1, 2, 2], &conv, &HLS4ML_DEFAULT, 1, 1);
     assert!(HlsDesign::new(&net, HlsConfig::default()).is_ok());
+    let e = message(HlsDesign::new(&net, resource(&[3, 1])).unwrap_err());
+    assert_eq!(
+        e,
+        "layer 0: reuse factor 3 is not possible for a convolution with 2 output channels; legal values \
+         (divisors of the output channels): 1, 2"
+    );
     let stream = HlsConfig {
         io: baler_hls::IoType::Stream,
         ..HlsConfig::default()
