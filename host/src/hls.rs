@@ -35,8 +35,9 @@ pub struct HlsOptions {
     pub networks: Vec<Network>,
     /// Design options; the name is a prefix (`<prefix>_encoder`).
     pub config: HlsConfig,
-    /// Test frames: the first rows of the data.
-    pub frames: usize,
+    /// Test frames: the first rows of the data [default: 1000, fewer for large frames, see
+    /// [`default_frames`]].
+    pub frames: Option<usize>,
     /// C-simulate each project (and build the kernel library) with these headers.
     pub csim: Option<CsimOptions>,
 }
@@ -52,6 +53,12 @@ pub struct HlsOutcome {
     pub generate_seconds: f64,
     /// C simulation, when asked for.
     pub csim: Option<CsimReport>,
+}
+
+/// Test frames when none are asked for: 1000, or as many as hold 200,000 input values for large frames (at
+/// least 10), so that C simulation of a field model stays within seconds.
+pub fn default_frames(inputs: usize) -> usize {
+    (200_000 / inputs.max(1)).clamp(10, 1000)
 }
 
 /// Builds the requested HLS projects of the quantised model in `model_dir` under `out`, with test frames from
@@ -77,7 +84,10 @@ pub fn hls_projects(
     let decoder = &model.decoder;
     let data = load_for_model(input, names, &decoder.data.names)?;
     decoder.data.check(&data, input)?;
-    let rows = options.frames.min(data.rows);
+    let rows = options
+        .frames
+        .unwrap_or_else(|| default_frames(data.features()))
+        .min(data.rows);
     if rows == 0 {
         return Err(Error::Mismatch(format!(
             "{}: no rows for test frames",

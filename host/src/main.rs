@@ -175,9 +175,10 @@ enum Command {
         /// Prefix of the design names (<name>_encoder, <name>_decoder).
         #[arg(long, default_value = "baler")]
         name: String,
-        /// Test frames (the first rows of the data).
-        #[arg(long, default_value_t = 1000)]
-        frames: usize,
+        /// Test frames, the first rows of the data [default: 1000; for large frames as many as hold 200,000
+        /// values, at least 10].
+        #[arg(long)]
+        frames: Option<usize>,
         /// Compile the projects with g++ against the ap_fixed headers, run the testbenches and build the
         /// kernels as shared libraries.
         #[arg(long)]

@@ -1,5 +1,5 @@
 //! `baler hls` on the shipped quantised jet model: projects for both halves whose C simulation agrees with
-//! the Rust reference on frames from the data, and clean refusals that leave nothing behind.
+//! the Rust reference on frames from the data, and clean refusals that leave the previous projects intact.
 
 use std::path::Path;
 
@@ -19,16 +19,15 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
         data.to_str().unwrap(),
         out.to_str().unwrap(),
     );
+    // `baler hls -m <model> -i <data> -o <out>` and `extra`
+    let hls = |extra: &[&'static str]| {
+        let mut args = vec!["hls", "-m", model, "-i", data, "-o", out_arg];
+        args.extend_from_slice(extra);
+        args
+    };
     let text = ok(
         tmp.path(),
-        &[
-            "hls",
-            "-m",
-            model,
-            "-i",
-            data,
-            "-o",
-            out_arg,
+        &hls(&[
             "--frames",
             "300",
             "--strategy",
@@ -38,13 +37,13 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
             "--io",
             "stream",
             "--csim",
-        ],
+        ]),
     );
     for half in ["encoder", "decoder"] {
-        assert!(
-            text.contains(&format!("baler_{half}: 300 frames through the network, the IP core and the kernel: 0 mismatches")),
-            "{text}"
+        let summary = format!(
+            "baler_{half}: 300 frames through the network, the IP core and the kernel: 0 mismatches"
         );
+        assert!(text.contains(&summary), "{text}");
         let report: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join(half).join("report.json")).unwrap())
                 .unwrap();
@@ -59,60 +58,33 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
                 .is_file()
         );
     }
-    // the latent codes the decoder was tested on are the encoder's outputs
     assert!(
         text.contains("total:") && text.contains("IP core (AXI4-Stream): II 10 cycles"),
         "{text}"
     );
 
     // refusals: exit 1, the reason, and the previous projects untouched
-    let before = std::fs::read(out.join("encoder/tb_data/expected_codes.txt")).unwrap();
+    let expected = out.join("encoder/tb_data/expected_codes.txt");
+    let before = std::fs::read(&expected).unwrap();
     fails(
         tmp.path(),
-        &[
-            "hls",
-            "-m",
-            model,
-            "-i",
-            data,
-            "-o",
-            out_arg,
-            "--strategy",
-            "resource",
-            "--reuse-factor",
-            "7",
-        ],
+        &hls(&["--strategy", "resource", "--reuse-factor", "7"]),
         "encoder: layer 0: reuse factor 7 is not possible for a 9×200 dense layer; legal values: 1, 3, 9, 18,",
     );
-    assert_eq!(
-        std::fs::read(out.join("encoder/tb_data/expected_codes.txt")).unwrap(),
-        before
-    );
+    assert_eq!(std::fs::read(&expected).unwrap(), before);
+    fails(tmp.path(), &hls(&["--clock-mhz=-5"]), "clock -5 MHz");
+    let float_only = root.join("models/cfd-conv-r100");
     fails(
         tmp.path(),
         &[
             "hls",
             "-m",
-            root.join("models/cfd-conv-r100").to_str().unwrap(),
+            float_only.to_str().unwrap(),
             "-i",
             data,
             "-o",
             out_arg,
         ],
         "no quantised model here; run `baler quantize` first",
-    );
-    fails(
-        tmp.path(),
-        &[
-            "hls",
-            "-m",
-            model,
-            "-i",
-            data,
-            "-o",
-            out_arg,
-            "--clock-mhz=-5",
-        ],
-        "clock -5 MHz",
     );
 }
