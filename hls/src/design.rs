@@ -1,5 +1,5 @@
-//! The hardware design of a quantised network: its dense layers with formats, strategy, reuse factor and
-//! summation order, the interfaces and the clock. Built and checked from a `QuantizedNetwork`; all output reads it.
+//! The hardware design of a quantised network: its dense and convolution layers with formats, strategy, reuse
+//! factor and summation order, the interfaces and the clock. Built and checked from a `QuantizedNetwork`.
 
 use crate::error::HlsError;
 use baler_core::fixed::{FixedFormat, Overflow};
@@ -34,7 +34,7 @@ pub enum IoType {
 pub struct HlsConfig {
     /// C identifier of the design: names the files, the functions and the HLS project.
     pub name: String,
-    /// Strategy of every dense layer.
+    /// Strategy of every layer (convolutions: latency computes every output channel at once).
     pub strategy: Strategy,
     /// Hardware reuse factors: empty = the quantised model's (1 for `Latency`), one value = every layer,
     /// otherwise one per dense layer.
@@ -163,9 +163,11 @@ pub struct LayerDesign {
     pub activation: Activation,
     /// Latency or resource.
     pub strategy: Strategy,
-    /// Hardware reuse factor: the layer's initiation interval in cycles.
+    /// Hardware reuse factor: a dense layer's initiation interval in cycles; a convolution's passes over its
+    /// output channels per output position.
     pub reuse_factor: usize,
-    /// The sums add inputs in `summation_order(inputs, order_reuse_factor)`, as the reference does.
+    /// Dense sums add inputs in `summation_order(inputs, order_reuse_factor)`, as the reference does
+    /// (convolutions always add in (input channel, ky, kx) order).
     pub order_reuse_factor: usize,
 }
 
@@ -248,7 +250,7 @@ pub struct HlsDesign {
     pub input: FixedFormat,
     /// Input values per frame.
     pub inputs: usize,
-    /// The dense layers, in order.
+    /// The layers with weights (dense and convolutions), in order; reshapes are free.
     pub layers: Vec<LayerDesign>,
 }
 
@@ -342,7 +344,7 @@ impl HlsDesign {
             layers.push(design);
         }
         if layers.is_empty() {
-            return Err(HlsError::Config("the network has no dense layer".into()));
+            return Err(HlsError::Config("the network has no layer with weights".into()));
         }
         for (what, f) in [("input", network.input), ("output", format)] {
             if f.width > 64 {
