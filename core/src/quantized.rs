@@ -1,7 +1,7 @@
 //! A network quantised to fixed point (hls4ml's four formats per layer — weight, bias, accumulator, result —
 //! plus the activation's) and its bit-exact reference inference, computing what the FPGA computes.
 
-use crate::fixed::{Exact, FixedFormat};
+use crate::fixed::{Exact, FixedFormat, Overflow, Quantization};
 use crate::inference::{Arithmetic, run_layer, summation_order};
 use crate::model::{Activation, LayerSpec, NetworkSpec, ShapeError};
 use crate::model_id::{ModelId, put_layer};
@@ -242,11 +242,13 @@ impl QuantizedNetwork {
                 LayerSpec::Dense { inputs, .. } => summation_order(inputs, fixed.reuse_factor),
                 _ => Vec::new(),
             };
+            let arithmetic = FixedArithmetic::new(fixed, format, layer.spec.activation());
             layers.push(PreparedLayer {
                 spec: layer.spec,
                 input_shape: shape,
                 order,
-                arithmetic: FixedArithmetic::new(fixed, format, layer.spec.activation()),
+                integer: IntegerDense::new(&layer.spec, &arithmetic),
+                arithmetic,
             });
             format = fixed.output();
         }
@@ -285,6 +287,62 @@ struct PreparedLayer<'a> {
     input_shape: Vec<usize>,
     order: Vec<usize>,
     arithmetic: FixedArithmetic<'a>,
+    integer: Option<IntegerDense>,
+}
+
+/// A dense layer whose accumulator truncates and wraps (`AP_TRN`, `AP_WRAP`, no saturated bits — what
+/// `baler quantize` chooses) computed in `i64`: each product shifted to the accumulator's scale (the floor that
+/// `AP_TRN` takes), all added with wrap-around, and the sum wrapped to the accumulator's width once — equal to
+/// converting and wrapping after every addition, because wrap-around is arithmetic modulo `2^W`.
+struct IntegerDense {
+    inputs: usize,
+    /// Weight codes, output-major (`[outputs][inputs]`).
+    weights: Vec<i64>,
+    starts: Vec<i64>,
+    /// Right shift of a product to the accumulator's scale (negative: left shift).
+    shift: i32,
+}
+
+impl IntegerDense {
+    fn new(spec: &LayerSpec, a: &FixedArithmetic) -> Option<Self> {
+        let LayerSpec::Dense { inputs, outputs, .. } = *spec else {
+            return None;
+        };
+        let (accum, weight) = (a.layer.accum, a.layer.weight);
+        let shift = a.input.frac_bits() + weight.frac_bits() - accum.frac_bits();
+        // products and their left shift must fit an i64
+        let product_bits = (a.input.width + weight.width) as i32 + (-shift).max(0);
+        let integer = accum.overflow == Overflow::Wrap
+            && accum.saturation_bits == 0
+            && accum.quantization == Quantization::Trn
+            && product_bits <= 62
+            && shift < 63;
+        integer.then(|| IntegerDense {
+            inputs,
+            weights: (0..outputs)
+                .flat_map(|o| (0..inputs).map(move |i| a.layer.weights[i * outputs + o]))
+                .collect(),
+            starts: a.starts.iter().map(|&s| s as i64).collect(),
+            shift,
+        })
+    }
+
+    fn run(&self, a: &FixedArithmetic, input: &[i128], output: &mut Vec<i128>) {
+        let x: Vec<i64> = input.iter().map(|&v| v as i64).collect();
+        output.clear();
+        for (row, &start) in self.weights.chunks_exact(self.inputs).zip(&self.starts) {
+            let products = x.iter().zip(row).map(|(x, w)| x * w);
+            let sum = if self.shift >= 0 {
+                let s = self.shift as u32;
+                products.fold(start, |acc, p| acc.wrapping_add(p >> s))
+            } else {
+                let s = (-self.shift) as u32;
+                products.fold(start, |acc, p| acc.wrapping_add(p << s))
+            };
+            let acc = a.layer.accum.from_bits(sum as u64 as u128);
+            output.push(a.finish(acc));
+        }
+    }
 }
 
 impl FixedRunner<'_> {
@@ -293,6 +351,11 @@ impl FixedRunner<'_> {
         let mut current: Vec<i128> = input.iter().map(|&v| self.input.from_f64(v)).collect();
         let mut next = Vec::new();
         for l in &self.layers {
+            if let Some(integer) = &l.integer {
+                integer.run(&l.arithmetic, &current, &mut next);
+                core::mem::swap(&mut current, &mut next);
+                continue;
+            }
             run_layer(
                 &l.spec,
                 &l.input_shape,
