@@ -305,7 +305,10 @@ struct IntegerDense {
 
 impl IntegerDense {
     fn new(spec: &LayerSpec, a: &FixedArithmetic) -> Option<Self> {
-        let LayerSpec::Dense { inputs, outputs, .. } = *spec else {
+        let LayerSpec::Dense {
+            inputs, outputs, ..
+        } = *spec
+        else {
             return None;
         };
         let (accum, weight) = (a.layer.accum, a.layer.weight);

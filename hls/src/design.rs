@@ -344,7 +344,9 @@ impl HlsDesign {
             layers.push(design);
         }
         if layers.is_empty() {
-            return Err(HlsError::Config("the network has no layer with weights".into()));
+            return Err(HlsError::Config(
+                "the network has no layer with weights".into(),
+            ));
         }
         for (what, f) in [("input", network.input), ("output", format)] {
             if f.width > 64 {

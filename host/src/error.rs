@@ -59,6 +59,9 @@ pub enum Error {
     /// The training backend failed or diverged.
     #[error("training failed: {0}")]
     Training(String),
+    /// A device of the runtime failed (it is named in the message).
+    #[error(transparent)]
+    Device(#[from] crate::runtime::DeviceError),
     /// The HLS generator or its C simulation failed for the encoder or decoder.
     #[error("{network}: {error}")]
     Hls {

@@ -21,6 +21,7 @@ pub mod precision;
 #[cfg(feature = "train")]
 pub mod project;
 pub mod quantized;
+pub mod runtime;
 #[cfg(feature = "train")]
 pub mod train;
 

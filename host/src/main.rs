@@ -74,6 +74,10 @@ enum Command {
         /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
         #[arg(long)]
         fixed: bool,
+        /// With --fixed, the device that runs the encoder: cpu-fixed, or csim:<kernel library or HLS project
+        /// folder> (the kernel `baler hls --csim` built); every one writes the same file.
+        #[arg(long, default_value = "cpu-fixed", requires = "fixed")]
+        device: String,
     },
     /// Restore data from a compressed file; needs only the model's decoder files.
     Decompress {
@@ -292,6 +296,7 @@ fn run(cli: Cli) -> Result<()> {
             input,
             output,
             fixed,
+            device: fixed_device,
         } => {
             let kind = model_kind(fixed);
             let p = optional_project(&project)?;
@@ -311,6 +316,7 @@ fn run(cli: Cli) -> Result<()> {
                 &output,
                 &config.compression,
                 &device()?,
+                &fixed_device,
             )?;
             println!(
                 "{} rows → {} latent values each; {} B → {} B (R = {:.2}) in {}; model {}",

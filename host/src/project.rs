@@ -12,6 +12,7 @@ use crate::model_store::{Decoder, Model};
 use crate::plot;
 use crate::precision::{self, PrecisionOptions, PrecisionReport};
 use crate::quantized::{self, QuantizedDecoder, QuantizedModel};
+use crate::runtime::{self, DeviceStream};
 use crate::train::{self, EpochStats, TrainReport};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -156,6 +157,7 @@ impl Project {
             &compressed,
             &self.config.compression,
             device,
+            "cpu-fixed",
         )?;
         decompress_file(
             &self.model_dir(),
@@ -243,7 +245,9 @@ pub(crate) fn load_for_model(
 }
 
 /// Compresses `input` with the model in `model_dir` into `output`. `names` overrides the file's variable
-/// names.
+/// names. A float model runs on the burn `device`; a quantised one on the runtime device `fixed_device`
+/// (see [`crate::runtime::open_fixed`]), each giving the same file.
+#[allow(clippy::too_many_arguments)]
 pub fn compress_file(
     model_dir: &Path,
     kind: ModelKind,
@@ -252,6 +256,7 @@ pub fn compress_file(
     output: &Path,
     config: &CompressionConfig,
     device: &Device,
+    fixed_device: &str,
 ) -> Result<CompressSummary> {
     let precision = config.latent_precision;
     let (data, file) = match kind {
@@ -264,7 +269,10 @@ pub fn compress_file(
         ModelKind::Quantized => {
             let model = QuantizedModel::load(model_dir)?;
             let data = load_for_model(input, names, &model.decoder.data.names)?;
-            let file = quantized::compress(&model, &data, input, precision)?;
+            let encoder =
+                runtime::open_fixed(fixed_device, &model.encoder, &model.decoder.id.to_string())?;
+            let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+            let file = quantized::compress(&model, &data, input, precision, &mut stream)?;
             (data, file)
         }
     };
@@ -281,6 +289,9 @@ pub fn compress_file(
         model_id: file.header.model_id,
     })
 }
+
+/// How long a device may take for one batch before it counts as not answering.
+pub const DEVICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Restores `input` (a compressed file) with the decoder in `model_dir` and writes `output`.
 pub fn decompress_file(

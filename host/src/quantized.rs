@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::format::{CompressedFile, Header};
 use crate::fsutil;
 use crate::model_store::{DataSignature, check_header, read_json, restore, write_json};
+use crate::runtime::DeviceStream;
 use baler_core::quantized::{QuantizedNetwork, quantized_model_id};
 use baler_core::{ModelId, Normalization};
 use half::f16;
@@ -164,6 +165,9 @@ impl QuantizedModel {
     }
 }
 
+/// Frames per batch sent to a device.
+pub const BATCH_FRAMES: usize = 4096;
+
 /// Runs a validated network over rows of `inputs` values (in parallel); returns the output values.
 pub fn run_rows(network: &QuantizedNetwork, values: &[f64], inputs: usize) -> Vec<f64> {
     let output = network.output();
@@ -174,19 +178,22 @@ pub fn run_rows(network: &QuantizedNetwork, values: &[f64], inputs: usize) -> Ve
         .collect()
 }
 
-/// Encodes `data` with the fixed-point encoder. The latent is stored exactly with `f32` (the latent format
-/// is at most 24 bits wide, see `precision`); `f16` rounds it.
+/// Encodes `data` with the fixed-point encoder on `device` (any fixed-point device gives the same codes). The
+/// latent is stored exactly with `f32` (the latent format is at most 24 bits wide, see `precision`); `f16`
+/// rounds it.
 pub fn compress(
     model: &QuantizedModel,
     data: &Dataset,
     source: &Path,
     precision: LatentPrecision,
+    device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
     let decoder = &model.decoder;
     decoder.data.check(data, source)?;
     let mut normalized = data.values.clone();
     decoder.normalization.apply(&mut normalized);
-    let latent = run_rows(&model.encoder, &normalized, data.features())
+    let latent = device
+        .run_all(&normalized, BATCH_FRAMES)?
         .into_iter()
         .map(|v| match precision {
             LatentPrecision::F32 => v as f32,

@@ -63,6 +63,68 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
         "{text}"
     );
 
+    // the C-simulated kernel as a device: `compress --fixed` writes the same bytes as on cpu-fixed
+    let names: Vec<String> = serde_json::from_slice::<serde_json::Value>(
+        &std::fs::read(root.join("models/jets-baler-9to5/decoder.json")).unwrap(),
+    )
+    .unwrap()["data"]["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    let mut rows =
+        baler::data::Dataset::load(&root.join("data/hep_jets_dijet.npy"), &names).unwrap();
+    rows.rows = 2000;
+    rows.values.truncate(2000 * 9);
+    let rows_path = tmp.path().join("jets-2000.npy");
+    rows.save(&rows_path).unwrap();
+    let rows_arg = rows_path.to_str().unwrap();
+    let compressed = |device: &str, file: &str| {
+        let path = tmp.path().join(file);
+        let args = [
+            "compress",
+            "-m",
+            model,
+            "-i",
+            rows_arg,
+            "-o",
+            path.to_str().unwrap(),
+            "--fixed",
+            "--device",
+            device,
+        ];
+        ok(tmp.path(), &args);
+        std::fs::read(path).unwrap()
+    };
+    let csim = format!("csim:{}", out.join("encoder").display());
+    assert_eq!(
+        compressed("cpu-fixed", "cpu.baler"),
+        compressed(&csim, "csim.baler")
+    );
+    let decoder_kernel = format!("csim:{}", out.join("decoder").display());
+    let args = [
+        "compress",
+        "-m",
+        model,
+        "-i",
+        rows_arg,
+        "-o",
+        "x.baler",
+        "--fixed",
+        "--device",
+        &decoder_kernel,
+    ];
+    fails(tmp.path(), &args, "the kernel was built for model");
+    assert!(!tmp.path().join("x.baler").exists());
+    fails(
+        tmp.path(),
+        &[
+            "compress", "-m", model, "-i", rows_arg, "-o", "y.baler", "--fixed", "--device", "fpga",
+        ],
+        "device fpga: unknown device",
+    );
+
     // refusals: exit 1, the reason, and the previous projects untouched
     let expected = out.join("encoder/tb_data/expected_codes.txt");
     let before = std::fs::read(&expected).unwrap();

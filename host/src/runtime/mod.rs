@@ -1,0 +1,82 @@
+//! The device runtime: one streaming API over the devices that run a quantised network on frames — the CPU
+//! reference (`cpu-fixed`) and the C-simulated HLS kernel (`csim:<library>`) — with batches in flight.
+
+mod cpu_fixed;
+mod csim;
+mod stream;
+
+pub use cpu_fixed::CpuFixed;
+pub use csim::CsimKernel;
+pub use stream::{DeviceStream, StreamCounters};
+
+use baler_core::quantized::QuantizedNetwork;
+use std::path::Path;
+
+/// What a device says about itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceInfo {
+    /// The name it was opened with (`cpu-fixed`, `csim:<path>`).
+    pub name: String,
+    /// What it is, in words.
+    pub detail: String,
+    /// The quantised model it runs, when it knows.
+    pub model_id: Option<String>,
+    /// Input values per frame.
+    pub inputs: usize,
+    /// Output values per frame.
+    pub outputs: usize,
+}
+
+/// A failure of a device, naming it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("device {device}: {message}")]
+pub struct DeviceError {
+    /// The device's name.
+    pub device: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A device that runs a network on batches of frames.
+pub trait Device: Send {
+    /// Its description.
+    fn info(&self) -> &DeviceInfo;
+
+    /// Runs `input.len() / inputs` frames of normalised values (whole frames); returns the output values,
+    /// frame after frame.
+    fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError>;
+
+    /// An error of this device.
+    fn error(&self, message: impl Into<String>) -> DeviceError
+    where
+        Self: Sized,
+    {
+        DeviceError {
+            device: self.info().name.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Fixed-point device names `open_fixed` accepts, for help and errors.
+pub const FIXED_DEVICES: &str = "cpu-fixed, csim:<kernel library or HLS project folder>";
+
+/// Opens the fixed-point device `name` for `network` (the quantised model `model_id`).
+pub fn open_fixed(
+    name: &str,
+    network: &QuantizedNetwork,
+    model_id: &str,
+) -> Result<Box<dyn Device>, DeviceError> {
+    match name.split_once(':') {
+        None if name == "cpu-fixed" => Ok(Box::new(CpuFixed::new(network.clone(), model_id))),
+        Some(("csim", path)) => Ok(Box::new(CsimKernel::open(
+            Path::new(path),
+            network,
+            model_id,
+        )?)),
+        _ => Err(DeviceError {
+            device: name.into(),
+            message: format!("unknown device; fixed-point devices are {FIXED_DEVICES}"),
+        }),
+    }
+}
