@@ -2,6 +2,7 @@
 //! Errors are reported with their cause chain and a non-zero exit status.
 
 use anyhow::{Context, Result};
+use baler::bench::{self, BenchOptions};
 use baler::config::{Preset, ProjectConfig};
 use baler::data::Dataset;
 use baler::format::CompressedFile;
@@ -190,6 +191,41 @@ enum Command {
         /// Folder with ap_fixed.h [default: $BALER_AP_TYPES, else scripts/.cache/ap_types of the source tree].
         #[arg(long)]
         ap_types: Option<PathBuf>,
+    },
+    /// Measure the encoder on devices side by side: latency (p50/p99/max), throughput, host overhead and
+    /// energy per frame where a power source exists; a table, <out>/bench.json, throughput.png, latency.png.
+    Bench {
+        /// Project folder (supplies defaults for the options below).
+        #[arg(short, long, default_value = ".")]
+        project: PathBuf,
+        /// Model folder [default: <project>/model].
+        #[arg(short, long)]
+        model: Option<PathBuf>,
+        /// Data whose rows are cycled into batches [default: the project's input].
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// Output folder for bench.json and the plots [default: <project>/bench].
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Devices: cpu-f32, cpu-fixed, csim:<kernel library or HLS project folder>, loopback.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "cpu-f32,cpu-fixed,loopback"
+        )]
+        device: Vec<String>,
+        /// Frames per batch.
+        #[arg(long, value_delimiter = ',', default_value = "1,64,1024,8192")]
+        batch: Vec<usize>,
+        /// Minimum measured seconds per device and batch size.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        /// Batches in flight (2 = double buffering).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+        depth: u64,
+        /// Rows of the data used as frames.
+        #[arg(long, default_value_t = 10000)]
+        rows: usize,
     },
     /// Describe a data file, a compressed file or a model folder.
     Info {
@@ -475,6 +511,46 @@ fn run(cli: Cli) -> Result<()> {
                     }
                 }
             }
+        }
+        Command::Bench {
+            project,
+            model,
+            input,
+            out,
+            device,
+            batch,
+            seconds,
+            depth,
+            rows,
+        } => {
+            let p = optional_project(&project)?;
+            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+            let input = need(input, p.as_ref().map(Project::input), "input")?;
+            let out = out.unwrap_or_else(|| project.join("bench"));
+            let names = p.map(|p| p.config.data.names).unwrap_or_default();
+            let options = BenchOptions {
+                devices: device,
+                batch_sizes: batch,
+                seconds,
+                depth: depth as usize,
+            };
+            let points = bench::run_bench(&model, &input, &names, rows, &options, |line| {
+                eprintln!("{line}")
+            })?;
+            print!("{}", bench::table(&points));
+            let report = bench::BenchReport {
+                format: "baler-bench",
+                options: &options,
+                model: model.display().to_string(),
+                data: input.display().to_string(),
+                threads: rayon::current_num_threads(),
+                points: &points,
+            };
+            bench::write_report(&out, &report)?;
+            println!(
+                "bench.json, throughput.png and latency.png in {}",
+                out.display()
+            );
         }
         Command::Info { path } => info(&path)?,
         Command::Demo {

@@ -1,13 +1,20 @@
-//! The device runtime: one streaming API over the devices that run a quantised network on frames — the CPU
-//! reference (`cpu-fixed`) and the C-simulated HLS kernel (`csim:<library>`) — with batches in flight.
+//! The device runtime: one streaming API over the devices that run an encoder on frames — the float model on
+//! the CPU (`cpu-f32`), the fixed-point reference (`cpu-fixed`), the C-simulated HLS kernel (`csim:<library>`)
+//! and a `loopback` for the streaming path alone — with batches in flight.
 
 mod cpu_fixed;
+#[cfg(feature = "train")]
+mod cpu_float;
 mod csim;
+mod loopback;
 mod stream;
 
 pub use cpu_fixed::CpuFixed;
+#[cfg(feature = "train")]
+pub use cpu_float::CpuFloat;
 pub use csim::CsimKernel;
-pub use stream::{DeviceStream, StreamCounters};
+pub use loopback::Loopback;
+pub use stream::{BatchTiming, DeviceStream, StreamCounters};
 
 use baler_core::quantized::QuantizedNetwork;
 use std::path::Path;

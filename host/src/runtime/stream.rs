@@ -19,6 +19,15 @@ pub struct StreamCounters {
     pub device_seconds: f64,
 }
 
+/// How long one batch took.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchTiming {
+    /// From submission to its output being received (queueing included).
+    pub latency_seconds: f64,
+    /// Inside the device's `run`.
+    pub device_seconds: f64,
+}
+
 struct Done {
     batch: u64,
     frames: usize,
@@ -35,6 +44,7 @@ pub struct DeviceStream {
     timeout: Duration,
     timed_out: bool,
     counters: StreamCounters,
+    submitted_at: std::collections::VecDeque<Instant>,
 }
 
 impl DeviceStream {
@@ -69,6 +79,7 @@ impl DeviceStream {
             timeout,
             timed_out: false,
             counters: StreamCounters::default(),
+            submitted_at: Default::default(),
         }
     }
 
@@ -112,11 +123,17 @@ impl DeviceStream {
             return Err(self.error(format!("stopped; batch {batch} was not accepted")));
         }
         self.counters.submitted += 1;
+        self.submitted_at.push_back(Instant::now());
         Ok(batch)
     }
 
     /// The output of the oldest batch in flight, checked for order and length.
     pub fn receive(&mut self) -> Result<Vec<f64>, DeviceError> {
+        self.receive_timed().map(|(output, _)| output)
+    }
+
+    /// As [`Self::receive`], with the batch's timing.
+    pub fn receive_timed(&mut self) -> Result<(Vec<f64>, BatchTiming), DeviceError> {
         let expected = self.counters.received;
         if expected == self.counters.submitted {
             return Err(self.error("no batch in flight".into()));
@@ -139,6 +156,14 @@ impl DeviceStream {
             }
         };
         self.counters.received += 1;
+        let submitted = self
+            .submitted_at
+            .pop_front()
+            .expect("one instant per submitted batch");
+        let timing = BatchTiming {
+            latency_seconds: submitted.elapsed().as_secs_f64(),
+            device_seconds: done.seconds,
+        };
         if done.batch != expected {
             return Err(self.error(format!(
                 "returned batch {} when batch {expected} was due",
@@ -158,7 +183,7 @@ impl DeviceStream {
         }
         self.counters.frames += done.frames as u64;
         self.counters.device_seconds += done.seconds;
-        Ok(output)
+        Ok((output, timing))
     }
 
     /// Runs all frames of `input` in batches of `batch_frames`, keeping the queue full; returns the outputs in

@@ -1,0 +1,351 @@
+//! `baler bench`: the encoder on each device and batch size, side by side — latency per batch and frame
+//! (p50, p99, max), throughput, host overhead and energy per frame where a power source exists — as a table,
+//! `bench.json` and PNG plots.
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::runtime::{Device, DeviceStream};
+use serde::Serialize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What to measure.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchOptions {
+    /// Device names (see `baler bench --help`).
+    pub devices: Vec<String>,
+    /// Frames per batch.
+    pub batch_sizes: Vec<usize>,
+    /// Minimum measured seconds per device and batch size (after one warm-up batch).
+    pub seconds: f64,
+    /// Batches in flight.
+    pub depth: usize,
+}
+
+/// p50, p99 and maximum of a sample.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Quantiles {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Quantiles {
+    fn of(values: &mut [f64]) -> Quantiles {
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Quantiles {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: at(1.0),
+        }
+    }
+}
+
+/// One device at one batch size.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchPoint {
+    /// Device name.
+    pub device: String,
+    /// What it is.
+    pub detail: String,
+    /// Frames per batch.
+    pub batch: usize,
+    /// Batches measured.
+    pub batches: usize,
+    /// Frames per second.
+    pub frames_per_second: f64,
+    /// Input megabytes (10^6 B, the data's own value type) per second.
+    pub megabytes_per_second: f64,
+    /// Batch latency, submission to output, ms.
+    pub batch_latency_ms: Quantiles,
+    /// Batch latency divided by the batch's frames, µs.
+    pub frame_latency_us: Quantiles,
+    /// Wall time per batch that the device did not spend computing, µs (queues, copies, conversions).
+    pub host_overhead_us: f64,
+    /// Energy per frame, µJ, when a power source exists.
+    pub energy_uj_per_frame: Option<f64>,
+    /// Where the energy comes from, or why it is unavailable.
+    pub energy_source: String,
+    /// Every batch latency, ms (for the distribution plot).
+    #[serde(skip)]
+    pub latencies_ms: Vec<f64>,
+}
+
+/// A package energy counter (Linux powercap / Intel RAPL), in µJ.
+struct Rapl {
+    path: &'static str,
+    range: u64,
+}
+
+impl Rapl {
+    const ENERGY: &'static str = "/sys/class/powercap/intel-rapl:0/energy_uj";
+    const RANGE: &'static str = "/sys/class/powercap/intel-rapl:0/max_energy_range_uj";
+
+    fn open() -> Option<Rapl> {
+        let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok();
+        read(Self::ENERGY)?;
+        Some(Rapl {
+            path: Self::ENERGY,
+            range: read(Self::RANGE).unwrap_or(u64::MAX),
+        })
+    }
+
+    fn read(&self) -> Option<u64> {
+        std::fs::read_to_string(self.path).ok()?.trim().parse().ok()
+    }
+
+    /// µJ between two readings (the counter wraps at its range).
+    fn since(&self, start: u64) -> Option<u64> {
+        let now = self.read()?;
+        Some(if now >= start {
+            now - start
+        } else {
+            now + (self.range - start)
+        })
+    }
+}
+
+/// The energy source of a device, or why there is none.
+fn energy_source(device: &str) -> (Option<Rapl>, String) {
+    if device.starts_with("csim") {
+        return (
+            None,
+            "unavailable: a C simulation has no board power".into(),
+        );
+    }
+    match Rapl::open() {
+        Some(r) => (Some(r), format!("CPU package, RAPL ({})", Rapl::ENERGY)),
+        None => (
+            None,
+            format!("unavailable: no readable RAPL counter ({})", Rapl::ENERGY),
+        ),
+    }
+}
+
+/// Measures `device` at `batch` frames per batch on frames cycled from `frames` (normalised values).
+pub fn bench_point(
+    device: Box<dyn Device>,
+    frames: &[f64],
+    value_bytes: usize,
+    batch: usize,
+    options: &BenchOptions,
+) -> Result<BenchPoint> {
+    let info = device.info().clone();
+    let inputs = info.inputs;
+    let available = frames.len() / inputs;
+    if available == 0 {
+        return Err(Error::Mismatch("no frames to benchmark with".into()));
+    }
+    let input: Vec<f64> = (0..batch)
+        .flat_map(|f| &frames[(f % available) * inputs..(f % available + 1) * inputs])
+        .copied()
+        .collect();
+    let mut stream = DeviceStream::new(device, options.depth, Duration::from_secs(600));
+    // warm-up: first-touch allocations, thread start, caches
+    stream.submit(input.clone())?;
+    stream.receive()?;
+    let (rapl, energy_source) = energy_source(&info.name);
+    let energy_start = rapl.as_ref().and_then(Rapl::read);
+    let start = Instant::now();
+    let mut latencies_ms = Vec::new();
+    let mut device_seconds = 0.0;
+    while start.elapsed().as_secs_f64() < options.seconds || latencies_ms.len() < 3 {
+        while stream.in_flight() < options.depth as u64 {
+            stream.submit(input.clone())?;
+        }
+        let (_, timing) = stream.receive_timed()?;
+        latencies_ms.push(timing.latency_seconds * 1e3);
+        device_seconds += timing.device_seconds;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let energy_uj = rapl.zip(energy_start).and_then(|(r, e)| r.since(e));
+    // batches still in flight are drained, not counted
+    while stream.in_flight() > 0 {
+        stream.receive()?;
+    }
+    let batches = latencies_ms.len();
+    let total_frames = (batches * batch) as f64;
+    let mut per_frame_us: Vec<f64> = latencies_ms
+        .iter()
+        .map(|ms| ms * 1e3 / batch as f64)
+        .collect();
+    let mut sorted = latencies_ms.clone();
+    Ok(BenchPoint {
+        device: info.name,
+        detail: info.detail,
+        batch,
+        batches,
+        frames_per_second: total_frames / wall,
+        megabytes_per_second: total_frames * (inputs * value_bytes) as f64 / wall / 1e6,
+        batch_latency_ms: Quantiles::of(&mut sorted),
+        frame_latency_us: Quantiles::of(&mut per_frame_us),
+        host_overhead_us: ((wall - device_seconds) / batches as f64 * 1e6).max(0.0),
+        energy_uj_per_frame: energy_uj.map(|e| e as f64 / total_frames),
+        energy_source,
+        latencies_ms,
+    })
+}
+
+/// The normalised frames of `data` for the benchmark.
+pub fn normalized_frames(data: &Dataset, normalization: &baler_core::Normalization) -> Vec<f64> {
+    let mut values = data.values.clone();
+    normalization.apply(&mut values);
+    values
+}
+
+/// The terminal table of a run.
+pub fn table(points: &[BenchPoint]) -> String {
+    let mut out = format!(
+        "{:<28} {:>6} {:>12} {:>9} {:>28} {:>10} {:>10} {:>14}\n",
+        "device",
+        "batch",
+        "frames/s",
+        "MB/s",
+        "batch latency p50/p99/max",
+        "frame p50",
+        "host/batch",
+        "energy/frame"
+    );
+    for p in points {
+        let l = p.batch_latency_ms;
+        let energy = p
+            .energy_uj_per_frame
+            .map_or("unavailable".to_string(), |e| format!("{e:.3} µJ"));
+        out.push_str(&format!(
+            "{:<28} {:>6} {:>12.0} {:>9.2} {:>28} {:>10} {:>10} {:>14}\n",
+            truncate(&p.device, 28),
+            p.batch,
+            p.frames_per_second,
+            p.megabytes_per_second,
+            format!("{} / {} / {}", ms(l.p50), ms(l.p99), ms(l.max)),
+            format!("{:.3} µs", p.frame_latency_us.p50),
+            format!("{:.1} µs", p.host_overhead_us),
+            energy
+        ));
+    }
+    let sources: std::collections::BTreeSet<String> = points
+        .iter()
+        .map(|p| format!("{}: {}", p.device, p.energy_source))
+        .collect();
+    for s in sources {
+        out.push_str(&format!("energy — {s}\n"));
+    }
+    out
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else {
+        format!("{v:.3} ms")
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let tail: String = s
+            .chars()
+            .rev()
+            .take(n - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("…{tail}")
+    }
+}
+
+/// What `bench.json` holds.
+#[derive(Serialize)]
+pub struct BenchReport<'a> {
+    /// File format tag.
+    pub format: &'static str,
+    /// The options, so the run can be repeated.
+    pub options: &'a BenchOptions,
+    /// The model folder and data.
+    pub model: String,
+    /// The data file.
+    pub data: String,
+    /// CPU threads available to CPU devices.
+    pub threads: usize,
+    /// The measurements.
+    pub points: &'a [BenchPoint],
+}
+
+/// Writes `bench.json` and the plots into `dir`.
+pub fn write_report(dir: &Path, report: &BenchReport) -> Result<()> {
+    crate::fsutil::create_dir(dir)?;
+    let json = serde_json::to_vec_pretty(report).expect("report serialises");
+    crate::fsutil::write_bytes(&dir.join("bench.json"), &json)?;
+    crate::plot::bench_plots(dir, report.points)
+}
+
+/// Device names `baler bench` accepts.
+pub const DEVICES: &str =
+    "cpu-f32, cpu-fixed, csim:<kernel library or HLS project folder>, loopback";
+
+/// Opens device `name` for the model in `model_dir`.
+fn open_device(name: &str, model_dir: &Path, inputs: usize) -> Result<Box<dyn Device>> {
+    use crate::runtime::{CpuFloat, Loopback, open_fixed};
+    Ok(match name {
+        "cpu-f32" => Box::new(CpuFloat::new(&crate::model_store::Model::load(model_dir)?)?),
+        "loopback" => Box::new(Loopback::new(inputs)),
+        _ if name == "cpu-fixed" || name.starts_with("csim:") => {
+            let model = crate::quantized::QuantizedModel::load(model_dir)?;
+            open_fixed(name, &model.encoder, &model.decoder.id.to_string())?
+        }
+        other => {
+            return Err(Error::Mismatch(format!(
+                "unknown device '{other}': use {DEVICES}"
+            )));
+        }
+    })
+}
+
+/// Benchmarks the encoder of the model in `model_dir` on every device and batch size of `options`, with the
+/// first `rows` rows of `input` cycled into batches. `progress` gets a line per point.
+pub fn run_bench(
+    model_dir: &Path,
+    input: &Path,
+    names: &[String],
+    rows: usize,
+    options: &BenchOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<BenchPoint>> {
+    if options.batch_sizes.is_empty() || options.batch_sizes.contains(&0) {
+        return Err(Error::Mismatch("batch sizes must be at least 1".into()));
+    }
+    if !(options.seconds.is_finite() && options.seconds > 0.0) {
+        return Err(Error::Mismatch(format!(
+            "--seconds {}: give a positive time",
+            options.seconds
+        )));
+    }
+    let decoder = crate::model_store::Decoder::load(model_dir)?;
+    let mut data = crate::project::load_for_model(input, names, &decoder.data.names)?;
+    decoder.data.check(&data, input)?;
+    data.rows = data.rows.min(rows.max(1));
+    data.values.truncate(data.rows * data.features());
+    let frames = normalized_frames(&data, &decoder.normalization);
+    let value_bytes = data.dtype.size();
+    let mut points = Vec::new();
+    for name in &options.devices {
+        for &batch in &options.batch_sizes {
+            let device = open_device(name, model_dir, data.features())?;
+            let point = bench_point(device, &frames, value_bytes, batch, options)?;
+            progress(&format!(
+                "{name}: batch {batch}: {:.0} frames/s, batch latency p50 {}",
+                point.frames_per_second,
+                ms(point.batch_latency_ms.p50)
+            ));
+            points.push(point);
+        }
+    }
+    Ok(points)
+}

@@ -1,0 +1,59 @@
+//! `baler bench` on the shipped jet model: every device and batch size measured, bench.json and the plots
+//! written, energy reported as a figure or as unavailable with the reason; unknown devices refused.
+
+use std::path::Path;
+
+mod common;
+
+use common::{fails, ok};
+
+#[test]
+fn bench_measures_every_device_and_batch_size() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tmp = tempfile::tempdir().unwrap();
+    let model = root.join("models/jets-baler-9to5");
+    let data = root.join("data/hep_jets_dijet.npy");
+    let out = tmp.path().join("bench");
+    let args = [
+        "bench",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        data.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--device",
+        "cpu-f32,cpu-fixed,loopback",
+        "--batch",
+        "1,16",
+        "--seconds",
+        "0.05",
+        "--rows",
+        "100",
+    ];
+    let text = ok(tmp.path(), &args);
+    assert!(text.contains("batch latency p50/p99/max"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("bench.json")).unwrap()).unwrap();
+    let points = report["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    for p in points {
+        assert!(p["frames_per_second"].as_f64().unwrap() > 0.0, "{p}");
+        let q = &p["batch_latency_ms"];
+        assert!(q["p50"].as_f64() <= q["p99"].as_f64() && q["p99"].as_f64() <= q["max"].as_f64());
+        // a figure from a power counter, or the reason there is none: never an estimate
+        let energy = &p["energy_uj_per_frame"];
+        let source = p["energy_source"].as_str().unwrap();
+        assert!(
+            energy.is_number() != source.starts_with("unavailable: "),
+            "{p}"
+        );
+    }
+    assert_eq!(report["options"]["batch_sizes"], serde_json::json!([1, 16]));
+    for png in ["throughput.png", "latency.png"] {
+        assert!(std::fs::metadata(out.join(png)).unwrap().len() > 1000);
+    }
+    let mut bad = args.to_vec();
+    bad[8] = "fpga0";
+    fails(tmp.path(), &bad, "unknown device 'fpga0'");
+}
