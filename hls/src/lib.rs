@@ -16,4 +16,4 @@ pub use csim::{CsimOptions, CsimReport, ap_types_dir, run_csim};
 pub use design::{HlsConfig, HlsDesign, IoType, Strategy};
 pub use error::HlsError;
 pub use estimate::{DesignEstimate, estimate};
-pub use project::{HlsProject, TestFrames, write_project};
+pub use project::{HlsProject, KernelDescription, TestFrames, write_project};

@@ -56,7 +56,7 @@ impl TestFrames {
 }
 
 /// What a run-time loader needs to drive the kernel (also in report.json).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct KernelDescription {
     /// The design.
     pub name: String,

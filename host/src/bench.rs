@@ -296,7 +296,7 @@ fn open_device(name: &str, model_dir: &Path, inputs: usize) -> Result<Box<dyn De
     Ok(match name {
         "cpu-f32" => Box::new(CpuFloat::new(&crate::model_store::Model::load(model_dir)?)?),
         "loopback" => Box::new(Loopback::new(inputs)),
-        _ if name == "cpu-fixed" || name.starts_with("csim:") => {
+        _ if name == "cpu-fixed" || name.starts_with("csim:") || name.starts_with("xrt:") => {
             let model = crate::quantized::QuantizedModel::load(model_dir)?;
             open_fixed(name, &model.encoder, &model.decoder.id.to_string())?
         }

@@ -10,6 +10,7 @@ use baler::hls::{HlsOptions, Network, hls_projects};
 use baler::model_store::{Decoder, Model};
 use baler::precision::PrecisionOptions;
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
+use baler::runtime::manifest::BitstreamManifest;
 use baler::train::EpochStats;
 use baler_hls::{CsimOptions, HlsConfig, IoType, Strategy};
 use clap::{Parser, Subcommand};
@@ -226,6 +227,22 @@ enum Command {
         /// Rows of the data used as frames.
         #[arg(long, default_value_t = 10000)]
         rows: usize,
+    },
+    /// Write a bitstream manifest: the board, platform, part, clock and kernel (from the HLS project's
+    /// report.json) and the sha256 of the .xclbin, for `--device xrt:<manifest>`.
+    Manifest {
+        /// The HLS project the kernel was built from.
+        #[arg(long)]
+        hls: PathBuf,
+        /// The built .xclbin.
+        #[arg(long)]
+        xclbin: PathBuf,
+        /// The board it was built for (e.g. alveo-u250).
+        #[arg(long)]
+        board: String,
+        /// The manifest to write (e.g. bitstreams/jets-u250.json).
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Describe a data file, a compressed file or a model folder.
     Info {
@@ -550,6 +567,30 @@ fn run(cli: Cli) -> Result<()> {
             println!(
                 "bench.json, throughput.png and latency.png in {}",
                 out.display()
+            );
+        }
+        Command::Manifest {
+            hls,
+            xclbin,
+            board,
+            output,
+        } => {
+            let dir = output
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let manifest = BitstreamManifest::describe(&xclbin, &hls, &board, dir)
+                .map_err(anyhow::Error::msg)?;
+            let json = serde_json::to_vec_pretty(&manifest)?;
+            baler::fsutil::create_dir(dir)?;
+            baler::fsutil::write_bytes(&output, &json)?;
+            println!(
+                "{}: kernel {} of model {} on {}, xclbin sha256 {}",
+                output.display(),
+                manifest.kernel.kernel,
+                manifest.kernel.model_id.as_deref().unwrap_or("(none)"),
+                manifest.board,
+                manifest.sha256
             );
         }
         Command::Info { path } => info(&path)?,

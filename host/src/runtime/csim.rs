@@ -1,59 +1,31 @@
 //! `csim:<library>`: the Vitis kernel that `baler hls --csim` compiles with g++ into a shared library, loaded at
 //! run time and called through its `extern "C"` entry point — the same buffers of integer codes a card gets.
 
+use super::codes::{CodeLayout, aligned_bytes, as_bytes_mut};
 use super::{Device, DeviceError, DeviceInfo};
-use baler_core::fixed::FixedFormat;
 use baler_core::quantized::QuantizedNetwork;
+use baler_hls::KernelDescription;
 use std::ffi::{CStr, c_char, c_void};
 use std::path::{Path, PathBuf};
 
 type Kernel = unsafe extern "C" fn(*const c_void, *mut c_void, u32);
 type Describe = unsafe extern "C" fn() -> *const c_char;
 
-/// The kernel's description, as `<kernel>_description()` returns it.
-#[derive(serde::Deserialize)]
-struct Description {
-    kernel: String,
-    model_id: Option<String>,
-    inputs: usize,
-    outputs: usize,
-    input_format: String,
-    output_format: String,
-    input_container: String,
-    output_container: String,
-}
-
-/// Bytes of a buffer element: `int16_t` → 2; signedness from the prefix.
-fn container(name: &str) -> Option<(usize, bool)> {
-    let signed = !name.starts_with('u');
-    let bits: usize = name
-        .trim_start_matches('u')
-        .strip_prefix("int")?
-        .strip_suffix("_t")?
-        .parse()
-        .ok()?;
-    matches!(bits, 8 | 16 | 32 | 64).then_some((bits / 8, signed))
-}
-
 /// The C-simulated kernel.
 pub struct CsimKernel {
     info: DeviceInfo,
     kernel: Kernel,
-    input: FixedFormat,
-    output: FixedFormat,
-    input_bytes: usize,
-    output_bytes: (usize, bool),
+    layout: CodeLayout,
     // keeps the code of `kernel` mapped; dropped last
     _library: libloading::Library,
 }
 
 /// The library of `path`: the file itself, or the one `baler hls --csim` built in an HLS project folder.
-fn library_path(path: &Path) -> Option<PathBuf> {
+pub fn library_path(path: &Path) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path.to_path_buf());
     }
-    let build = path.join("build/csim");
-    std::fs::read_dir(&build)
+    std::fs::read_dir(path.join("build/csim"))
         .ok()?
         .flatten()
         .map(|e| e.path())
@@ -62,6 +34,51 @@ fn library_path(path: &Path) -> Option<PathBuf> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with("lib") && n.ends_with(".so"))
         })
+}
+
+/// The buffer layout of a kernel described by `d`, if it was built for `network` of the model `model_id`.
+pub fn check_kernel(
+    d: &KernelDescription,
+    network: &QuantizedNetwork,
+    model_id: &str,
+) -> Result<CodeLayout, String> {
+    let parse = |f: &str| {
+        f.parse()
+            .map_err(|_| format!("kernel format {f} does not parse"))
+    };
+    let (input, output) = (parse(&d.input_format)?, parse(&d.output_format)?);
+    let element = |c: &str| {
+        super::codes::Element::parse(c)
+            .ok_or_else(|| format!("kernel buffer type {c} is not a C integer"))
+    };
+    let (input_element, output_element) =
+        (element(&d.input_container)?, element(&d.output_container)?);
+    let inputs: usize = network.input_shape.iter().product();
+    let outputs: usize = network
+        .spec()
+        .output_shape()
+        .map_or(0, |s| s.iter().product());
+    let matches = d.model_id.as_deref() == Some(model_id)
+        && (d.inputs, d.outputs) == (inputs, outputs)
+        && input == network.input
+        && output == network.output();
+    if !matches {
+        return Err(format!(
+            "the kernel was built for model {} ({} → {} values, {input} → {output}), this model is {model_id} \
+             ({inputs} → {outputs}, {} → {}): build it for this model with `baler hls`",
+            d.model_id.as_deref().unwrap_or("(none)"),
+            d.inputs,
+            d.outputs,
+            network.input,
+            network.output()
+        ));
+    }
+    Ok(CodeLayout {
+        input,
+        input_element,
+        output,
+        output_element,
+    })
 }
 
 impl CsimKernel {
@@ -87,8 +104,10 @@ impl CsimKernel {
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
-        let design = stem.strip_prefix("lib").unwrap_or(stem);
-        let symbol = format!("{design}_kernel_description");
+        let symbol = format!(
+            "{}_kernel_description",
+            stem.strip_prefix("lib").unwrap_or(stem)
+        );
         // SAFETY: the generated kernel file defines this symbol as `const char* f(void)` returning a static string.
         let text = unsafe {
             let describe: libloading::Symbol<Describe> = library
@@ -96,47 +115,9 @@ impl CsimKernel {
                 .map_err(|e| fail(format!("{} has no {symbol}(): {e}", file.display())))?;
             CStr::from_ptr(describe()).to_string_lossy().into_owned()
         };
-        let d: Description = serde_json::from_str(&text)
+        let d: KernelDescription = serde_json::from_str(&text)
             .map_err(|e| fail(format!("unreadable kernel description {text:?}: {e}")))?;
-        let formats = (
-            d.input_format.parse::<FixedFormat>(),
-            d.output_format.parse::<FixedFormat>(),
-        );
-        let (Ok(input), Ok(output)) = formats else {
-            return Err(fail(format!(
-                "kernel formats {} / {} do not parse",
-                d.input_format, d.output_format
-            )));
-        };
-        let (Some((input_bytes, _)), Some(output_bytes)) = (
-            container(&d.input_container),
-            container(&d.output_container),
-        ) else {
-            return Err(fail(format!(
-                "kernel buffer types {} / {} are not C integers",
-                d.input_container, d.output_container
-            )));
-        };
-        let inputs: usize = network.input_shape.iter().product();
-        let outputs: usize = network
-            .spec()
-            .output_shape()
-            .map_or(0, |s| s.iter().product());
-        if d.model_id.as_deref() != Some(model_id)
-            || (d.inputs, d.outputs) != (inputs, outputs)
-            || input != network.input
-            || output != network.output()
-        {
-            return Err(fail(format!(
-                "the kernel was built for model {} ({} → {} values, {input} → {output}), this model is {model_id} \
-                 ({inputs} → {outputs}, {} → {}): run `baler hls --csim` for this model",
-                d.model_id.as_deref().unwrap_or("(none)"),
-                d.inputs,
-                d.outputs,
-                network.input,
-                network.output()
-            )));
-        }
+        let layout = check_kernel(&d, network, model_id).map_err(fail)?;
         // SAFETY: the generated kernel is `extern "C" void k(const intN_t* in, intM_t* out, unsigned int frames)`;
         // typed pointers and `void*` share the C ABI.
         let kernel = unsafe {
@@ -149,14 +130,11 @@ impl CsimKernel {
                 name,
                 detail: format!("C-simulated HLS kernel {} ({})", d.kernel, file.display()),
                 model_id: d.model_id,
-                inputs,
-                outputs,
+                inputs: d.inputs,
+                outputs: d.outputs,
             },
             kernel,
-            input,
-            output,
-            input_bytes,
-            output_bytes,
+            layout,
             _library: library,
         })
     }
@@ -176,50 +154,14 @@ impl Device for CsimKernel {
             )));
         }
         let frames = input.len() / inputs;
-        let frames_u32 = u32::try_from(frames)
+        let count = u32::try_from(frames)
             .map_err(|_| self.error(format!("{frames} frames in one batch: at most 2^32 - 1")))?;
-        // little-endian codes in buffers aligned for the widest element
-        let mut in_buf = vec![0u64; (input.len() * self.input_bytes).div_ceil(8)];
-        let in_bytes = bytemuck_bytes_mut(&mut in_buf);
-        for (value, slot) in input
-            .iter()
-            .zip(in_bytes.chunks_exact_mut(self.input_bytes))
-        {
-            let code = self.input.from_f64(*value) as i64;
-            slot.copy_from_slice(&code.to_le_bytes()[..self.input_bytes]);
-        }
-        let (out_size, signed) = self.output_bytes;
-        let mut out_buf = vec![0u64; (frames * outputs * out_size).div_ceil(8)];
+        let mut in_buf = aligned_bytes(input.len() * self.layout.input_element.bytes);
+        self.layout.encode(input, as_bytes_mut(&mut in_buf));
+        let out_len = frames * outputs * self.layout.output_element.bytes;
+        let mut out_buf = aligned_bytes(out_len);
         // SAFETY: both buffers hold `frames` whole frames of the kernel's element types (checked at open).
-        unsafe {
-            (self.kernel)(
-                in_buf.as_ptr().cast(),
-                out_buf.as_mut_ptr().cast(),
-                frames_u32,
-            )
-        };
-        let out_bytes = bytemuck_bytes_mut(&mut out_buf);
-        Ok(out_bytes[..frames * outputs * out_size]
-            .chunks_exact(out_size)
-            .map(|b| {
-                let mut word = [0u8; 8];
-                word[..out_size].copy_from_slice(b);
-                let raw = u64::from_le_bytes(word);
-                let code = if signed {
-                    // sign-extend from the element's width
-                    let shift = 64 - 8 * out_size as u32;
-                    (((raw << shift) as i64) >> shift) as i128
-                } else {
-                    raw as i128
-                };
-                self.output.value_of(code)
-            })
-            .collect())
+        unsafe { (self.kernel)(in_buf.as_ptr().cast(), out_buf.as_mut_ptr().cast(), count) };
+        Ok(self.layout.decode(&as_bytes_mut(&mut out_buf)[..out_len]))
     }
-}
-
-/// The bytes of a `u64` buffer.
-fn bytemuck_bytes_mut(words: &mut [u64]) -> &mut [u8] {
-    // SAFETY: u8 has no alignment or validity requirements; the length covers exactly the words.
-    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) }
 }

@@ -2,12 +2,15 @@
 //! the CPU (`cpu-f32`), the fixed-point reference (`cpu-fixed`), the C-simulated HLS kernel (`csim:<library>`)
 //! and a `loopback` for the streaming path alone — with batches in flight.
 
+mod codes;
 mod cpu_fixed;
 #[cfg(feature = "train")]
 mod cpu_float;
 mod csim;
 mod loopback;
+pub mod manifest;
 mod stream;
+mod xrt;
 
 pub use cpu_fixed::CpuFixed;
 #[cfg(feature = "train")]
@@ -15,6 +18,7 @@ pub use cpu_float::CpuFloat;
 pub use csim::CsimKernel;
 pub use loopback::Loopback;
 pub use stream::{BatchTiming, DeviceStream, StreamCounters};
+pub use xrt::XrtKernel;
 
 use baler_core::quantized::QuantizedNetwork;
 use std::path::Path;
@@ -66,7 +70,8 @@ pub trait Device: Send {
 }
 
 /// Fixed-point device names `open_fixed` accepts, for help and errors.
-pub const FIXED_DEVICES: &str = "cpu-fixed, csim:<kernel library or HLS project folder>";
+pub const FIXED_DEVICES: &str =
+    "cpu-fixed, csim:<kernel library or HLS project folder>, xrt:<bitstream manifest>";
 
 /// Opens the fixed-point device `name` for `network` (the quantised model `model_id`).
 pub fn open_fixed(
@@ -78,6 +83,11 @@ pub fn open_fixed(
         None if name == "cpu-fixed" => Ok(Box::new(CpuFixed::new(network.clone(), model_id))),
         Some(("csim", path)) => Ok(Box::new(CsimKernel::open(
             Path::new(path),
+            network,
+            model_id,
+        )?)),
+        Some(("xrt", manifest)) => Ok(Box::new(XrtKernel::open(
+            Path::new(manifest),
             network,
             model_id,
         )?)),
