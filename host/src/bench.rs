@@ -54,6 +54,8 @@ pub struct BenchPoint {
     pub detail: String,
     /// Frames per batch.
     pub batch: usize,
+    /// Values per input frame.
+    pub inputs: usize,
     /// Batches measured.
     pub batches: usize,
     /// Frames per second.
@@ -178,6 +180,7 @@ pub fn bench_point(
         device: info.name,
         detail: info.detail,
         batch,
+        inputs,
         batches,
         frames_per_second: total_frames / wall,
         megabytes_per_second: total_frames * (inputs * value_bytes) as f64 / wall / 1e6,
@@ -188,6 +191,27 @@ pub fn bench_point(
         energy_source,
         latencies_ms,
     })
+}
+
+/// This machine's memcpy bandwidth for buffers of `bytes` bytes, GB/s (the median of repeated copies over
+/// about `seconds`): the yardstick of the streaming path.
+pub fn memcpy_gb_per_s(bytes: usize, seconds: f64) -> f64 {
+    let source = vec![1u8; bytes.max(1)];
+    let mut target = vec![0u8; bytes.max(1)];
+    let mut rates = Vec::new();
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < seconds || rates.len() < 5 {
+        let t = Instant::now();
+        target.copy_from_slice(std::hint::black_box(&source));
+        std::hint::black_box(&mut target);
+        rates.push(bytes as f64 / t.elapsed().as_secs_f64().max(1e-9) / 1e9);
+    }
+    Quantiles::of(&mut rates).p50
+}
+
+/// The streaming path's share of memcpy bandwidth: `loopback` moves its frames as `f64` values.
+pub fn streaming_share(point: &BenchPoint, inputs: usize, memcpy_gb_per_s: f64) -> f64 {
+    point.frames_per_second * (inputs * 8) as f64 / 1e9 / memcpy_gb_per_s
 }
 
 /// The normalised frames of `data` for the benchmark.
@@ -274,6 +298,8 @@ pub struct BenchReport<'a> {
     pub data: String,
     /// CPU threads available to CPU devices.
     pub threads: usize,
+    /// memcpy bandwidth for the largest batch's bytes, GB/s, when `loopback` was measured.
+    pub memcpy_gb_per_s: Option<f64>,
     /// The measurements.
     pub points: &'a [BenchPoint],
 }

@@ -555,12 +555,27 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("{line}")
             })?;
             print!("{}", bench::table(&points));
+            let largest = options.batch_sizes.iter().max().copied().unwrap_or(1);
+            let inputs = points.first().map_or(0, |p| p.inputs);
+            let memcpy = options.devices.iter().any(|d| d == "loopback").then(|| {
+                let gb = bench::memcpy_gb_per_s(largest * inputs * 8, 0.5);
+                for p in points.iter().filter(|p| p.device == "loopback") {
+                    println!(
+                        "streaming path, batch {}: {:.2} GB/s of f64 frames = {:.2} × memcpy ({gb:.2} GB/s)",
+                        p.batch,
+                        p.frames_per_second * (inputs * 8) as f64 / 1e9,
+                        bench::streaming_share(p, inputs, gb)
+                    );
+                }
+                gb
+            });
             let report = bench::BenchReport {
                 format: "baler-bench",
                 options: &options,
                 model: model.display().to_string(),
                 data: input.display().to_string(),
                 threads: rayon::current_num_threads(),
+                memcpy_gb_per_s: memcpy,
                 points: &points,
             };
             bench::write_report(&out, &report)?;
