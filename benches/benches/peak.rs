@@ -33,7 +33,9 @@ fn fma_avx2() -> f32 {
         }
     }
     let mut out = [0f32; 8];
-    let sum = acc.iter().fold(_mm256_set1_ps(0.0), |s, &x| _mm256_add_ps(s, x));
+    let sum = acc
+        .iter()
+        .fold(_mm256_set1_ps(0.0), |s, &x| _mm256_add_ps(s, x));
     // SAFETY: `out` holds 8 floats, an unaligned store of one 256-bit vector.
     unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sum) };
     out.iter().sum()
