@@ -64,21 +64,7 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     );
 
     // the C-simulated kernel as a device: `compress --fixed` writes the same bytes as on cpu-fixed
-    let names: Vec<String> = serde_json::from_slice::<serde_json::Value>(
-        &std::fs::read(root.join("models/jets-baler-9to5/decoder.json")).unwrap(),
-    )
-    .unwrap()["data"]["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_owned())
-        .collect();
-    let mut rows =
-        baler::data::Dataset::load(&root.join("data/hep_jets_dijet.npy"), &names).unwrap();
-    rows.rows = 2000;
-    rows.values.truncate(2000 * 9);
-    let rows_path = tmp.path().join("jets-2000.npy");
-    rows.save(&rows_path).unwrap();
+    let (rows_path, _) = common::jets_rows(tmp.path(), 2000);
     let rows_arg = rows_path.to_str().unwrap();
     let compressed = |device: &str, file: &str| {
         let path = tmp.path().join(file);

@@ -23,19 +23,7 @@ fn quantize_then_compress_and_decompress_in_fixed_point() {
     ] {
         std::fs::copy(root.join("models/jets-baler-9to5").join(f), model.join(f)).unwrap();
     }
-    let names: Vec<String> = serde_json::from_slice::<serde_json::Value>(
-        &std::fs::read(model.join("decoder.json")).unwrap(),
-    )
-    .unwrap()["data"]["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_owned())
-        .collect();
-    let mut data = Dataset::load(&root.join("data/hep_jets_dijet.npy"), &names).unwrap();
-    data.rows = 600;
-    data.values.truncate(600 * 9);
-    data.save(&dir.join("jets.npy")).unwrap();
+    let (_, names) = common::jets_rows(dir, 600);
 
     let report = ok(
         dir,

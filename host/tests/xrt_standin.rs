@@ -55,21 +55,7 @@ fn the_xrt_path_runs_against_the_standin_and_matches_cpu_fixed() {
     let model = model.to_str().unwrap();
 
     // 10,000 rows: three kernel runs of up to 4,096 frames, alternating between two buffer sets
-    let decoder: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root.join("models/jets-baler-9to5/decoder.json")).unwrap(),
-    )
-    .unwrap();
-    let model_names: Vec<String> = decoder["data"]["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_owned())
-        .collect();
-    let mut rows =
-        baler::data::Dataset::load(&root.join("data/hep_jets_dijet.npy"), &model_names).unwrap();
-    rows.rows = 10_000;
-    rows.values.truncate(10_000 * 9);
-    rows.save(&dir.join("jets.npy")).unwrap();
+    common::jets_rows(dir, 10_000);
 
     ok(
         dir,

@@ -37,13 +37,8 @@ impl Device for CpuFixed {
     }
 
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {
+        super::whole_frames(&self.info, input)?;
         let inputs = self.info.inputs;
-        if !input.len().is_multiple_of(inputs) {
-            return Err(self.error(format!(
-                "{} values are not whole frames of {inputs}",
-                input.len()
-            )));
-        }
         let output = self.network.output();
         let runner = self.network.runner();
         Ok(input

@@ -146,14 +146,8 @@ impl Device for CsimKernel {
     }
 
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {
-        let (inputs, outputs) = (self.info.inputs, self.info.outputs);
-        if !input.len().is_multiple_of(inputs) {
-            return Err(self.error(format!(
-                "{} values are not whole frames of {inputs}",
-                input.len()
-            )));
-        }
-        let frames = input.len() / inputs;
+        let outputs = self.info.outputs;
+        let frames = super::whole_frames(&self.info, input)?;
         let count = u32::try_from(frames)
             .map_err(|_| self.error(format!("{frames} frames in one batch: at most 2^32 - 1")))?;
         let mut in_buf = aligned_bytes(input.len() * self.layout.input_element.bytes);

@@ -69,6 +69,22 @@ pub trait Device: Send {
     }
 }
 
+/// The number of frames in `input`, or an error of the device if it is not whole frames.
+fn whole_frames(info: &DeviceInfo, input: &[f64]) -> Result<usize, DeviceError> {
+    if input.len().is_multiple_of(info.inputs) {
+        Ok(input.len() / info.inputs)
+    } else {
+        Err(DeviceError {
+            device: info.name.clone(),
+            message: format!(
+                "{} values are not whole frames of {}",
+                input.len(),
+                info.inputs
+            ),
+        })
+    }
+}
+
 /// Fixed-point device names `open_fixed` accepts, for help and errors.
 pub const FIXED_DEVICES: &str =
     "cpu-fixed, csim:<kernel library or HLS project folder>, xrt:<bitstream manifest>";

@@ -301,14 +301,8 @@ impl Device for XrtKernel {
     }
 
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {
-        let (inputs, outputs) = (self.info.inputs, self.info.outputs);
-        if !input.len().is_multiple_of(inputs) {
-            return Err(self.error(format!(
-                "{} values are not whole frames of {inputs}",
-                input.len()
-            )));
-        }
-        let frames = input.len() / inputs;
+        let outputs = self.info.outputs;
+        let frames = super::whole_frames(&self.info, input)?;
         let mut output = vec![0.0; frames * outputs];
         let mut place = |(first, values): (usize, Vec<f64>)| {
             output[first * outputs..first * outputs + values.len()].copy_from_slice(&values);

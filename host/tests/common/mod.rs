@@ -2,7 +2,7 @@
 //! naming the culprit, no panic).
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn baler(dir: &Path, args: &[&str]) -> Output {
@@ -35,4 +35,29 @@ pub fn fails(dir: &Path, args: &[&str], needle: &str) -> String {
     assert!(stderr.contains(needle), "expected '{needle}' in:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The first `rows` rows of the shipped jet data, saved as `<dir>/jets.npy`, and the reference model's
+/// variable names.
+pub fn jets_rows(dir: &Path, rows: usize) -> (PathBuf, Vec<String>) {
+    let decoder = std::fs::read(root().join("models/jets-baler-9to5/decoder.json")).unwrap();
+    let names: Vec<String> = serde_json::from_slice::<serde_json::Value>(&decoder).unwrap()["data"]
+        ["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    let mut data =
+        baler::data::Dataset::load(&root().join("data/hep_jets_dijet.npy"), &names).unwrap();
+    data.rows = rows;
+    data.values.truncate(rows * names.len());
+    let path = dir.join("jets.npy");
+    data.save(&path).unwrap();
+    (path, names)
 }
