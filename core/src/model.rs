@@ -246,6 +246,27 @@ impl NetworkSpec {
         Ok(self.shapes()?.pop().expect("never empty"))
     }
 
+    /// Multiply-adds per sample: each weight once per output position it is applied at (dense layers once,
+    /// convolutions at every output position, padding included). `None` if the shapes do not fit.
+    pub fn multiply_adds(&self) -> Option<usize> {
+        let shapes = self.shapes().ok()?;
+        let mut total = 0;
+        for (layer, shape) in self.layers.iter().zip(&shapes) {
+            let Some((weights, _)) = layer.param_shapes() else {
+                continue;
+            };
+            let weights: usize = weights.iter().product();
+            let output = layer.output_shape(shape)?;
+            total += match layer {
+                LayerSpec::Dense { .. } => weights,
+                LayerSpec::Conv2d { .. } => weights * output[1] * output[2],
+                // each input position meets every tap once
+                _ => weights * shape[1] * shape[2],
+            };
+        }
+        Some(total)
+    }
+
     /// Number of trainable values (weights and biases).
     pub fn parameter_count(&self) -> usize {
         self.layers
@@ -350,5 +371,43 @@ mod tests {
         let err = net.shapes().unwrap_err();
         assert_eq!(err.layer, 1);
         assert_eq!(err.input, vec![4]);
+    }
+
+    #[test]
+    fn multiply_adds_count_every_weight_at_every_position() {
+        let dense = |inputs, outputs| LayerSpec::Dense {
+            inputs,
+            outputs,
+            activation: Activation::Linear,
+        };
+        let jets = NetworkSpec {
+            input_shape: vec![9],
+            layers: vec![dense(9, 200), dense(200, 100), dense(100, 50), dense(50, 5)],
+        };
+        assert_eq!(jets.multiply_adds(), Some(27_050));
+        // 3×3 conv 1→2 on 4×4, stride 2 → 2×2 outputs; transposed back to 4×4 from 2×2 inputs
+        let conv = NetworkSpec {
+            input_shape: vec![1, 4, 4],
+            layers: vec![
+                LayerSpec::Conv2d {
+                    in_channels: 1,
+                    out_channels: 2,
+                    kernel: 3,
+                    stride: 2,
+                    padding: 1,
+                    activation: Activation::Linear,
+                },
+                LayerSpec::ConvTranspose2d {
+                    in_channels: 2,
+                    out_channels: 1,
+                    kernel: 3,
+                    stride: 2,
+                    padding: 1,
+                    output_padding: [1, 1],
+                    activation: Activation::Linear,
+                },
+            ],
+        };
+        assert_eq!(conv.multiply_adds(), Some(18 * 4 + 18 * 4));
     }
 }

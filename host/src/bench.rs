@@ -62,6 +62,8 @@ pub struct BenchPoint {
     pub frames_per_second: f64,
     /// Input megabytes (10^6 B, the data's own value type) per second.
     pub megabytes_per_second: f64,
+    /// The encoder's arithmetic rate: 2 × multiply-adds per frame × frames/s, GFLOP/s.
+    pub gflop_per_second: f64,
     /// Batch latency, submission to output, ms.
     pub batch_latency_ms: Quantiles,
     /// Batch latency divided by the batch's frames, µs.
@@ -128,14 +130,28 @@ fn energy_source(device: &str) -> (Option<Rapl>, String) {
     }
 }
 
-/// Measures `device` at `batch` frames per batch on frames cycled from `frames` (normalised values).
+/// The data a benchmark cycles through.
+pub struct BenchFrames<'a> {
+    /// Normalised values, frame after frame.
+    pub values: &'a [f64],
+    /// Bytes per value in the data file.
+    pub value_bytes: usize,
+    /// The encoder's multiply-adds per frame.
+    pub multiply_adds: usize,
+}
+
+/// Measures `device` at `batch` frames per batch on frames cycled from `frames`.
 pub fn bench_point(
     device: Box<dyn Device>,
-    frames: &[f64],
-    value_bytes: usize,
+    frames: &BenchFrames,
     batch: usize,
     options: &BenchOptions,
 ) -> Result<BenchPoint> {
+    let BenchFrames {
+        values: frames,
+        value_bytes,
+        multiply_adds,
+    } = *frames;
     let info = device.info().clone();
     let inputs = info.inputs;
     let available = frames.len() / inputs;
@@ -184,6 +200,7 @@ pub fn bench_point(
         batches,
         frames_per_second: total_frames / wall,
         megabytes_per_second: total_frames * (inputs * value_bytes) as f64 / wall / 1e6,
+        gflop_per_second: total_frames * 2.0 * multiply_adds as f64 / wall / 1e9,
         batch_latency_ms: Quantiles::of(&mut sorted),
         frame_latency_us: Quantiles::of(&mut per_frame_us),
         host_overhead_us: ((wall - device_seconds) / batches as f64 * 1e6).max(0.0),
@@ -224,11 +241,12 @@ pub fn normalized_frames(data: &Dataset, normalization: &baler_core::Normalizati
 /// The terminal table of a run.
 pub fn table(points: &[BenchPoint]) -> String {
     let mut out = format!(
-        "{:<28} {:>6} {:>12} {:>9} {:>28} {:>10} {:>10} {:>14}\n",
+        "{:<28} {:>6} {:>12} {:>9} {:>8} {:>28} {:>10} {:>10} {:>14}\n",
         "device",
         "batch",
         "frames/s",
         "MB/s",
+        "GFLOP/s",
         "batch latency p50/p99/max",
         "frame p50",
         "host/batch",
@@ -240,11 +258,12 @@ pub fn table(points: &[BenchPoint]) -> String {
             .energy_uj_per_frame
             .map_or("unavailable".to_string(), |e| format!("{e:.3} µJ"));
         out.push_str(&format!(
-            "{:<28} {:>6} {:>12.0} {:>9.2} {:>28} {:>10} {:>10} {:>14}\n",
+            "{:<28} {:>6} {:>12.0} {:>9.2} {:>8.2} {:>28} {:>10} {:>10} {:>14}\n",
             truncate(&p.device, 28),
             p.batch,
             p.frames_per_second,
             p.megabytes_per_second,
+            p.gflop_per_second,
             format!("{} / {} / {}", ms(l.p50), ms(l.p99), ms(l.max)),
             format!("{:.3} µs", p.frame_latency_us.p50),
             format!("{:.1} µs", p.host_overhead_us),
@@ -358,13 +377,18 @@ pub fn run_bench(
     decoder.data.check(&data, input)?;
     data.rows = data.rows.min(rows.max(1));
     data.values.truncate(data.rows * data.features());
-    let frames = normalized_frames(&data, &decoder.normalization);
-    let value_bytes = data.dtype.size();
+    let values = normalized_frames(&data, &decoder.normalization);
+    let encoder = crate::model_store::Model::load(model_dir)?.encoder;
+    let frames = BenchFrames {
+        values: &values,
+        value_bytes: data.dtype.size(),
+        multiply_adds: encoder.multiply_adds().unwrap_or(0),
+    };
     let mut points = Vec::new();
     for name in &options.devices {
         for &batch in &options.batch_sizes {
             let device = open_device(name, model_dir, data.features())?;
-            let point = bench_point(device, &frames, value_bytes, batch, options)?;
+            let point = bench_point(device, &frames, batch, options)?;
             progress(&format!(
                 "{name}: batch {batch}: {:.0} frames/s, batch latency p50 {}",
                 point.frames_per_second,
