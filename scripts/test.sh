@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add thumbv7em-none-eabihf riscv32imac-unknown-none-elf
-# g++ compiles the C++ that the fixed-point results are compared against
-if ! command -v g++ >/dev/null; then
-    sudo apt-get install -y g++ || apt-get install -y g++
+# g++ compiles the C++ that the fixed-point results are compared against; cc the XRT stand-in library
+if ! command -v g++ >/dev/null || ! command -v cc >/dev/null; then
+    sudo apt-get install -y g++ gcc || apt-get install -y g++ gcc
 fi
 # a Python virtual environment holds hls4ml for the cross-check
 if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
