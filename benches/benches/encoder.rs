@@ -34,6 +34,11 @@ fn encoder_throughput(c: &mut Criterion) {
     group.bench_function("f32 burn flex (batched)", |b| {
         b.iter(|| codec::run_network(&encoder, &input, features, &device))
     });
+    let blocked = baler::runtime::DenseF32::new(&model.encoder, &model.encoder_params)
+        .expect("a dense encoder");
+    group.bench_function("f32 cache-blocked kernel (cpu-f32)", |b| {
+        b.iter(|| blocked.run(&input))
+    });
     group.bench_function("f32 core reference loops", |b| {
         b.iter(|| {
             input

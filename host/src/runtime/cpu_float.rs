@@ -1,38 +1,55 @@
-//! `cpu-f32`: the float encoder through burn's CPU backend, batched — the baseline a user compares to.
+//! `cpu-f32`: the float encoder on the CPU, the baseline a user compares to — dense encoders through the
+//! cache-blocked SIMD kernel over rayon's threads, others through burn's CPU backend.
 
+use super::dense_f32::DenseF32;
 use super::{Device, DeviceError, DeviceInfo};
 use crate::codec::run_network;
 use crate::model_store::Model;
 use crate::network::Network;
 use burn::tensor::Device as BurnDevice;
+use rayon::prelude::*;
+
+/// Frames per parallel task of the dense kernel.
+const TASK_FRAMES: usize = 1024;
+
+enum Kernel {
+    Dense(DenseF32),
+    Burn(Network, BurnDevice),
+}
 
 /// The float model's encoder on the CPU.
 pub struct CpuFloat {
     info: DeviceInfo,
-    network: Network,
-    device: BurnDevice,
+    kernel: Kernel,
 }
 
 impl CpuFloat {
-    /// The encoder of `model` on burn's CPU backend.
+    /// The encoder of `model`.
     pub fn new(model: &Model) -> Result<Self, DeviceError> {
-        let device = BurnDevice::flex();
-        let network = Network::from_params(&model.encoder, &model.encoder_params, &device)
-            .map_err(|e| DeviceError {
-                device: "cpu-f32".into(),
-                message: e.to_string(),
-            })?;
-        let inputs = model.encoder.input_shape.iter().product();
+        let (kernel, detail) = match DenseF32::new(&model.encoder, &model.encoder_params) {
+            Some(dense) => (Kernel::Dense(dense), "cache-blocked SIMD dense kernel"),
+            None => {
+                let device = BurnDevice::flex();
+                let network = Network::from_params(&model.encoder, &model.encoder_params, &device)
+                    .map_err(|e| DeviceError {
+                        device: "cpu-f32".into(),
+                        message: e.to_string(),
+                    })?;
+                (Kernel::Burn(network, device), "burn flex backend")
+            }
+        };
         Ok(CpuFloat {
             info: DeviceInfo {
                 name: "cpu-f32".into(),
-                detail: "float encoder, burn flex backend (CPU)".into(),
+                detail: format!(
+                    "float encoder, {detail}, {} CPU threads",
+                    rayon::current_num_threads()
+                ),
                 model_id: Some(model.decoder.id.to_string()),
-                inputs,
+                inputs: model.encoder.input_shape.iter().product(),
                 outputs: model.decoder.latent(),
             },
-            network,
-            device,
+            kernel,
         })
     }
 }
@@ -43,8 +60,17 @@ impl Device for CpuFloat {
     }
 
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {
+        super::whole_frames(&self.info, input)?;
         let values: Vec<f32> = input.iter().map(|&v| v as f32).collect();
-        let out = run_network(&self.network, &values, self.info.inputs, &self.device);
+        let out = match &self.kernel {
+            Kernel::Dense(dense) => values
+                .par_chunks(TASK_FRAMES * self.info.inputs)
+                .flat_map_iter(|chunk| dense.run(chunk))
+                .collect(),
+            Kernel::Burn(network, device) => {
+                run_network(network, &values, self.info.inputs, device)
+            }
+        };
         Ok(out.into_iter().map(f64::from).collect())
     }
 }

@@ -7,6 +7,7 @@ mod cpu_fixed;
 #[cfg(feature = "train")]
 mod cpu_float;
 mod csim;
+mod dense_f32;
 mod loopback;
 pub mod manifest;
 mod stream;
@@ -16,6 +17,7 @@ pub use cpu_fixed::CpuFixed;
 #[cfg(feature = "train")]
 pub use cpu_float::CpuFloat;
 pub use csim::CsimKernel;
+pub use dense_f32::DenseF32;
 pub use loopback::Loopback;
 pub use stream::{BatchTiming, DeviceStream, StreamCounters};
 pub use xrt::XrtKernel;
