@@ -62,7 +62,7 @@ pub struct BenchPoint {
     pub frames_per_second: f64,
     /// Input megabytes (10^6 B, the data's own value type) per second.
     pub megabytes_per_second: f64,
-    /// The encoder's arithmetic rate: 2 × multiply-adds per frame × frames/s, GFLOP/s.
+    /// The encoder's arithmetic rate: 2 × multiply-adds per frame × frames/s, GFLOP/s (0 for `loopback`).
     pub gflop_per_second: f64,
     /// Batch latency, submission to output, ms.
     pub batch_latency_ms: Quantiles,
@@ -258,12 +258,16 @@ pub fn table(points: &[BenchPoint]) -> String {
             .energy_uj_per_frame
             .map_or("unavailable".to_string(), |e| format!("{e:.3} µJ"));
         out.push_str(&format!(
-            "{:<28} {:>6} {:>12.0} {:>9.2} {:>8.2} {:>28} {:>10} {:>10} {:>14}\n",
+            "{:<28} {:>6} {:>12.0} {:>9.2} {:>8} {:>28} {:>10} {:>10} {:>14}\n",
             truncate(&p.device, 28),
             p.batch,
             p.frames_per_second,
             p.megabytes_per_second,
-            p.gflop_per_second,
+            if p.gflop_per_second > 0.0 {
+                format!("{:.2}", p.gflop_per_second)
+            } else {
+                "-".into()
+            },
             format!("{} / {} / {}", ms(l.p50), ms(l.p99), ms(l.max)),
             format!("{:.3} µs", p.frame_latency_us.p50),
             format!("{:.1} µs", p.host_overhead_us),
@@ -388,6 +392,16 @@ pub fn run_bench(
     for name in &options.devices {
         for &batch in &options.batch_sizes {
             let device = open_device(name, model_dir, data.features())?;
+            // the loopback computes nothing
+            let arithmetic = if name == "loopback" {
+                0
+            } else {
+                frames.multiply_adds
+            };
+            let frames = BenchFrames {
+                multiply_adds: arithmetic,
+                ..frames
+            };
             let point = bench_point(device, &frames, batch, options)?;
             progress(&format!(
                 "{name}: batch {batch}: {:.0} frames/s, batch latency p50 {}",
