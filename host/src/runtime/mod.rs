@@ -1,5 +1,5 @@
-//! The device runtime: one streaming API over the devices that run an encoder on frames — the float model on
-//! the CPU (`cpu-f32`), the fixed-point reference (`cpu-fixed`), the C-simulated HLS kernel (`csim:<library>`)
+//! The device runtime: one streaming API over the devices that run an encoder on frames — the CPU in float
+//! (`cpu-f32`) and fixed point (`cpu-fixed`), the C-simulated HLS kernel (`csim:`), a card through XRT (`xrt:`)
 //! and a `loopback` for the streaming path alone — with batches in flight.
 
 mod codes;
