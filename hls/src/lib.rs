@@ -7,6 +7,7 @@ pub mod design;
 pub mod error;
 pub mod estimate;
 mod firmware;
+mod layers;
 pub mod project;
 mod scripts;
 mod testbench;
