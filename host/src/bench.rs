@@ -115,11 +115,15 @@ impl Rapl {
 
 /// The energy source of a device, or why there is none.
 fn energy_source(device: &str) -> (Option<Rapl>, String) {
+    let unavailable = |why: &str| (None, format!("unavailable: {why}"));
     if device.starts_with("csim") {
-        return (
-            None,
-            "unavailable: a C simulation has no board power".into(),
-        );
+        return unavailable("a C simulation has no board power");
+    }
+    if device.starts_with("xrt") {
+        return unavailable("card power sensors (xbutil / hwmon) are not read yet");
+    }
+    if device == "gpu" {
+        return unavailable("GPU power (NVML) is not read yet");
     }
     match Rapl::open() {
         Some(r) => (Some(r), format!("CPU package, RAPL ({})", Rapl::ENERGY)),
@@ -336,14 +340,24 @@ pub fn write_report(dir: &Path, report: &BenchReport) -> Result<()> {
 }
 
 /// Device names `baler bench` accepts.
-pub const DEVICES: &str =
-    "cpu-f32, cpu-fixed, csim:<kernel library or HLS project folder>, loopback";
+pub const DEVICES: &str = "cpu-f32, cpu-fixed, gpu (wgpu feature), csim:<kernel library or HLS project folder>, \
+                           xrt:<bitstream manifest>, loopback";
 
 /// Opens device `name` for the model in `model_dir`.
 fn open_device(name: &str, model_dir: &Path, inputs: usize) -> Result<Box<dyn Device>> {
     use crate::runtime::{CpuFloat, Loopback, open_fixed};
     Ok(match name {
         "cpu-f32" => Box::new(CpuFloat::new(&crate::model_store::Model::load(model_dir)?)?),
+        #[cfg(feature = "wgpu")]
+        "gpu" => Box::new(crate::runtime::GpuFloat::new(
+            &crate::model_store::Model::load(model_dir)?,
+        )?),
+        #[cfg(not(feature = "wgpu"))]
+        "gpu" => {
+            return Err(Error::Mismatch(
+                "this build has no GPU device: rebuild with `--features wgpu`".into(),
+            ));
+        }
         "loopback" => Box::new(Loopback::new(inputs)),
         _ if name == "cpu-fixed" || name.starts_with("csim:") || name.starts_with("xrt:") => {
             let model = crate::quantized::QuantizedModel::load(model_dir)?;

@@ -208,7 +208,8 @@ enum Command {
         /// Output folder for bench.json and the plots [default: <project>/bench].
         #[arg(short, long)]
         out: Option<PathBuf>,
-        /// Devices: cpu-f32, cpu-fixed, csim:<kernel library or HLS project folder>, loopback.
+        /// Devices: cpu-f32, cpu-fixed, gpu (wgpu feature), csim:<kernel library or HLS project folder>,
+        /// xrt:<bitstream manifest>, loopback.
         #[arg(
             long,
             value_delimiter = ',',

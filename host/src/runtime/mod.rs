@@ -1,6 +1,6 @@
 //! The device runtime: one streaming API over the devices that run an encoder on frames — the CPU in float
-//! (`cpu-f32`) and fixed point (`cpu-fixed`), the C-simulated HLS kernel (`csim:`), a card through XRT (`xrt:`)
-//! and a `loopback` for the streaming path alone — with batches in flight.
+//! (`cpu-f32`) and fixed point (`cpu-fixed`), a GPU (`gpu`, wgpu feature), the C-simulated HLS kernel (`csim:`),
+//! a card through XRT (`xrt:`) and a `loopback` for the streaming path alone — with batches in flight.
 
 mod codes;
 mod cpu_fixed;
@@ -8,6 +8,8 @@ mod cpu_fixed;
 mod cpu_float;
 mod csim;
 mod dense_f32;
+#[cfg(feature = "wgpu")]
+mod gpu;
 mod loopback;
 pub mod manifest;
 mod stream;
@@ -18,6 +20,8 @@ pub use cpu_fixed::CpuFixed;
 pub use cpu_float::CpuFloat;
 pub use csim::CsimKernel;
 pub use dense_f32::DenseF32;
+#[cfg(feature = "wgpu")]
+pub use gpu::GpuFloat;
 pub use loopback::Loopback;
 pub use stream::{BatchTiming, DeviceStream, StreamCounters};
 pub use xrt::XrtKernel;
