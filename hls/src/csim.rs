@@ -51,6 +51,16 @@ pub fn ap_types_dir(explicit: Option<&Path>) -> Result<PathBuf, HlsError> {
     }
 }
 
+/// g++ flags of a C simulation (also in the project's Makefile): `-DNDEBUG` because `ap_private.h` asserts on an
+/// internal read past the MSB in conversions between formats with no bit in common, whose result is correct.
+pub(crate) const GXX_FLAGS: [&str; 5] = [
+    "-std=c++14",
+    "-w",
+    "-DNDEBUG",
+    "-Icsim_models",
+    "-Ifirmware",
+];
+
 fn gcc(
     dir: &Path,
     ap_types: &Path,
@@ -60,14 +70,8 @@ fn gcc(
 ) -> Result<std::process::Child, HlsError> {
     Command::new("g++")
         .current_dir(dir)
-        .args([
-            "-std=c++14",
-            "-w",
-            "-DNDEBUG",
-            "-Icsim_models",
-            "-Ifirmware",
-            "-isystem",
-        ])
+        .args(GXX_FLAGS)
+        .arg("-isystem")
         .arg(ap_types)
         .args(extra)
         .args(sources)

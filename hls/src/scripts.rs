@@ -107,13 +107,14 @@ csim: build/csim/{name}_test
 
 build/csim/{name}_test: tb/{name}_test.cpp firmware/{name}.cpp firmware/{name}_axis.cpp firmware/{name}_kernel.cpp $(HEADERS)
 	mkdir -p build/csim
-	g++ -std=c++14 -O1 -w -DNDEBUG -Icsim_models -isystem $(AP_TYPES) -Ifirmware -o $@ $(filter %.cpp,$^)
+	g++ {gxx} -O1 -isystem $(AP_TYPES) -o $@ $(filter %.cpp,$^)
 
 clean:
 	rm -rf build _x .Xil *.log
 "#,
         platform = d.config.platform,
         kernel = kernel_top(d),
+        gxx = crate::csim::GXX_FLAGS.join(" "),
     )
 }
 

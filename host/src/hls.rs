@@ -96,18 +96,31 @@ pub fn hls_projects(
     }
     let mut normalized = data.values[..rows * data.features()].to_vec();
     decoder.normalization.apply(&mut normalized);
-    // the decoder is tested on what the fixed-point encoder makes of the same rows
-    let latent = crate::quantized::run_rows(&model.encoder, &normalized, data.features());
+    // the encoder's reference run gives its expected codes and, as values, the decoder's test frames
+    let encoder_frames =
+        TestFrames::from_reference(&model.encoder, &normalized).map_err(|error| Error::Hls {
+            network: Network::Encoder.name(),
+            error,
+        })?;
+    let latent_format = model.encoder.output();
+    let latent: Vec<f64> = encoder_frames
+        .expected
+        .iter()
+        .map(|&c| latent_format.value_of(c as i128))
+        .collect();
 
     let mut outcomes = Vec::new();
     for &network in &options.networks {
-        let (net, values): (&QuantizedNetwork, &[f64]) = match network {
-            Network::Encoder => (&model.encoder, &normalized),
-            Network::Decoder => (&decoder.network, &latent),
-        };
         let fail = |error| Error::Hls {
             network: network.name(),
             error,
+        };
+        let (net, frames): (&QuantizedNetwork, TestFrames) = match network {
+            Network::Encoder => (&model.encoder, encoder_frames.clone()),
+            Network::Decoder => (
+                &decoder.network,
+                TestFrames::from_reference(&decoder.network, &latent).map_err(fail)?,
+            ),
         };
         let config = HlsConfig {
             name: format!("{}_{}", options.config.name, network.name()),
@@ -116,7 +129,6 @@ pub fn hls_projects(
         };
         let start = Instant::now();
         let design = HlsDesign::new(net, config).map_err(fail)?;
-        let frames = TestFrames::from_reference(net, values).map_err(fail)?;
         let project =
             baler_hls::write_project(&out.join(network.name()), &design, &frames).map_err(fail)?;
         let generate_seconds = start.elapsed().as_secs_f64();

@@ -12,9 +12,34 @@ use rayon::prelude::*;
 /// Frames per parallel task of the dense kernel.
 const TASK_FRAMES: usize = 1024;
 
+/// A float encoder on a burn device (the CPU's flex backend, or wgpu for `gpu`).
+pub(super) struct BurnEncoder {
+    network: Network,
+    device: BurnDevice,
+}
+
+impl BurnEncoder {
+    /// The encoder of `model` on `device`; errors name the runtime device `name`.
+    pub(super) fn new(model: &Model, device: BurnDevice, name: &str) -> Result<Self, DeviceError> {
+        let network = Network::from_params(&model.encoder, &model.encoder_params, &device)
+            .map_err(|e| DeviceError {
+                device: name.into(),
+                message: e.to_string(),
+            })?;
+        Ok(BurnEncoder { network, device })
+    }
+
+    /// Whole frames of normalised values → latent values.
+    pub(super) fn run(&self, input: &[f64], inputs: usize) -> Vec<f64> {
+        let values: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+        let out = run_network(&self.network, &values, inputs, &self.device);
+        out.into_iter().map(f64::from).collect()
+    }
+}
+
 enum Kernel {
     Dense(DenseF32),
-    Burn(Network, BurnDevice),
+    Burn(BurnEncoder),
 }
 
 /// The float model's encoder on the CPU.
@@ -28,15 +53,10 @@ impl CpuFloat {
     pub fn new(model: &Model) -> Result<Self, DeviceError> {
         let (kernel, detail) = match DenseF32::new(&model.encoder, &model.encoder_params) {
             Some(dense) => (Kernel::Dense(dense), "cache-blocked SIMD dense kernel"),
-            None => {
-                let device = BurnDevice::flex();
-                let network = Network::from_params(&model.encoder, &model.encoder_params, &device)
-                    .map_err(|e| DeviceError {
-                        device: "cpu-f32".into(),
-                        message: e.to_string(),
-                    })?;
-                (Kernel::Burn(network, device), "burn flex backend")
-            }
+            None => (
+                Kernel::Burn(BurnEncoder::new(model, BurnDevice::flex(), "cpu-f32")?),
+                "burn flex backend",
+            ),
         };
         Ok(CpuFloat {
             info: DeviceInfo {
@@ -61,16 +81,16 @@ impl Device for CpuFloat {
 
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {
         super::whole_frames(&self.info, input)?;
-        let values: Vec<f32> = input.iter().map(|&v| v as f32).collect();
-        let out = match &self.kernel {
-            Kernel::Dense(dense) => values
-                .par_chunks(TASK_FRAMES * self.info.inputs)
-                .flat_map_iter(|chunk| dense.run(chunk))
-                .collect(),
-            Kernel::Burn(network, device) => {
-                run_network(network, &values, self.info.inputs, device)
+        Ok(match &self.kernel {
+            Kernel::Dense(dense) => {
+                let values: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+                values
+                    .par_chunks(TASK_FRAMES * self.info.inputs)
+                    .flat_map_iter(|chunk| dense.run(chunk))
+                    .map(f64::from)
+                    .collect()
             }
-        };
-        Ok(out.into_iter().map(f64::from).collect())
+            Kernel::Burn(encoder) => encoder.run(input, self.info.inputs),
+        })
     }
 }

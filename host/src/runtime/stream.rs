@@ -42,6 +42,7 @@ pub struct DeviceStream {
     from_device: Receiver<Done>,
     worker: Option<JoinHandle<()>>,
     timeout: Duration,
+    depth: u64,
     timed_out: bool,
     counters: StreamCounters,
     submitted_at: std::collections::VecDeque<Instant>,
@@ -77,6 +78,7 @@ impl DeviceStream {
             from_device,
             worker: Some(worker),
             timeout,
+            depth: depth.max(1) as u64,
             timed_out: false,
             counters: StreamCounters::default(),
             submitted_at: Default::default(),
@@ -186,13 +188,13 @@ impl DeviceStream {
         Ok((output, timing))
     }
 
-    /// Runs all frames of `input` in batches of `batch_frames`, keeping the queue full; returns the outputs in
-    /// order.
+    /// Runs all frames of `input` in batches of `batch_frames`, `depth` of them in flight; returns the outputs
+    /// in order.
     pub fn run_all(&mut self, input: &[f64], batch_frames: usize) -> Result<Vec<f64>, DeviceError> {
         let chunk = batch_frames.max(1) * self.info.inputs;
         let mut output = Vec::with_capacity(input.len() / self.info.inputs * self.info.outputs);
         for batch in input.chunks(chunk) {
-            if self.in_flight() > 1 {
+            if self.in_flight() >= self.depth {
                 output.extend(self.receive()?);
             }
             self.submit(batch.to_vec())?;
