@@ -4,6 +4,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::power::{EnergyMeter, Locations};
 use crate::runtime::{Device, DeviceStream};
 use serde::Serialize;
 use std::path::Path;
@@ -72,66 +73,13 @@ pub struct BenchPoint {
     pub host_overhead_us: f64,
     /// Energy per frame, µJ, when a power source exists.
     pub energy_uj_per_frame: Option<f64>,
+    /// Mean power of the source over the run, W.
+    pub power_w: Option<f64>,
     /// Where the energy comes from, or why it is unavailable.
     pub energy_source: String,
     /// Every batch latency, ms (for the distribution plot).
     #[serde(skip)]
     pub latencies_ms: Vec<f64>,
-}
-
-/// A package energy counter (Linux powercap / Intel RAPL), in µJ.
-struct Rapl {
-    path: &'static str,
-    range: u64,
-}
-
-impl Rapl {
-    const ENERGY: &'static str = "/sys/class/powercap/intel-rapl:0/energy_uj";
-    const RANGE: &'static str = "/sys/class/powercap/intel-rapl:0/max_energy_range_uj";
-
-    fn open() -> Option<Rapl> {
-        let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok();
-        read(Self::ENERGY)?;
-        Some(Rapl {
-            path: Self::ENERGY,
-            range: read(Self::RANGE).unwrap_or(u64::MAX),
-        })
-    }
-
-    fn read(&self) -> Option<u64> {
-        std::fs::read_to_string(self.path).ok()?.trim().parse().ok()
-    }
-
-    /// µJ between two readings (the counter wraps at its range).
-    fn since(&self, start: u64) -> Option<u64> {
-        let now = self.read()?;
-        Some(if now >= start {
-            now - start
-        } else {
-            now + (self.range - start)
-        })
-    }
-}
-
-/// The energy source of a device, or why there is none.
-fn energy_source(device: &str) -> (Option<Rapl>, String) {
-    let unavailable = |why: &str| (None, format!("unavailable: {why}"));
-    if device.starts_with("csim") {
-        return unavailable("a C simulation has no board power");
-    }
-    if device.starts_with("xrt") {
-        return unavailable("card power sensors (xbutil / hwmon) are not read yet");
-    }
-    if device == "gpu" {
-        return unavailable("GPU power (NVML) is not read yet");
-    }
-    match Rapl::open() {
-        Some(r) => (Some(r), format!("CPU package, RAPL ({})", Rapl::ENERGY)),
-        None => (
-            None,
-            format!("unavailable: no readable RAPL counter ({})", Rapl::ENERGY),
-        ),
-    }
 }
 
 /// The data a benchmark cycles through.
@@ -157,6 +105,7 @@ pub fn bench_point(
         multiply_adds,
     } = *frames;
     let info = device.info().clone();
+    let meter = EnergyMeter::open(&device.power_source(), &Locations::from_env());
     let inputs = info.inputs;
     let available = frames.len() / inputs;
     if available == 0 {
@@ -170,8 +119,10 @@ pub fn bench_point(
     // warm-up: first-touch allocations, thread start, caches
     stream.submit(input.clone())?;
     stream.receive()?;
-    let (rapl, energy_source) = energy_source(&info.name);
-    let energy_start = rapl.as_ref().and_then(Rapl::read);
+    let measurement = meter
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(EnergyMeter::start);
     let start = Instant::now();
     let mut latencies_ms = Vec::new();
     let mut device_seconds = 0.0;
@@ -184,7 +135,12 @@ pub fn bench_point(
         device_seconds += timing.device_seconds;
     }
     let wall = start.elapsed().as_secs_f64();
-    let energy_uj = rapl.zip(energy_start).and_then(|(r, e)| r.since(e));
+    // a meter that fails mid-run says so instead of giving a figure
+    let energy = meter
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|meter| Ok((meter.finish(measurement?)?, meter.describe().to_string())))
+        .map_err(|why| format!("unavailable: {why}"));
     // batches still in flight are drained, not counted
     while stream.in_flight() > 0 {
         stream.receive()?;
@@ -208,8 +164,12 @@ pub fn bench_point(
         batch_latency_ms: Quantiles::of(&mut sorted),
         frame_latency_us: Quantiles::of(&mut per_frame_us),
         host_overhead_us: ((wall - device_seconds) / batches as f64 * 1e6).max(0.0),
-        energy_uj_per_frame: energy_uj.map(|e| e as f64 / total_frames),
-        energy_source,
+        energy_uj_per_frame: energy
+            .as_ref()
+            .ok()
+            .map(|(e, _)| e.joules * 1e6 / total_frames),
+        power_w: energy.as_ref().ok().map(|(e, _)| e.joules / e.seconds),
+        energy_source: energy.map_or_else(|why| why, |(_, what)| what),
         latencies_ms,
     })
 }

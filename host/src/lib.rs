@@ -19,6 +19,7 @@ pub mod model_store;
 pub mod network;
 #[cfg(feature = "train")]
 pub mod plot;
+pub mod power;
 pub mod precision;
 #[cfg(feature = "train")]
 pub mod project;

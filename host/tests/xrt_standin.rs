@@ -27,21 +27,8 @@ fn fails_with(out: Output, needle: &str) {
 
 /// Compiles the stand-in into `dir`, as `libxrt_coreutil.so`.
 fn build_standin(dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("xrt-standin/xrt_standin.c");
     let lib = dir.join("libxrt_coreutil.so");
-    let out = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-Wall"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&lib)
-        .args(["-ldl", "-lpthread"])
-        .output()
-        .expect("a C compiler (cc) runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::compile_c_library("xrt-standin/xrt_standin.c", &lib, &[]);
     lib
 }
 
@@ -131,6 +118,56 @@ fn the_xrt_path_runs_against_the_standin_and_matches_cpu_fixed() {
     assert_eq!(
         std::fs::read(dir.join("xrt.baler")).unwrap(),
         std::fs::read(dir.join("cpu.baler")).unwrap()
+    );
+
+    // `baler bench` on the card: energy from the card's XMC rail sensors (a stand-in folder: 12 V × 2.5 A)
+    let xmc = dir.join("xmc");
+    std::fs::create_dir(&xmc).unwrap();
+    for (file, value) in [("xmc_12v_pex_vol", "12000"), ("xmc_12v_pex_curr", "2500")] {
+        std::fs::write(xmc.join(file), value).unwrap();
+    }
+    let bench = [
+        "bench",
+        "-m",
+        model,
+        "-i",
+        "jets.npy",
+        "-o",
+        "bench",
+        "--device",
+        "xrt:bitstreams/jets.json",
+        "--batch",
+        "5000",
+        "--seconds",
+        "0.2",
+    ];
+    let out = baler_env(
+        dir,
+        &bench,
+        &[
+            ("BALER_XRT_LIBRARY", standin),
+            ("BALER_XRT_SENSORS", xmc.to_str().unwrap()),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Alveo card, 1 power rails"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bench/bench.json")).unwrap()).unwrap();
+    let point = &report["points"][0];
+    assert!(
+        (point["power_w"].as_f64().unwrap() - 30.0).abs() < 1e-9,
+        "{point}"
+    );
+    let per_frame = 30.0 / point["frames_per_second"].as_f64().unwrap() * 1e6;
+    let reported = point["energy_uj_per_frame"].as_f64().unwrap();
+    assert!(
+        (reported / per_frame - 1.0).abs() < 0.05,
+        "{reported} vs {per_frame}"
     );
 
     // a card that reports a failed run, a machine without XRT, a rebuilt bitstream

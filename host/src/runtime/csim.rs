@@ -2,7 +2,7 @@
 //! run time and called through its `extern "C"` entry point — the same buffers of integer codes a card gets.
 
 use super::codes::{CodeLayout, aligned_bytes, as_bytes_mut};
-use super::{Device, DeviceError, DeviceInfo};
+use super::{Device, DeviceError, DeviceInfo, PowerSource};
 use baler_core::quantized::QuantizedNetwork;
 use baler_hls::KernelDescription;
 use std::ffi::{CStr, c_char, c_void};
@@ -157,5 +157,9 @@ impl Device for CsimKernel {
         // SAFETY: both buffers hold `frames` whole frames of the kernel's element types (checked at open).
         unsafe { (self.kernel)(in_buf.as_ptr().cast(), out_buf.as_mut_ptr().cast(), count) };
         Ok(self.layout.decode(&as_bytes_mut(&mut out_buf)[..out_len]))
+    }
+
+    fn power_source(&self) -> PowerSource {
+        PowerSource::Unavailable("a C simulation has no board power".into())
     }
 }

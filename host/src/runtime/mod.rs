@@ -54,6 +54,22 @@ pub struct DeviceError {
     pub message: String,
 }
 
+/// Where a device's energy can be measured (`baler bench` opens the meter).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PowerSource {
+    /// The CPU packages' energy counters (RAPL).
+    CpuPackages,
+    /// The NVIDIA GPU behind this wgpu adapter name (NVML).
+    NvidiaGpu {
+        /// The adapter's name, as wgpu reports it.
+        adapter: String,
+    },
+    /// The Alveo card's power rails.
+    AlveoCard,
+    /// None, and why.
+    Unavailable(String),
+}
+
 /// A device that runs a network on batches of frames.
 pub trait Device: Send {
     /// Its description.
@@ -62,6 +78,11 @@ pub trait Device: Send {
     /// Runs `input.len() / inputs` frames of normalised values (whole frames); returns the output values,
     /// frame after frame.
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError>;
+
+    /// Where its energy can be measured: the CPU packages unless it says otherwise.
+    fn power_source(&self) -> PowerSource {
+        PowerSource::CpuPackages
+    }
 
     /// An error of this device.
     fn error(&self, message: impl Into<String>) -> DeviceError

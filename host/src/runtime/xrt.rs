@@ -7,7 +7,7 @@
 use super::codes::{CodeLayout, aligned_bytes, as_bytes_mut};
 use super::csim::check_kernel;
 use super::manifest::BitstreamManifest;
-use super::{Device, DeviceError, DeviceInfo};
+use super::{Device, DeviceError, DeviceInfo, PowerSource};
 use baler_core::quantized::QuantizedNetwork;
 use std::ffi::{CString, c_char, c_int, c_uint, c_void};
 use std::path::{Path, PathBuf};
@@ -298,6 +298,10 @@ impl XrtKernel {
 impl Device for XrtKernel {
     fn info(&self) -> &DeviceInfo {
         &self.info
+    }
+
+    fn power_source(&self) -> PowerSource {
+        PowerSource::AlveoCard
     }
 
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {

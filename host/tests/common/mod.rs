@@ -37,6 +37,24 @@ pub fn fails(dir: &Path, args: &[&str], needle: &str) -> String {
     stderr
 }
 
+/// Compiles the C file `source` (relative to the host crate) into the shared library `lib`, with `defines`.
+pub fn compile_c_library(source: &str, lib: &Path, defines: &[&str]) {
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-Wall"])
+        .args(defines)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(source))
+        .arg("-o")
+        .arg(lib)
+        .args(["-ldl", "-lpthread"])
+        .output()
+        .expect("a C compiler (cc) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
