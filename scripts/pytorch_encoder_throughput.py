@@ -1,8 +1,10 @@
 """Encoder throughput (rows/s) of a baler model in PyTorch, one thread, for comparison with
-`cargo bench -p baler-benches --bench encoder`. Reads encoder.json + encoder.safetensors (dense layers)
-without the safetensors package, and runs the same 4096 rows as the benchmark.
+`cargo bench -p baler-benches --bench encoder` (4096 rows, the default) or with
+`RAYON_NUM_THREADS=1 baler bench --device cpu-f32 --batch ...` (same batch sizes). Reads encoder.json +
+encoder.safetensors (dense layers) without the safetensors package; each batch is timed repeatedly for about
+a second and the median call reported.
 
-    python3 scripts/pytorch_encoder_throughput.py models/jets-baler-9to5 data/hep_jets_dijet.npy
+    python3 scripts/pytorch_encoder_throughput.py models/jets-baler-9to5 data/hep_jets_dijet.npy [1,64,4096]
 """
 import json
 import statistics
@@ -29,7 +31,7 @@ def read_safetensors(path):
     return tensors
 
 
-def main(model_dir, data_path, rows=4096, repeats=30):
+def main(model_dir, data_path, batches="4096", seconds=1.0):
     torch.set_num_threads(1)
     spec = json.load(open(f"{model_dir}/encoder.json"))["network"]
     norm = json.load(open(f"{model_dir}/decoder.json"))["normalization"]
@@ -47,19 +49,22 @@ def main(model_dir, data_path, rows=4096, repeats=30):
         elif act["kind"] == "relu":
             layers.append(torch.nn.ReLU())
     encoder = torch.nn.Sequential(*layers).eval()
-    data = np.load(data_path)[:rows].astype(np.float64)
+    data = np.load(data_path).astype(np.float64)
     data = (data - np.array(norm["offset"])) / np.array(norm["scale"])
-    x = torch.from_numpy(data.astype(np.float32))
-    times = []
-    with torch.inference_mode():
-        encoder(x)
-        for _ in range(repeats):
-            t = time.perf_counter()
+    for rows in (int(b) for b in batches.split(",")):
+        x = torch.from_numpy(np.resize(data, (rows, data.shape[1])).astype(np.float32))
+        times = []
+        with torch.inference_mode():
             encoder(x)
-            times.append(time.perf_counter() - t)
-    median = statistics.median(times)
-    print(f"pytorch {torch.__version__} f32, 1 thread, batch {rows}: {median * 1e3:.3f} ms, {rows / median:,.0f} rows/s")
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds or len(times) < 5:
+                t = time.perf_counter()
+                encoder(x)
+                times.append(time.perf_counter() - t)
+        median = statistics.median(times)
+        print(f"pytorch {torch.__version__} f32, 1 thread, batch {rows}: {median * 1e3:.4f} ms, "
+              f"{rows / median:,.0f} rows/s")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])
