@@ -229,9 +229,9 @@ impl QuantizedNetwork {
         Ok(())
     }
 
-    /// The network prepared for running samples: shapes, summation orders and accumulator starts computed
-    /// once. The network must have passed [`Self::validate`].
-    pub fn runner(&self) -> FixedRunner<'_> {
+    /// The network prepared for running samples, with its own copy of the layers: shapes, summation orders,
+    /// accumulator starts and integer weights computed once. The network must have passed [`Self::validate`].
+    pub fn runner(&self) -> FixedRunner {
         let shapes = self.spec().shapes().expect("validated network");
         let mut format = self.input;
         let mut layers = Vec::new();
@@ -277,16 +277,16 @@ impl QuantizedNetwork {
 }
 
 /// A quantised network ready to run samples.
-pub struct FixedRunner<'a> {
+pub struct FixedRunner {
     input: FixedFormat,
-    layers: Vec<PreparedLayer<'a>>,
+    layers: Vec<PreparedLayer>,
 }
 
-struct PreparedLayer<'a> {
+struct PreparedLayer {
     spec: LayerSpec,
     input_shape: Vec<usize>,
     order: Vec<usize>,
-    arithmetic: FixedArithmetic<'a>,
+    arithmetic: FixedArithmetic,
     integer: Option<IntegerDense>,
 }
 
@@ -348,7 +348,7 @@ impl IntegerDense {
     }
 }
 
-impl FixedRunner<'_> {
+impl FixedRunner {
     /// Runs one sample of normalised values; returns the output codes (in [`QuantizedNetwork::output`]).
     pub fn run(&self, input: &[f64]) -> Vec<i128> {
         let mut current: Vec<i128> = input.iter().map(|&v| self.input.from_f64(v)).collect();
@@ -375,22 +375,22 @@ impl FixedRunner<'_> {
 
 /// The `ap_fixed` semantics of a layer: bias converted to the accumulator, each product formed at full
 /// precision and converted to the accumulator, overflow after every addition, result then activation.
-struct FixedArithmetic<'a> {
-    layer: &'a FixedLayer,
+struct FixedArithmetic {
+    layer: FixedLayer,
     input: FixedFormat,
     activation: Activation,
     starts: Vec<i128>,
 }
 
-impl<'a> FixedArithmetic<'a> {
-    fn new(layer: &'a FixedLayer, input: FixedFormat, activation: Activation) -> Self {
+impl FixedArithmetic {
+    fn new(layer: &FixedLayer, input: FixedFormat, activation: Activation) -> Self {
         let starts = layer
             .biases
             .iter()
             .map(|&b| layer.accum.convert(layer.bias.exact(b as i128)))
             .collect();
         FixedArithmetic {
-            layer,
+            layer: layer.clone(),
             input,
             activation,
             starts,
@@ -398,7 +398,7 @@ impl<'a> FixedArithmetic<'a> {
     }
 }
 
-impl Arithmetic for FixedArithmetic<'_> {
+impl Arithmetic for FixedArithmetic {
     type Value = i128;
     type Acc = i128;
 
@@ -417,7 +417,7 @@ impl Arithmetic for FixedArithmetic<'_> {
     }
 
     fn finish(&self, acc: i128) -> i128 {
-        let layer = self.layer;
+        let layer = &self.layer;
         let result = layer.result.convert(layer.accum.exact(acc));
         let Some(out) = layer.activation else {
             return result;

@@ -6,12 +6,12 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::power::{EnergyMeter, Locations};
 use crate::runtime::{Device, DeviceStream};
-use serde::Serialize;
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// What to measure.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BenchOptions {
     /// Device names (see `baler bench --help`).
     pub devices: Vec<String>,
@@ -21,6 +21,8 @@ pub struct BenchOptions {
     pub seconds: f64,
     /// Batches in flight.
     pub depth: usize,
+    /// Rows of the data cycled into batches.
+    pub rows: usize,
 }
 
 /// p50, p99 and maximum of a sample.
@@ -291,6 +293,28 @@ pub struct BenchReport<'a> {
     pub points: &'a [BenchPoint],
 }
 
+/// The model folder, data file and options of the run recorded in `bench.json` at `path`, to repeat it.
+pub fn recorded_run(path: &Path) -> Result<(PathBuf, PathBuf, BenchOptions)> {
+    #[derive(Deserialize)]
+    struct Recorded {
+        format: String,
+        options: BenchOptions,
+        model: PathBuf,
+        data: PathBuf,
+    }
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let run: Recorded = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Mismatch(format!("{}: not a bench.json ({e})", path.display())))?;
+    if run.format != "baler-bench" {
+        return Err(Error::Mismatch(format!(
+            "{}: format '{}', expected 'baler-bench'",
+            path.display(),
+            run.format
+        )));
+    }
+    Ok((run.model, run.data, run.options))
+}
+
 /// Writes `bench.json` and the plots into `dir`.
 pub fn write_report(dir: &Path, report: &BenchReport) -> Result<()> {
     crate::fsutil::create_dir(dir)?;
@@ -332,12 +356,11 @@ fn open_device(name: &str, model_dir: &Path, inputs: usize) -> Result<Box<dyn De
 }
 
 /// Benchmarks the encoder of the model in `model_dir` on every device and batch size of `options`, with the
-/// first `rows` rows of `input` cycled into batches. `progress` gets a line per point.
+/// first `options.rows` rows of `input` cycled into batches. `progress` gets a line per point.
 pub fn run_bench(
     model_dir: &Path,
     input: &Path,
     names: &[String],
-    rows: usize,
     options: &BenchOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<BenchPoint>> {
@@ -353,7 +376,7 @@ pub fn run_bench(
     let decoder = crate::model_store::Decoder::load(model_dir)?;
     let mut data = crate::project::load_for_model(input, names, &decoder.data.names)?;
     decoder.data.check(&data, input)?;
-    data.rows = data.rows.min(rows.max(1));
+    data.rows = data.rows.min(options.rows.max(1));
     data.values.truncate(data.rows * data.features());
     let values = normalized_frames(&data, &decoder.normalization);
     let encoder = crate::model_store::Model::load(model_dir)?.encoder;

@@ -228,6 +228,10 @@ enum Command {
         /// Rows of the data used as frames.
         #[arg(long, default_value_t = 10000)]
         rows: usize,
+        /// Repeat the run recorded in an earlier bench.json: its model, data, devices, batch sizes, seconds,
+        /// depth and rows (paths as recorded).
+        #[arg(long, conflicts_with_all = ["model", "input", "device", "batch", "seconds", "depth", "rows"])]
+        repeat: Option<PathBuf>,
     },
     /// Write a bitstream manifest: the board, platform, part, clock and kernel (from the HLS project's
     /// report.json) and the sha256 of the .xclbin, for `--device xrt:<manifest>`.
@@ -540,21 +544,31 @@ fn run(cli: Cli) -> Result<()> {
             seconds,
             depth,
             rows,
+            repeat,
         } => {
-            let p = optional_project(&project)?;
-            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
-            let input = need(input, p.as_ref().map(Project::input), "input")?;
             let out = out.unwrap_or_else(|| project.join("bench"));
-            let names = p.map(|p| p.config.data.names).unwrap_or_default();
-            let options = BenchOptions {
-                devices: device,
-                batch_sizes: batch,
-                seconds,
-                depth: depth as usize,
+            let (model, input, names, options) = match repeat {
+                Some(recorded) => {
+                    let (model, input, options) = bench::recorded_run(&recorded)?;
+                    (model, input, Vec::new(), options)
+                }
+                None => {
+                    let p = optional_project(&project)?;
+                    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+                    let input = need(input, p.as_ref().map(Project::input), "input")?;
+                    let options = BenchOptions {
+                        devices: device,
+                        batch_sizes: batch,
+                        seconds,
+                        depth: depth as usize,
+                        rows,
+                    };
+                    let names = p.map(|p| p.config.data.names).unwrap_or_default();
+                    (model, input, names, options)
+                }
             };
-            let points = bench::run_bench(&model, &input, &names, rows, &options, |line| {
-                eprintln!("{line}")
-            })?;
+            let points =
+                bench::run_bench(&model, &input, &names, &options, |line| eprintln!("{line}"))?;
             print!("{}", bench::table(&points));
             let largest = options.batch_sizes.iter().max().copied().unwrap_or(1);
             let inputs = points.first().map_or(0, |p| p.inputs);

@@ -53,6 +53,28 @@ fn bench_measures_every_device_and_batch_size() {
     for png in ["throughput.png", "latency.png"] {
         assert!(std::fs::metadata(out.join(png)).unwrap().len() > 1000);
     }
+    // the recorded run can be repeated as it was
+    let again = tmp.path().join("again");
+    ok(
+        tmp.path(),
+        &[
+            "bench",
+            "--repeat",
+            out.join("bench.json").to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+        ],
+    );
+    let repeated: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(again.join("bench.json")).unwrap()).unwrap();
+    assert_eq!(repeated["options"], report["options"]);
+    assert_eq!(repeated["points"].as_array().unwrap().len(), 6);
+    fails(
+        tmp.path(),
+        &["bench", "--repeat", data.to_str().unwrap()],
+        "not a bench.json",
+    );
+
     let mut bad = args.to_vec();
     bad[8] = "fpga0";
     fails(tmp.path(), &bad, "unknown device 'fpga0'");

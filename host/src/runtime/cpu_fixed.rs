@@ -2,13 +2,19 @@
 //! wrapping accumulators run in `i64`.
 
 use super::{Device, DeviceError, DeviceInfo};
-use baler_core::quantized::QuantizedNetwork;
+use baler_core::fixed::FixedFormat;
+use baler_core::quantized::{FixedRunner, QuantizedNetwork};
 use rayon::prelude::*;
+
+/// Batches of up to this many frames run on the calling thread.
+const SERIAL_FRAMES: usize = 8;
 
 /// The fixed-point reference on the CPU.
 pub struct CpuFixed {
     info: DeviceInfo,
-    network: QuantizedNetwork,
+    /// Prepared once: preparing the jet encoder takes about as long as running 10 frames.
+    runner: FixedRunner,
+    output: FixedFormat,
 }
 
 impl CpuFixed {
@@ -27,7 +33,11 @@ impl CpuFixed {
                 .output_shape()
                 .map_or(0, |s| s.iter().product()),
         };
-        CpuFixed { info, network }
+        CpuFixed {
+            info,
+            runner: network.runner(),
+            output: network.output(),
+        }
     }
 }
 
@@ -39,11 +49,12 @@ impl Device for CpuFixed {
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {
         super::whole_frames(&self.info, input)?;
         let inputs = self.info.inputs;
-        let output = self.network.output();
-        let runner = self.network.runner();
-        Ok(input
-            .par_chunks(inputs)
-            .flat_map_iter(|frame| runner.run(frame).into_iter().map(|c| output.value_of(c)))
-            .collect())
+        let (runner, output) = (&self.runner, self.output);
+        let run = |frame: &[f64]| runner.run(frame).into_iter().map(|c| output.value_of(c));
+        // a few frames run on this thread: handing them to rayon's pool costs two thread wake-ups
+        if input.len() <= SERIAL_FRAMES * inputs {
+            return Ok(input.chunks(inputs).flat_map(run).collect());
+        }
+        Ok(input.par_chunks(inputs).flat_map_iter(run).collect())
     }
 }

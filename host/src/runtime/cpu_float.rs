@@ -84,8 +84,13 @@ impl Device for CpuFloat {
         Ok(match &self.kernel {
             Kernel::Dense(dense) => {
                 let values: Vec<f32> = input.iter().map(|&v| v as f32).collect();
+                let task = TASK_FRAMES * self.info.inputs;
+                // one task runs on this thread: handing it to rayon's pool costs two thread wake-ups
+                if values.len() <= task {
+                    return Ok(dense.run(&values).into_iter().map(f64::from).collect());
+                }
                 values
-                    .par_chunks(TASK_FRAMES * self.info.inputs)
+                    .par_chunks(task)
                     .flat_map_iter(|chunk| dense.run(chunk))
                     .map(f64::from)
                     .collect()

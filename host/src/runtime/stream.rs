@@ -2,9 +2,26 @@
 //! results come back in submission order, and a failure or a silent device is reported for the batch it hit.
 
 use super::{Device, DeviceError, DeviceInfo};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// How long a waiting thread spins before it sleeps: waking a sleeping thread costs about 10 µs, which
+/// would dominate small batches.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// The next message of `rx`: spins for `SPIN`, then blocks for up to `timeout`.
+fn receive_soon<T>(rx: &Receiver<T>, timeout: Duration) -> Result<T, RecvTimeoutError> {
+    let spin_until = Instant::now() + SPIN;
+    loop {
+        match rx.try_recv() {
+            Ok(message) => return Ok(message),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) if Instant::now() < spin_until => std::hint::spin_loop(),
+            Err(TryRecvError::Empty) => return rx.recv_timeout(timeout),
+        }
+    }
+}
 
 /// What the stream has done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -57,7 +74,7 @@ impl DeviceStream {
         let (results, from_device) = sync_channel::<Done>(depth.max(1) + 1);
         let inputs = info.inputs;
         let worker = std::thread::spawn(move || {
-            for (batch, input) in requests {
+            while let Ok((batch, input)) = receive_soon(&requests, Duration::MAX) {
                 let start = Instant::now();
                 let result = device.run(&input);
                 let done = Done {
@@ -140,7 +157,7 @@ impl DeviceStream {
         if expected == self.counters.submitted {
             return Err(self.error("no batch in flight".into()));
         }
-        let done = match self.from_device.recv_timeout(self.timeout) {
+        let done = match receive_soon(&self.from_device, self.timeout) {
             Ok(done) => done,
             Err(RecvTimeoutError::Timeout) => {
                 self.timed_out = true;
