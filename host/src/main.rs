@@ -194,7 +194,8 @@ enum Command {
         ap_types: Option<PathBuf>,
     },
     /// Measure the encoder on devices side by side: latency (p50/p99/max), throughput, host overhead and
-    /// energy per frame where a power source exists; a table, <out>/bench.json, throughput.png, latency.png.
+    /// energy per frame (RAPL for CPU devices, NVML for gpu, the card's rail sensors for xrt:; otherwise
+    /// "unavailable" with the reason); a table, <out>/bench.json, throughput.png, latency.png.
     Bench {
         /// Project folder (supplies defaults for the options below).
         #[arg(short, long, default_value = ".")]
