@@ -25,6 +25,7 @@ for net in "$PROJECTS"/*/network.json; do
     seen[$sum]=1
     project=$(dirname "$net")
     "$VENV/bin/python" scripts/hls4ml_crosscheck.py --network "$net" --project "$project" \
-        --work "scripts/.cache/hls4ml-work/$(basename "$project")" 2>/dev/null || status=1
+        --work "scripts/.cache/hls4ml-work/$(basename "$project")" 2>"$VENV/crosscheck.err" ||
+        { status=1; cat "$VENV/crosscheck.err" >&2; }
 done
 exit $status

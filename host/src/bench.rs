@@ -4,11 +4,12 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::model_store::Model;
 use crate::power::{EnergyMeter, Locations};
-use crate::runtime::{Device, DeviceStream};
+use crate::runtime::{DEVICE_TIMEOUT, Device, DeviceStream};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What to measure.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,9 +95,11 @@ pub struct BenchFrames<'a> {
     pub multiply_adds: usize,
 }
 
-/// Measures `device` at `batch` frames per batch on frames cycled from `frames`.
+/// Measures the device behind `stream` at `batch` frames per batch on frames cycled from `frames`, with its
+/// energy from `meter` (or the reason there is none).
 pub fn bench_point(
-    device: Box<dyn Device>,
+    stream: &mut DeviceStream,
+    meter: &std::result::Result<EnergyMeter, String>,
     frames: &BenchFrames,
     batch: usize,
     options: &BenchOptions,
@@ -106,8 +109,7 @@ pub fn bench_point(
         value_bytes,
         multiply_adds,
     } = *frames;
-    let info = device.info().clone();
-    let meter = EnergyMeter::open(&device.power_source(), &Locations::from_env());
+    let info = stream.info().clone();
     let inputs = info.inputs;
     let available = frames.len() / inputs;
     if available == 0 {
@@ -117,7 +119,6 @@ pub fn bench_point(
         .flat_map(|f| &frames[(f % available) * inputs..(f % available + 1) * inputs])
         .copied()
         .collect();
-    let mut stream = DeviceStream::new(device, options.depth, Duration::from_secs(600));
     // warm-up: first-touch allocations, thread start, caches
     stream.submit(input.clone())?;
     stream.receive()?;
@@ -327,22 +328,20 @@ pub fn write_report(dir: &Path, report: &BenchReport) -> Result<()> {
 pub const DEVICES: &str = "cpu-f32, cpu-fixed, gpu (wgpu feature), csim:<kernel library or HLS project folder>, \
                            xrt:<bitstream manifest>, loopback";
 
-/// Opens device `name` for the model in `model_dir`.
-fn open_device(name: &str, model_dir: &Path, inputs: usize) -> Result<Box<dyn Device>> {
+/// Opens device `name` for `model`, loaded from `model_dir` (whose quantised files the fixed-point devices read).
+fn open_device(name: &str, model: &Model, model_dir: &Path) -> Result<Box<dyn Device>> {
     use crate::runtime::{CpuFloat, Loopback, open_fixed};
     Ok(match name {
-        "cpu-f32" => Box::new(CpuFloat::new(&crate::model_store::Model::load(model_dir)?)?),
+        "cpu-f32" => Box::new(CpuFloat::new(model)?),
         #[cfg(feature = "wgpu")]
-        "gpu" => Box::new(crate::runtime::GpuFloat::new(
-            &crate::model_store::Model::load(model_dir)?,
-        )?),
+        "gpu" => Box::new(crate::runtime::GpuFloat::new(model)?),
         #[cfg(not(feature = "wgpu"))]
         "gpu" => {
             return Err(Error::Mismatch(
                 "this build has no GPU device: rebuild with `--features wgpu`".into(),
             ));
         }
-        "loopback" => Box::new(Loopback::new(inputs)),
+        "loopback" => Box::new(Loopback::new(model.encoder.input_shape.iter().product())),
         _ if name == "cpu-fixed" || name.starts_with("csim:") || name.starts_with("xrt:") => {
             let model = crate::quantized::QuantizedModel::load(model_dir)?;
             open_fixed(name, &model.encoder, &model.decoder.id.to_string())?
@@ -373,22 +372,25 @@ pub fn run_bench(
             options.seconds
         )));
     }
-    let decoder = crate::model_store::Decoder::load(model_dir)?;
+    let model = Model::load(model_dir)?;
+    let decoder = &model.decoder;
     let mut data = crate::project::load_for_model(input, names, &decoder.data.names)?;
     decoder.data.check(&data, input)?;
     data.rows = data.rows.min(options.rows.max(1));
     data.values.truncate(data.rows * data.features());
     let values = normalized_frames(&data, &decoder.normalization);
-    let encoder = crate::model_store::Model::load(model_dir)?.encoder;
     let frames = BenchFrames {
         values: &values,
         value_bytes: data.dtype.size(),
-        multiply_adds: encoder.multiply_adds().unwrap_or(0),
+        multiply_adds: model.encoder.multiply_adds().unwrap_or(0),
     };
     let mut points = Vec::new();
     for name in &options.devices {
+        // one device, meter and stream for all batch sizes: a card is programmed once
+        let device = open_device(name, &model, model_dir)?;
+        let meter = EnergyMeter::open(&device.power_source(), &Locations::from_env());
+        let mut stream = DeviceStream::new(device, options.depth, DEVICE_TIMEOUT);
         for &batch in &options.batch_sizes {
-            let device = open_device(name, model_dir, data.features())?;
             // the loopback computes nothing
             let arithmetic = if name == "loopback" {
                 0
@@ -399,7 +401,7 @@ pub fn run_bench(
                 multiply_adds: arithmetic,
                 ..frames
             };
-            let point = bench_point(device, &frames, batch, options)?;
+            let point = bench_point(&mut stream, &meter, &frames, batch, options)?;
             progress(&format!(
                 "{name}: batch {batch}: {:.0} frames/s, batch latency p50 {}",
                 point.frames_per_second,

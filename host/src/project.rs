@@ -271,7 +271,7 @@ pub fn compress_file(
             let data = load_for_model(input, names, &model.decoder.data.names)?;
             let encoder =
                 runtime::open_fixed(fixed_device, &model.encoder, &model.decoder.id.to_string())?;
-            let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+            let mut stream = DeviceStream::new(encoder, 2, crate::runtime::DEVICE_TIMEOUT);
             let file = quantized::compress(&model, &data, input, precision, &mut stream)?;
             (data, file)
         }
@@ -289,9 +289,6 @@ pub fn compress_file(
         model_id: file.header.model_id,
     })
 }
-
-/// How long a device may take for one batch before it counts as not answering.
-pub const DEVICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Restores `input` (a compressed file) with the decoder in `model_dir` and writes `output`.
 pub fn decompress_file(

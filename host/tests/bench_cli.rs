@@ -40,7 +40,12 @@ fn bench_measures_every_device_and_batch_size() {
     for p in points {
         assert!(p["frames_per_second"].as_f64().unwrap() > 0.0, "{p}");
         let q = &p["batch_latency_ms"];
-        assert!(q["p50"].as_f64() <= q["p99"].as_f64() && q["p99"].as_f64() <= q["max"].as_f64());
+        let (p50, p99, max) = (
+            q["p50"].as_f64().unwrap(),
+            q["p99"].as_f64().unwrap(),
+            q["max"].as_f64().unwrap(),
+        );
+        assert!(p50 <= p99 && p99 <= max, "{q}");
         // a figure from a power counter, or the reason there is none: never an estimate
         let energy = &p["energy_uj_per_frame"];
         let source = p["energy_source"].as_str().unwrap();

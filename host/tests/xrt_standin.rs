@@ -192,6 +192,15 @@ fn the_xrt_path_runs_against_the_standin_and_matches_cpu_fixed() {
         ],
     );
     fails_with(out, "xrtDeviceOpen(0) failed");
+    let out = compress(
+        "xrt:bitstreams/jets.json",
+        "x.baler",
+        &[
+            ("BALER_XRT_LIBRARY", standin),
+            ("BALER_XRT_STANDIN_FAIL", "load"),
+        ],
+    );
+    fails_with(out, "xrtDeviceLoadXclbinFile(");
     let out = compress("xrt:bitstreams/jets.json", "x.baler", &[]);
     fails_with(out, "XRT is not installed here (XILINX_XRT is not set)");
     assert!(!dir.join("x.baler").exists());

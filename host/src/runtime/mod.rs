@@ -29,6 +29,9 @@ pub use xrt::XrtKernel;
 use baler_core::quantized::QuantizedNetwork;
 use std::path::Path;
 
+/// How long a device may take for one batch before it counts as not answering.
+pub const DEVICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// What a device says about itself.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceInfo {

@@ -126,13 +126,10 @@ impl DeviceStream {
 
     /// Queues a batch of whole frames (blocks while the queue is full); returns its number.
     pub fn submit(&mut self, input: Vec<f64>) -> Result<u64, DeviceError> {
-        if input.is_empty() || !input.len().is_multiple_of(self.info.inputs) {
-            return Err(self.error(format!(
-                "{} values are not whole frames of {}",
-                input.len(),
-                self.info.inputs
-            )));
+        if input.is_empty() {
+            return Err(self.error("an empty batch".into()));
         }
+        super::whole_frames(&self.info, &input)?;
         let batch = self.counters.submitted;
         let sent = self
             .to_device
