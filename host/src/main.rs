@@ -293,6 +293,18 @@ fn need(given: Option<PathBuf>, from_project: Option<PathBuf>, option: &str) -> 
         .with_context(|| format!("no project here (no baler.toml): give --{option}"))
 }
 
+/// The project in `dir` if there is one, and the model folder and data file: as given, else the project's.
+fn project_model_input(
+    dir: &Path,
+    model: Option<PathBuf>,
+    input: Option<PathBuf>,
+) -> Result<(Option<Project>, PathBuf, PathBuf)> {
+    let p = optional_project(dir)?;
+    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+    let input = need(input, p.as_ref().map(Project::input), "input")?;
+    Ok((p, model, input))
+}
+
 fn parse_preset(s: &str) -> Result<Preset, String> {
     toml::Value::String(s.into())
         .try_into()
@@ -358,9 +370,7 @@ fn run(cli: Cli) -> Result<()> {
             device: fixed_device,
         } => {
             let kind = model_kind(fixed);
-            let p = optional_project(&project)?;
-            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
-            let input = need(input, p.as_ref().map(Project::input), "input")?;
+            let (p, model, input) = project_model_input(&project, model, input)?;
             let output = need(
                 output,
                 p.as_ref().map(|p| p.compressed_path(kind)),
@@ -439,9 +449,7 @@ fn run(cli: Cli) -> Result<()> {
             rows,
             max_width,
         } => {
-            let p = optional_project(&project)?;
-            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
-            let input = need(input, p.as_ref().map(Project::input), "input")?;
+            let (p, model, input) = project_model_input(&project, model, input)?;
             let names = p.map(|p| p.config.data.names).unwrap_or_default();
             let options = PrecisionOptions {
                 tolerance,
@@ -476,9 +484,7 @@ fn run(cli: Cli) -> Result<()> {
             csim,
             ap_types,
         } => {
-            let p = optional_project(&project)?;
-            let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
-            let input = need(input, p.as_ref().map(Project::input), "input")?;
+            let (p, model, input) = project_model_input(&project, model, input)?;
             let out = out.unwrap_or_else(|| project.join("hls"));
             let names = p.map(|p| p.config.data.names).unwrap_or_default();
             let networks = match network.as_str() {
@@ -554,9 +560,7 @@ fn run(cli: Cli) -> Result<()> {
                     (model, input, Vec::new(), options)
                 }
                 None => {
-                    let p = optional_project(&project)?;
-                    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
-                    let input = need(input, p.as_ref().map(Project::input), "input")?;
+                    let (p, model, input) = project_model_input(&project, model, input)?;
                     let options = BenchOptions {
                         devices: device,
                         batch_sizes: batch,

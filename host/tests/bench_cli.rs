@@ -1,15 +1,13 @@
 //! `baler bench` on the shipped jet model: every device and batch size measured, bench.json and the plots
 //! written, energy reported as a figure or as unavailable with the reason; unknown devices refused.
 
-use std::path::Path;
-
 mod common;
 
 use common::{fails, ok};
 
 #[test]
 fn bench_measures_every_device_and_batch_size() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = common::root();
     let tmp = tempfile::tempdir().unwrap();
     let model = root.join("models/jets-baler-9to5");
     let data = root.join("data/hep_jets_dijet.npy");

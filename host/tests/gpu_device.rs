@@ -12,9 +12,7 @@ mod common;
 
 #[test]
 fn gpu_and_cpu_encoders_agree() {
-    let model =
-        Model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/jets-baler-9to5"))
-            .unwrap();
+    let model = Model::load(&common::root().join("models/jets-baler-9to5")).unwrap();
     let input: Vec<f64> = (0..256 * 9)
         .map(|i| ((i * 37) % 100) as f64 / 100.0)
         .collect();

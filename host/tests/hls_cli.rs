@@ -1,15 +1,13 @@
 //! `baler hls` on the shipped quantised jet model: projects for both halves whose C simulation agrees with
 //! the Rust reference on frames from the data, and clean refusals that leave the previous projects intact.
 
-use std::path::Path;
-
 mod common;
 
 use common::{fails, ok};
 
 #[test]
 fn hls_writes_and_simulates_encoder_and_decoder() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = common::root();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("hls");
     let model = root.join("models/jets-baler-9to5");

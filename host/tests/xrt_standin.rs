@@ -34,7 +34,7 @@ fn build_standin(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_xrt_path_runs_against_the_standin_and_matches_cpu_fixed() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = common::root();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let standin = build_standin(dir);
