@@ -79,7 +79,7 @@ impl BitstreamManifest {
         board: &str,
         manifest_dir: &Path,
     ) -> Result<Self, String> {
-        let report_path = hls_project.join("report.json");
+        let report_path = hls_project.join(baler_hls::project::REPORT);
         let text = std::fs::read_to_string(&report_path)
             .map_err(|e| format!("{}: {e}", report_path.display()))?;
         let report: HlsReport = serde_json::from_str(&text)
