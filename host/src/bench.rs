@@ -374,7 +374,7 @@ pub fn run_bench(
     }
     let model = Model::load(model_dir)?;
     let decoder = &model.decoder;
-    let mut data = crate::project::load_for_model(input, names, &decoder.data.names)?;
+    let mut data = crate::data::load_for_model(input, names, &decoder.data.names)?;
     decoder.data.check(&data, input)?;
     data.rows = data.rows.min(options.rows.max(1));
     data.values.truncate(data.rows * data.features());

@@ -1,8 +1,8 @@
 //! `baler hls`: the quantised encoder and decoder of a model folder as HLS projects, with test frames taken
 //! from the data and run through the bit-exact reference, each project estimated and optionally C-simulated.
 
+use crate::data::load_for_model;
 use crate::error::{Error, Result};
-use crate::project::load_for_model;
 use crate::quantized::QuantizedModel;
 use baler_core::quantized::QuantizedNetwork;
 use baler_hls::{CsimOptions, CsimReport, HlsConfig, HlsDesign, HlsProject, TestFrames};

@@ -3,7 +3,7 @@
 
 use crate::codec;
 use crate::config::{CompressionConfig, EvaluationConfig, ProjectConfig};
-use crate::data::{DataKind, Dataset};
+use crate::data::{DataKind, Dataset, load_for_model};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
 use crate::format::CompressedFile;
@@ -224,24 +224,6 @@ impl ModelKind {
             ModelKind::Quantized => "-fixed",
         }
     }
-}
-
-/// Loads data for a model: a `.npy` file carries no variable names, so it gets the model's (a count
-/// mismatch is still an error); `names` overrides the file's.
-pub(crate) fn load_for_model(
-    input: &Path,
-    names: &[String],
-    model_names: &[String],
-) -> Result<Dataset> {
-    let npy = input
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    let names = if names.is_empty() && npy {
-        model_names
-    } else {
-        names
-    };
-    Dataset::load(input, names)
 }
 
 /// Compresses `input` with the model in `model_dir` into `output`. `names` overrides the file's variable

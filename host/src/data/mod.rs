@@ -212,6 +212,20 @@ impl Dataset {
     }
 }
 
+/// Loads data for a model: a `.npy` file carries no variable names, so it gets the model's (a count
+/// mismatch is still an error); `names` overrides the file's.
+pub fn load_for_model(input: &Path, names: &[String], model_names: &[String]) -> Result<Dataset> {
+    let npy = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let names = if names.is_empty() && npy {
+        model_names
+    } else {
+        names
+    };
+    Dataset::load(input, names)
+}
+
 fn extension(path: &Path) -> String {
     path.extension()
         .map(|e| e.to_string_lossy().to_lowercase())
