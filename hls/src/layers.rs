@@ -3,7 +3,7 @@
 
 use crate::cpp::{CppWriter, Pragma, int_literal};
 use crate::design::{Convolution, LayerDesign, LayerKind, Strategy};
-use crate::firmware::{code_type, container, input_ty, layer_summary, ty};
+use crate::types::{code_type, container, input_ty, layer_summary, ty};
 use baler_core::Activation;
 
 /// `static void layerK(in, out)` for layer `k` (1-based).

@@ -12,6 +12,7 @@ pub mod project;
 mod scripts;
 mod testbench;
 mod tops;
+mod types;
 
 pub use csim::{CsimOptions, CsimReport, ap_types_dir, run_csim};
 pub use design::{HlsConfig, HlsDesign, IoType, Strategy};

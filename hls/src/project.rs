@@ -4,9 +4,10 @@
 use crate::design::HlsDesign;
 use crate::error::HlsError;
 use crate::estimate::{DesignEstimate, estimate};
-use crate::firmware::{self, container};
+use crate::firmware;
 use crate::testbench::{self, EXPECTED_CODES, INPUT_CODES};
 use crate::tops::{self, StreamLayout, kernel_top, stream_layouts};
+use crate::types::container;
 use crate::{scripts, testbench::testbench};
 use baler_core::quantized::QuantizedNetwork;
 use serde::Serialize;

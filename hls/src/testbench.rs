@@ -4,8 +4,8 @@
 
 use crate::cpp::CppWriter;
 use crate::design::HlsDesign;
-use crate::firmware::container;
 use crate::tops::{ip_top, kernel_top};
+use crate::types::container;
 
 /// Input codes file, one frame per line.
 pub const INPUT_CODES: &str = "tb_data/input_codes.txt";

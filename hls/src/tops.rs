@@ -3,7 +3,7 @@
 
 use crate::cpp::{CppWriter, Interface, Pragma};
 use crate::design::HlsDesign;
-use crate::firmware::container;
+use crate::types::container;
 use baler_core::fixed::FixedFormat;
 use serde::Serialize;
 

@@ -2,6 +2,8 @@
 //! (p50, p99, max), throughput, host overhead and energy per frame where a power source exists — as a table,
 //! `bench.json` and PNG plots.
 
+mod plots;
+
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model_store::Model;
@@ -24,6 +26,51 @@ pub struct BenchOptions {
     pub depth: usize,
     /// Rows of the data cycled into batches.
     pub rows: usize,
+}
+
+/// The longest a measurement may be asked to run, per device and batch size: one day.
+pub const MAX_SECONDS: f64 = 86_400.0;
+/// The most batches in flight.
+pub const MAX_DEPTH: usize = 64;
+/// The most bytes of input frames the batches in flight may hold together (they are `f64` values): 4 GiB.
+pub const MAX_IN_FLIGHT_BYTES: usize = 1 << 32;
+
+impl BenchOptions {
+    /// Refuses options no measurement can honour, for frames of `inputs` values: the command line and a
+    /// repeated `bench.json` (which a user may have edited) both pass through here.
+    pub fn check(&self, inputs: usize) -> Result<()> {
+        let bad = |message: String| Err(Error::Mismatch(message));
+        if self.devices.is_empty() {
+            return bad("no device to benchmark: name at least one with --device".into());
+        }
+        if !(self.seconds.is_finite() && self.seconds > 0.0 && self.seconds <= MAX_SECONDS) {
+            return bad(format!(
+                "--seconds {}: give a time above 0 and at most {MAX_SECONDS} s",
+                self.seconds
+            ));
+        }
+        if !(1..=MAX_DEPTH).contains(&self.depth) {
+            return bad(format!(
+                "--depth {}: batches in flight must be 1 to {MAX_DEPTH}",
+                self.depth
+            ));
+        }
+        if self.rows == 0 {
+            return bad("--rows 0: at least one row of the data is needed".into());
+        }
+        // each batch in flight, the one being prepared and the warm-up copy hold the frames as f64
+        let largest = (MAX_IN_FLIGHT_BYTES / (self.depth + 1) / (inputs.max(1) * 8)).max(1);
+        match self.batch_sizes.iter().find(|&&b| b == 0 || b > largest) {
+            _ if self.batch_sizes.is_empty() => bad("no batch size: give one with --batch".into()),
+            Some(b) => bad(format!(
+                "--batch {b}: batch sizes must be 1 to {largest} for frames of {inputs} values at depth {} \
+                 (the batches in flight may hold at most {} GiB)",
+                self.depth,
+                MAX_IN_FLIGHT_BYTES >> 30
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// p50, p99 and maximum of a sample.
@@ -321,7 +368,7 @@ pub fn write_report(dir: &Path, report: &BenchReport) -> Result<()> {
     crate::fsutil::create_dir(dir)?;
     let json = serde_json::to_vec_pretty(report).expect("report serialises");
     crate::fsutil::write_bytes(&dir.join("bench.json"), &json)?;
-    crate::plot::bench_plots(dir, report.points)
+    plots::bench_plots(dir, report.points)
 }
 
 /// Device names `baler bench` accepts.
@@ -363,16 +410,8 @@ pub fn run_bench(
     options: &BenchOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<BenchPoint>> {
-    if options.batch_sizes.is_empty() || options.batch_sizes.contains(&0) {
-        return Err(Error::Mismatch("batch sizes must be at least 1".into()));
-    }
-    if !(options.seconds.is_finite() && options.seconds > 0.0) {
-        return Err(Error::Mismatch(format!(
-            "--seconds {}: give a positive time",
-            options.seconds
-        )));
-    }
     let model = Model::load(model_dir)?;
+    options.check(model.encoder.input_shape.iter().product())?;
     let decoder = &model.decoder;
     let mut data = crate::data::load_for_model(input, names, &decoder.data.names)?;
     decoder.data.check(&data, input)?;
@@ -411,4 +450,43 @@ pub fn run_bench(
         }
     }
     Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> BenchOptions {
+        BenchOptions {
+            devices: vec!["cpu-fixed".into()],
+            batch_sizes: vec![64, 1024],
+            seconds: 1.0,
+            depth: 2,
+            rows: 1000,
+        }
+    }
+
+    #[test]
+    fn absurd_options_are_refused_naming_the_option() {
+        assert!(options().check(9).is_ok());
+        let refused = |edit: &dyn Fn(&mut BenchOptions), flag: &str| {
+            let mut o = options();
+            edit(&mut o);
+            let err = o.check(9).unwrap_err().to_string();
+            assert!(err.contains(flag), "{flag}: {err}");
+        };
+        refused(
+            &|o| o.batch_sizes = vec![10_000_000_000],
+            "--batch 10000000000",
+        );
+        refused(&|o| o.batch_sizes = vec![0], "--batch 0");
+        refused(&|o| o.batch_sizes.clear(), "--batch");
+        refused(&|o| o.seconds = f64::INFINITY, "--seconds inf");
+        refused(&|o| o.seconds = f64::NAN, "--seconds NaN");
+        refused(&|o| o.seconds = -1.0, "--seconds -1");
+        refused(&|o| o.depth = 0, "--depth 0");
+        refused(&|o| o.depth = 1_000_000, "--depth 1000000");
+        refused(&|o| o.rows = 0, "--rows 0");
+        refused(&|o| o.devices.clear(), "--device");
+    }
 }
