@@ -3,6 +3,7 @@
 
 use crate::error::HlsError;
 use crate::project::HlsProject;
+use crate::scripts::GXX_FLAGS;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -19,7 +20,7 @@ pub struct CsimOptions {
 /// What a C simulation did. It only exists for a run with no mismatch: a mismatch is an error.
 #[derive(Clone, Debug)]
 pub struct CsimReport {
-    /// Frames compared (through the network, the IP core and the kernel each).
+    /// Frames compared (through the network, the IP core and the kernel each), as the testbench counted them.
     pub frames: usize,
     /// The testbench's summary line.
     pub summary: String,
@@ -31,15 +32,18 @@ pub struct CsimReport {
     pub library: Option<PathBuf>,
 }
 
-/// The `ap_fixed` headers: `explicit`, else `$BALER_AP_TYPES`, else `scripts/.cache/ap_types` of the source
-/// tree this was built from (where `scripts/fetch_ap_types.sh` puts them).
+/// Where `scripts/fetch_ap_types.sh` of the source tree this was built from puts the headers.
+pub fn default_ap_types_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/.cache/ap_types");
+    dir.canonicalize().unwrap_or(dir)
+}
+
+/// The `ap_fixed` headers: `explicit`, else `$BALER_AP_TYPES`, else [`default_ap_types_dir`].
 pub fn ap_types_dir(explicit: Option<&Path>) -> Result<PathBuf, HlsError> {
     let dir = explicit
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("BALER_AP_TYPES").map(PathBuf::from))
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/.cache/ap_types")
-        });
+        .unwrap_or_else(default_ap_types_dir);
     if dir.join("ap_fixed.h").is_file() {
         Ok(dir)
     } else {
@@ -50,16 +54,6 @@ pub fn ap_types_dir(explicit: Option<&Path>) -> Result<PathBuf, HlsError> {
         )))
     }
 }
-
-/// g++ flags of a C simulation (also in the project's Makefile): `-DNDEBUG` because `ap_private.h` asserts on an
-/// internal read past the MSB in conversions between formats with no bit in common, whose result is correct.
-pub(crate) const GXX_FLAGS: [&str; 5] = [
-    "-std=c++14",
-    "-w",
-    "-DNDEBUG",
-    "-Icsim_models",
-    "-Ifirmware",
-];
 
 fn gcc(
     dir: &Path,
@@ -150,13 +144,23 @@ pub fn run_csim(project: &HlsProject, options: &CsimOptions) -> Result<CsimRepor
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     match out.status.code() {
-        Some(0) => Ok(CsimReport {
-            frames: project.frames,
-            summary: stdout.lines().last().unwrap_or_default().to_string(),
-            compile_seconds,
-            run_seconds,
-            library: options.shared_library.then_some(library),
-        }),
+        Some(0) => {
+            // the frame count is the testbench's own, read from its summary line, not the count we wrote
+            let summary = stdout.lines().last().unwrap_or_default().to_string();
+            match parse_summary(&summary, name) {
+                Some((frames, 0)) => Ok(CsimReport {
+                    frames,
+                    summary,
+                    compile_seconds,
+                    run_seconds,
+                    library: options.shared_library.then_some(library),
+                }),
+                _ => Err(HlsError::Csim(format!(
+                    "{}: the testbench exited 0 without a summary of zero mismatches: '{summary}'",
+                    exe.display()
+                ))),
+            }
+        }
         Some(1) => Err(HlsError::Csim(format!(
             "{}: the C-simulated design differs from the Rust reference:\n{}",
             project.dir.display(),
@@ -169,5 +173,28 @@ pub fn run_csim(project: &HlsProject, options: &CsimOptions) -> Result<CsimRepor
             stderr.trim_end(),
             stdout.trim_end()
         ))),
+    }
+}
+
+/// Frames and mismatches from the testbench's last line, "`name`: N frames through …: M mismatches".
+fn parse_summary(line: &str, name: &str) -> Option<(usize, u64)> {
+    let rest = line.strip_prefix(name)?.strip_prefix(": ")?;
+    let (frames, rest) = rest.split_once(' ')?;
+    let mismatches = rest.strip_suffix(" mismatches")?.rsplit(' ').next()?;
+    Some((frames.parse().ok()?, mismatches.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_summary;
+
+    #[test]
+    fn the_summary_line_gives_frames_and_mismatches() {
+        let line = "baler_encoder: 300 frames through the network, the IP core and the kernel: 0 mismatches";
+        assert_eq!(parse_summary(line, "baler_encoder"), Some((300, 0)));
+        let bad = line.replace(": 0 mismatches", ": 4 mismatches");
+        assert_eq!(parse_summary(&bad, "baler_encoder"), Some((300, 4)));
+        assert_eq!(parse_summary(line, "baler_decoder"), None);
+        assert_eq!(parse_summary("", "baler_encoder"), None);
     }
 }

@@ -109,7 +109,9 @@ pub fn hls_projects(
         .map(|&c| latent_format.value_of(c as i128))
         .collect();
 
-    let mut outcomes = Vec::new();
+    // every network is designed and checked before any project is written: a decoder the options do not
+    // fit must not cost the user the encoder project already on disk
+    let mut designs = Vec::new();
     for &network in &options.networks {
         let fail = |error| Error::Hls {
             network: network.name(),
@@ -129,9 +131,19 @@ pub fn hls_projects(
         };
         let start = Instant::now();
         let design = HlsDesign::new(net, config).map_err(fail)?;
+        designs.push((network, design, frames, start.elapsed().as_secs_f64()));
+    }
+
+    let mut outcomes = Vec::new();
+    for (network, design, frames, design_seconds) in designs {
+        let fail = |error| Error::Hls {
+            network: network.name(),
+            error,
+        };
+        let start = Instant::now();
         let project =
             baler_hls::write_project(&out.join(network.name()), &design, &frames).map_err(fail)?;
-        let generate_seconds = start.elapsed().as_secs_f64();
+        let generate_seconds = design_seconds + start.elapsed().as_secs_f64();
         progress(&format!(
             "{}: project written to {} ({} files, {rows} test frames, {generate_seconds:.2} s)",
             network.name(),

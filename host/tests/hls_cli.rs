@@ -60,6 +60,30 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
         text.contains("total:") && text.contains("IP core (AXI4-Stream): II 10 cycles"),
         "{text}"
     );
+    // the project's own `make csim` finds the headers where the test command fetched them
+    let make = |extra: &[&str]| {
+        std::process::Command::new("make")
+            .arg("csim")
+            .args(extra)
+            .current_dir(out.join("encoder"))
+            .env_remove("BALER_AP_TYPES")
+            .output()
+            .unwrap()
+    };
+    let run = make(&[]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && stdout.contains("300 frames") && stdout.contains(": 0 mismatches"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::remove_file(out.join("encoder/build/csim/baler_encoder_test")).unwrap();
+    let run = make(&["AP_TYPES=/nonexistent"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success() && stderr.contains("no ap_fixed.h in '/nonexistent'"),
+        "{stderr}"
+    );
 
     // the C-simulated kernel as a device: `compress --fixed` writes the same bytes as on cpu-fixed
     let (rows_path, _) = common::jets_rows(tmp.path(), 2000);
@@ -118,6 +142,15 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
         "encoder: layer 0: reuse factor 7 is not possible for a 9×200 dense layer; legal values: 1, 3, 9, 18,",
     );
     assert_eq!(std::fs::read(&expected).unwrap(), before);
+    // reuse factors legal for the encoder but not for the decoder: nothing is written, the encoder included
+    let report = out.join("encoder/report.json");
+    let report_before = std::fs::read(&report).unwrap();
+    fails(
+        tmp.path(),
+        &hls(&["--strategy", "resource", "--reuse-factor", "3,20,10,250"]),
+        "decoder: layer",
+    );
+    assert_eq!(std::fs::read(&report).unwrap(), report_before);
     fails(tmp.path(), &hls(&["--clock-mhz=-5"]), "clock -5 MHz");
     let float_only = root.join("models/cfd-conv-r100");
     fails(
