@@ -62,7 +62,7 @@ pub fn build(config: &ModelConfig, kind: DataKind, features: usize) -> Result<Au
         )),
         (Preset::FpgaSmall, _) => {
             let hidden = config.hidden.clone().unwrap_or(vec![32, 16]);
-            Ok(dense(features, &hidden, latent, Activation::Relu))
+            Ok(dense(features, &hidden, latent, hidden_act))
         }
         _ => {
             let hidden = config.hidden.clone().unwrap_or(vec![200, 100, 50]);
@@ -234,6 +234,26 @@ mod tests {
             assert_eq!(ae.encoder.output_shape().unwrap(), vec![ae.latent()]);
             assert_eq!(ae.decoder.output_shape().unwrap(), vec![1, h, w], "{h}×{w}");
         }
+    }
+
+    #[test]
+    fn the_fpga_small_preset_builds_the_activation_its_configuration_names() {
+        let hidden = |config: &ModelConfig| {
+            let ae = build(config, DataKind::Table, 9).unwrap();
+            match ae.encoder.layers[0] {
+                LayerSpec::Dense { activation, .. } => activation,
+                ref other => panic!("{other:?}"),
+            }
+        };
+        let preset = ModelConfig::for_preset(Preset::FpgaSmall);
+        assert_eq!(preset.activation, ActivationName::Relu);
+        assert_eq!(hidden(&preset), Activation::Relu);
+        // the setting written into baler.toml is the one built, whatever the preset
+        let leaky = ModelConfig {
+            activation: ActivationName::LeakyRelu,
+            ..preset
+        };
+        assert_eq!(hidden(&leaky), Activation::LeakyRelu { alpha: 0.01 });
     }
 
     #[test]

@@ -9,7 +9,6 @@ use crate::model_store::{Decoder, Model, check_header, restore};
 use crate::network::Network;
 use crate::train::normalized;
 use burn::tensor::{Device, Tensor, TensorData};
-use half::f16;
 use std::path::Path;
 
 const BATCH: usize = 8192;
@@ -36,17 +35,13 @@ pub fn compress(
 ) -> Result<CompressedFile> {
     model.decoder.data.check(data, source)?;
     let encoder = Network::from_params(&model.encoder, &model.encoder_params, device)?;
-    let mut latent = run_network(
+    let latent = run_network(
         &encoder,
         &normalized(data, &model.decoder.normalization),
         data.features(),
         device,
     );
-    if precision == LatentPrecision::F16 {
-        latent
-            .iter_mut()
-            .for_each(|v| *v = f16::from_f32(*v).to_f32());
-    }
+    let latent = precision.store_all(latent.into_iter().map(f64::from))?;
     Ok(CompressedFile {
         header: Header {
             model_id: model.decoder.id.to_string(),

@@ -72,7 +72,7 @@ pub struct ModelConfig {
     pub latent: Option<usize>,
     /// Values per sample divided by latent size (default 1.6 for tables, 100 for fields).
     pub ratio: Option<f64>,
-    /// Hidden-layer nonlinearity (the `fpga-small` preset uses ReLU whatever this says).
+    /// Hidden-layer nonlinearity (`ModelConfig::for_preset` picks ReLU for `fpga-small`).
     pub activation: ActivationName,
     /// Slope of LeakyReLU for negative inputs.
     pub leaky_slope: f32,
@@ -90,6 +90,21 @@ impl Default for ModelConfig {
             activation: ActivationName::LeakyRelu,
             leaky_slope: 0.01,
             conv_channels: vec![16, 8],
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The defaults of `preset`: ReLU for `fpga-small` (cheapest in hardware), LeakyReLU otherwise.
+    pub fn for_preset(preset: Preset) -> Self {
+        let activation = match preset {
+            Preset::FpgaSmall => ActivationName::Relu,
+            _ => ActivationName::LeakyRelu,
+        };
+        ModelConfig {
+            preset,
+            activation,
+            ..ModelConfig::default()
         }
     }
 }
@@ -144,7 +159,7 @@ impl Default for TrainingConfig {
 }
 
 /// Precision of the stored latent codes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LatentPrecision {
     /// 32-bit float.
@@ -155,6 +170,31 @@ pub enum LatentPrecision {
 }
 
 impl LatentPrecision {
+    /// `value` as stored: rounded to f16 or f32; `None` where it is beyond the type's finite range.
+    pub fn store(self, value: f64) -> Option<f32> {
+        let stored = match self {
+            LatentPrecision::F32 => value as f32,
+            LatentPrecision::F16 => half::f16::from_f64(value).to_f32(),
+        };
+        stored.is_finite().then_some(stored)
+    }
+
+    /// Rounds every latent value to this precision, or says which value it cannot hold.
+    pub fn store_all(self, latent: impl IntoIterator<Item = f64>) -> crate::Result<Vec<f32>> {
+        latent
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                self.store(v).ok_or_else(|| {
+                    crate::Error::Mismatch(format!(
+                        "latent value {i} is {v}, beyond the range of {self:?} latent storage; \
+                         use --latent-precision f32 (or check the data for outliers)"
+                    ))
+                })
+            })
+            .collect()
+    }
+
     /// Bytes per latent value.
     pub fn size(self) -> usize {
         match self {

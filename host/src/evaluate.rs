@@ -33,21 +33,30 @@ pub struct Sizes {
     pub input_bytes: u64,
     /// Bytes of the compressed file.
     pub compressed_bytes: u64,
-    /// Files the receiver needs besides the compressed file (decoder weights and description) and their sizes.
-    pub auxiliary: Vec<(PathBuf, u64)>,
+    /// Files the receiver needs besides the compressed file (decoder weights and description) and their sizes;
+    /// `None` when the model folder is not known.
+    pub auxiliary: Option<Vec<(PathBuf, u64)>>,
 }
 
 impl Sizes {
-    /// Reads the file sizes.
-    pub fn measure(input_bytes: u64, compressed: &Path, auxiliary: &[PathBuf]) -> Result<Self> {
+    /// Reads the file sizes; `auxiliary` is `None` when the decoder's files are not known.
+    pub fn measure(
+        input_bytes: u64,
+        compressed: &Path,
+        auxiliary: Option<&[PathBuf]>,
+    ) -> Result<Self> {
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(Error::io(p));
         Ok(Sizes {
             input_bytes,
             compressed_bytes: size(compressed)?,
             auxiliary: auxiliary
-                .iter()
-                .map(|p| Ok((p.clone(), size(p)?)))
-                .collect::<Result<_>>()?,
+                .map(|files| {
+                    files
+                        .iter()
+                        .map(|p| Ok((p.clone(), size(p)?)))
+                        .collect::<Result<_>>()
+                })
+                .transpose()?,
         })
     }
 
@@ -56,10 +65,15 @@ impl Sizes {
         self.input_bytes as f64 / self.compressed_bytes as f64
     }
 
-    /// R_actual: input bytes / (compressed bytes + every auxiliary file).
-    pub fn ratio_actual(&self) -> f64 {
-        let aux: u64 = self.auxiliary.iter().map(|(_, n)| n).sum();
-        self.input_bytes as f64 / (self.compressed_bytes + aux) as f64
+    /// Bytes of the decoder files, when known.
+    pub fn auxiliary_bytes(&self) -> Option<u64> {
+        Some(self.auxiliary.as_ref()?.iter().map(|(_, n)| n).sum())
+    }
+
+    /// R_actual: input bytes / (compressed bytes + every auxiliary file), when the decoder files are known.
+    pub fn ratio_actual(&self) -> Option<f64> {
+        let aux = self.auxiliary_bytes()?;
+        Some(self.input_bytes as f64 / (self.compressed_bytes + aux) as f64)
     }
 }
 
@@ -189,7 +203,7 @@ pub fn evaluate(
         variables,
         psnr_db,
         ratio: sizes.as_ref().map(Sizes::ratio),
-        ratio_actual: sizes.as_ref().map(Sizes::ratio_actual),
+        ratio_actual: sizes.as_ref().and_then(Sizes::ratio_actual),
         sizes,
     })
 }
@@ -226,15 +240,16 @@ impl Evaluation {
             let _ = writeln!(out, "PSNR {p:.2} dB");
         }
         if let Some(s) = &self.sizes {
-            let aux: u64 = s.auxiliary.iter().map(|(_, n)| n).sum();
+            let actual = match (s.ratio_actual(), s.auxiliary_bytes()) {
+                (Some(r), Some(aux)) => format!("{r:.3} (counting {aux} B of decoder files)"),
+                _ => "not reported (no model folder given: -m)".into(),
+            };
             let _ = writeln!(
                 out,
-                "R = {:.3} ({} B / {} B compressed)   R_actual = {:.3} (counting {} B of decoder files)",
+                "R = {:.3} ({} B / {} B compressed)   R_actual = {actual}",
                 s.ratio(),
                 s.input_bytes,
                 s.compressed_bytes,
-                s.ratio_actual(),
-                aux
             );
         }
         out

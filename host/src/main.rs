@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use baler::bench::{self, BenchOptions};
-use baler::config::{Preset, ProjectConfig};
+use baler::config::{LatentPrecision, ModelConfig, Preset, ProjectConfig};
 use baler::data::Dataset;
 use baler::format::CompressedFile;
 use baler::hls::{HlsOptions, Network, hls_projects};
@@ -80,6 +80,10 @@ enum Command {
         /// folder> (the kernel `baler hls --csim` built); every one writes the same file.
         #[arg(long, default_value = "cpu-fixed", requires = "fixed")]
         device: String,
+        /// Precision of the stored latent values: f32, or f16 (half the bytes; rounds each value to 11
+        /// significant bits) [default: the project's `[compression] latent_precision`, else f32].
+        #[arg(long, value_enum)]
+        latent_precision: Option<LatentPrecision>,
     },
     /// Restore data from a compressed file; needs only the model's decoder files.
     Decompress {
@@ -113,6 +117,14 @@ enum Command {
         /// Compressed file, for the ratios [default: <project>/output/compressed.baler].
         #[arg(long)]
         compressed: Option<PathBuf>,
+        /// Model folder whose decoder files count in R_actual [default: <project>/model; without a project
+        /// and without this option R_actual is not reported].
+        #[arg(short, long)]
+        model: Option<PathBuf>,
+        /// Folder for evaluation.json and the plots [default: <project>/output, or beside the reconstructed
+        /// data when there is no project].
+        #[arg(short, long)]
+        out: Option<PathBuf>,
         /// Evaluate the fixed-point model's output (the `-fixed` files; its decoder counts in R_actual).
         #[arg(long)]
         fixed: bool,
@@ -333,9 +345,11 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let data = Dataset::load(&dir.join(&input), &[])?;
             let mut config = ProjectConfig::for_data(input, &data);
-            config.model.preset = preset;
-            config.model.latent = latent;
-            config.model.ratio = ratio;
+            config.model = ModelConfig {
+                latent,
+                ratio,
+                ..ModelConfig::for_preset(preset)
+            };
             let p = Project::create(&dir, &config)?;
             println!(
                 "created {} for {:?} data of shape {:?}; edit it, then run `baler train -p {}`",
@@ -368,6 +382,7 @@ fn run(cli: Cli) -> Result<()> {
             output,
             fixed,
             device: fixed_device,
+            latent_precision,
         } => {
             let kind = model_kind(fixed);
             let (p, model, input) = project_model_input(&project, model, input)?;
@@ -376,7 +391,11 @@ fn run(cli: Cli) -> Result<()> {
                 p.as_ref().map(|p| p.compressed_path(kind)),
                 "output",
             )?;
-            let config = p.map(|p| p.config).unwrap_or_default();
+            let mut config = p.map(|p| p.config).unwrap_or_default();
+            if let Some(precision) = latent_precision {
+                config.compression.latent_precision = precision;
+            }
+            let precision = config.compression.latent_precision;
             let s = project::compress_file(
                 &model,
                 kind,
@@ -388,9 +407,13 @@ fn run(cli: Cli) -> Result<()> {
                 &fixed_device,
             )?;
             println!(
-                "{} rows → {} latent values each; {} B → {} B (R = {:.2}) in {}; model {}",
+                "{} rows → {} latent values each ({}); {} B → {} B (R = {:.2}) in {}; model {}",
                 s.rows,
                 s.latent_size,
+                match precision {
+                    LatentPrecision::F32 => "f32; --latent-precision f16 halves them",
+                    LatentPrecision::F16 => "f16",
+                },
                 s.input_bytes,
                 s.compressed_bytes,
                 s.input_bytes as f64 / s.compressed_bytes as f64,
@@ -427,19 +450,45 @@ fn run(cli: Cli) -> Result<()> {
             original,
             reconstructed,
             compressed,
+            model,
+            out,
             fixed,
         } => {
-            let p = Project::open(&project)?;
-            let defaults = p.evaluation_inputs(model_kind(fixed));
-            let inputs = EvaluationInputs {
-                original: original.unwrap_or(defaults.original.clone()),
-                reconstructed: reconstructed.unwrap_or(defaults.reconstructed.clone()),
-                compressed: compressed.unwrap_or(defaults.compressed.clone()),
-                ..defaults
+            let kind = model_kind(fixed);
+            let (inputs, config) = match optional_project(&project)? {
+                Some(p) => {
+                    let defaults = p.evaluation_inputs(kind);
+                    let inputs = EvaluationInputs {
+                        original: original.unwrap_or(defaults.original.clone()),
+                        reconstructed: reconstructed.unwrap_or(defaults.reconstructed.clone()),
+                        compressed: compressed.unwrap_or(defaults.compressed.clone()),
+                        model_dir: model.or(defaults.model_dir.clone()),
+                        out_dir: out.unwrap_or(defaults.out_dir.clone()),
+                        ..defaults
+                    };
+                    (inputs, p.config.evaluation)
+                }
+                None => {
+                    let reconstructed = need(reconstructed, None, "reconstructed")?;
+                    let out_dir = out.unwrap_or_else(|| match reconstructed.parent() {
+                        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                        _ => PathBuf::from("."),
+                    });
+                    let inputs = EvaluationInputs {
+                        original: need(original, None, "original")?,
+                        names: Vec::new(),
+                        reconstructed,
+                        compressed: need(compressed, None, "compressed")?,
+                        model_dir: model,
+                        kind,
+                        out_dir,
+                    };
+                    (inputs, Default::default())
+                }
             };
-            let report = project::evaluate_files(&inputs, &p.config.evaluation)?;
+            let report = project::evaluate_files(&inputs, &config)?;
             print!("{}", report.table());
-            println!("report in {}", p.output_dir().display());
+            println!("report in {}", inputs.out_dir.display());
         }
         Command::Quantize {
             project,

@@ -106,7 +106,7 @@ impl Project {
             names: self.config.data.names.clone(),
             reconstructed: self.decompressed_path(kind),
             compressed: self.compressed_path(kind),
-            model_dir: self.model_dir(),
+            model_dir: Some(self.model_dir()),
             kind,
             out_dir: self.output_dir(),
         }
@@ -326,8 +326,8 @@ pub struct EvaluationInputs {
     pub reconstructed: PathBuf,
     /// The compressed file (for R).
     pub compressed: PathBuf,
-    /// The model folder (its decoder files count in R_actual).
-    pub model_dir: PathBuf,
+    /// The model folder (its decoder files count in R_actual); without it R_actual is not reported.
+    pub model_dir: Option<PathBuf>,
     /// Which decoder restored the data.
     pub kind: ModelKind,
     /// Where `evaluation.json` and `plots/` go.
@@ -338,13 +338,14 @@ pub struct EvaluationInputs {
 pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> Result<Evaluation> {
     let original = Dataset::load(&inputs.original, &inputs.names)?;
     let reconstructed = Dataset::load(&inputs.reconstructed, &original.names)?;
+    let decoder_files = inputs.model_dir.as_deref().map(|dir| match inputs.kind {
+        ModelKind::Float => Decoder::files(dir),
+        ModelKind::Quantized => QuantizedDecoder::files(dir),
+    });
     let sizes = Sizes::measure(
         original.raw_bytes() as u64,
         &inputs.compressed,
-        &match inputs.kind {
-            ModelKind::Float => Decoder::files(&inputs.model_dir),
-            ModelKind::Quantized => QuantizedDecoder::files(&inputs.model_dir),
-        },
+        decoder_files.as_deref(),
     )?;
     let report = evaluate::evaluate(
         &original,

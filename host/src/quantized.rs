@@ -10,7 +10,6 @@ use crate::model_store::{DataSignature, check_header, read_json, restore, write_
 use crate::runtime::DeviceStream;
 use baler_core::quantized::{QuantizedNetwork, quantized_model_id};
 use baler_core::{ModelId, Normalization};
-use half::f16;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -192,14 +191,7 @@ pub fn compress(
     decoder.data.check(data, source)?;
     let mut normalized = data.values.clone();
     decoder.normalization.apply(&mut normalized);
-    let latent = device
-        .run_all(&normalized, BATCH_FRAMES)?
-        .into_iter()
-        .map(|v| match precision {
-            LatentPrecision::F32 => v as f32,
-            LatentPrecision::F16 => f16::from_f64(v).to_f32(),
-        })
-        .collect();
+    let latent = precision.store_all(device.run_all(&normalized, BATCH_FRAMES)?)?;
     Ok(CompressedFile {
         header: Header {
             model_id: decoder.id.to_string(),

@@ -81,4 +81,24 @@ fn bench_measures_every_device_and_batch_size() {
     let mut bad = args.to_vec();
     bad[8] = "fpga0";
     fails(tmp.path(), &bad, "unknown device 'fpga0'");
+    // absurd options, on the command line or in an edited bench.json, are refused before anything runs
+    let mut huge = args.to_vec();
+    huge[10] = "10000000000";
+    fails(
+        tmp.path(),
+        &huge,
+        "--batch 10000000000: batch sizes must be 1 to",
+    );
+    let mut forever = args.to_vec();
+    forever[12] = "inf";
+    fails(tmp.path(), &forever, "--seconds inf");
+    let mut edited = report.clone();
+    edited["options"]["depth"] = 0.into();
+    let edited_path = tmp.path().join("edited.json");
+    std::fs::write(&edited_path, edited.to_string()).unwrap();
+    fails(
+        tmp.path(),
+        &["bench", "--repeat", edited_path.to_str().unwrap()],
+        "--depth 0: batches in flight must be 1 to 64",
+    );
 }

@@ -86,7 +86,25 @@ fn table_workflow_offline_and_online() {
     ] {
         assert!(dir.join(f).is_file(), "{f}");
     }
-    ok(root, &["compress", "-p", p]);
+    let summary = ok(root, &["compress", "-p", p]);
+    assert!(
+        summary.contains("(f32; --latent-precision f16 halves them)"),
+        "{summary}"
+    );
+    let half = ok(
+        root,
+        &[
+            "compress",
+            "-p",
+            p,
+            "--latent-precision",
+            "f16",
+            "-o",
+            "half.baler",
+        ],
+    );
+    assert!(half.contains("latent values each (f16)"), "{half}");
+    assert!(ok(root, &["info", "half.baler"]).contains("\"f16\""));
     ok(root, &["decompress", "-p", p]);
     let report = ok(root, &["evaluate", "-p", p]);
     assert!(
@@ -94,6 +112,28 @@ fn table_workflow_offline_and_online() {
         "{report}"
     );
     assert!(dir.join("output/plots/00_pt.png").is_file());
+    // outside a project: the three files given; R_actual only with the model folder
+    let out = root.join("outside");
+    let mut outside = vec![
+        "evaluate",
+        "--original",
+        "train.csv",
+        "--reconstructed",
+        "jets/output/decompressed.csv",
+        "--compressed",
+        "jets/output/compressed.baler",
+        "-o",
+        "outside",
+    ];
+    let report = ok(root, &outside);
+    assert!(
+        report.contains("R_actual = not reported (no model folder given: -m)"),
+        "{report}"
+    );
+    assert!(out.join("evaluation.json").is_file() && out.join("plots/00_pt.png").is_file());
+    outside.extend(["-m", "jets/model"]);
+    let report = ok(root, &outside);
+    assert!(report.contains("of decoder files)"), "{report}");
     let restored = Dataset::load(&dir.join("output/decompressed.csv"), &[]).unwrap();
     assert_eq!(restored.names, table(1, 1).names);
     assert!(
