@@ -11,18 +11,24 @@ apt_install() {
         sudo apt-get update -q && sudo apt-get install -y "$@"; fi
 }
 # g++ compiles the C++ that the fixed-point results are compared against; cc the XRT and NVML stand-ins
-if ! command -v g++ >/dev/null || ! command -v cc >/dev/null; then apt_install g++ gcc; fi
+if ! command -v g++ >/dev/null || ! command -v cc >/dev/null || ! command -v make >/dev/null; then apt_install g++ gcc make; fi
 # a Python virtual environment holds hls4ml for the cross-check
 if ! python3 -c "import ensurepip, venv" 2>/dev/null; then apt_install python3-venv; fi
 # Mesa's software Vulkan driver runs the gpu device (burn's wgpu backend) where there is no GPU
 if ! dpkg -s mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; then apt_install mesa-vulkan-drivers libvulkan1; fi
 
 cargo fmt --all -- --check
-# clippy and the tests build the gpu device too (wgpu feature), so that one build serves every test
-cargo clippy --workspace --all-targets --features baler/wgpu -- -D warnings
+# One compilation serves the lints and the tests: clippy-driver compiles the workspace's own crates (all
+# targets, with the gpu device's wgpu feature) and denies every warning, while building the test binaries.
+export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+cargo test --workspace --all-targets --features baler/wgpu --no-run
 # the core is no_std: it must build for the soft-core and MCU targets
 cargo build -p baler-core --target thumbv7em-none-eabihf
 cargo build -p baler-core --target riscv32imac-unknown-none-elf
+# the library without burn (what a deployment builds), through the fuzz targets that use it: each runs briefly
+# where nightly is present, else they are only built
+bash scripts/fuzz.sh smoke
 # the real ap_fixed headers, for the bit-exact comparisons
 bash scripts/fetch_ap_types.sh >/dev/null
 cargo test --workspace --features baler/wgpu
