@@ -35,7 +35,7 @@ pub struct DataConfig {
 }
 
 /// Which autoencoder.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// `baler` for tables, `conv` for fields.

@@ -102,6 +102,29 @@ impl BitstreamManifest {
         })
     }
 
+    /// Describes `xclbin` (see [`BitstreamManifest::describe`]) and writes the manifest to `output` atomically.
+    pub fn write(
+        xclbin: &Path,
+        hls_project: &Path,
+        board: &str,
+        output: &Path,
+    ) -> crate::Result<Self> {
+        let dir = output
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let manifest = Self::describe(xclbin, hls_project, board, dir).map_err(|message| {
+            crate::Error::Mismatch(format!(
+                "no manifest written to {}: {message}",
+                output.display()
+            ))
+        })?;
+        let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+        crate::fsutil::create_dir(dir)?;
+        crate::fsutil::write_bytes(output, &json)?;
+        Ok(manifest)
+    }
+
     /// Reads a manifest and checks its `.xclbin` against the recorded sha256; returns it with the xclbin's path.
     pub fn load(path: &Path) -> Result<(Self, PathBuf), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

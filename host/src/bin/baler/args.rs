@@ -1,0 +1,378 @@
+//! The command line's arguments: one clap type per verb, the project/model/data triple shared through
+//! `#[command(flatten)]`, and every closed set of values a `ValueEnum`, so clap lists and checks them.
+
+use baler::config::{LatentPrecision, Preset};
+use baler::hls::Network;
+use baler_hls::{IoType, Strategy};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Where a verb finds its model and data: given, or the project's.
+#[derive(Args, Clone, Debug)]
+pub struct ModelSource {
+    /// Project folder (supplies defaults for the model and data).
+    #[arg(short, long, default_value = ".")]
+    pub project: PathBuf,
+    /// Model folder [default: <project>/model].
+    #[arg(short, long)]
+    pub model: Option<PathBuf>,
+    /// Data file [default: the project's input].
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+}
+
+/// The compute backend of training and of float compression through burn.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Backend {
+    /// burn's flex CPU backend.
+    Cpu,
+    /// burn's wgpu backend (builds with `--features wgpu`).
+    Wgpu,
+}
+
+impl Backend {
+    /// The name `baler::project::device` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+}
+
+/// The halves `baler hls` builds.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Halves {
+    /// The encoder only.
+    Encoder,
+    /// The decoder only.
+    Decoder,
+    /// Both.
+    Both,
+}
+
+impl Halves {
+    /// The networks, encoder first.
+    pub fn networks(self) -> Vec<Network> {
+        match self {
+            Halves::Encoder => vec![Network::Encoder],
+            Halves::Decoder => vec![Network::Decoder],
+            Halves::Both => vec![Network::Encoder, Network::Decoder],
+        }
+    }
+}
+
+/// `--strategy` of `baler hls`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StrategyArg {
+    /// Fully unrolled, II=1.
+    Latency,
+    /// Multipliers reused RF times.
+    Resource,
+}
+
+impl From<StrategyArg> for Strategy {
+    fn from(s: StrategyArg) -> Self {
+        match s {
+            StrategyArg::Latency => Strategy::Latency,
+            StrategyArg::Resource => Strategy::Resource,
+        }
+    }
+}
+
+/// `--io` of `baler hls`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum IoArg {
+    /// Partitioned arrays between layers.
+    Parallel,
+    /// hls::stream FIFOs and DATAFLOW.
+    Stream,
+}
+
+impl From<IoArg> for IoType {
+    fn from(io: IoArg) -> Self {
+        match io {
+            IoArg::Parallel => IoType::Parallel,
+            IoArg::Stream => IoType::Stream,
+        }
+    }
+}
+
+/// `baler`: the verbs and the global backend.
+#[derive(Parser)]
+#[command(
+    name = "baler",
+    version,
+    about = "Lossy compression of scientific data with autoencoders, FPGA-first"
+)]
+pub struct Cli {
+    /// Compute backend of training and float compression: cpu, or wgpu when built with `--features wgpu`.
+    #[arg(long, global = true, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a project folder with a commented baler.toml.
+    NewProject(NewProjectArgs),
+    /// Train the project's autoencoder (writes model/ and training/).
+    Train(TrainArgs),
+    /// Encode data into a compressed file (the training data, or new data of the same kind).
+    Compress(CompressArgs),
+    /// Restore data from a compressed file; needs only the model's decoder files.
+    Decompress(DecompressArgs),
+    /// Compare decompressed data with the original: table, evaluation.json and plots.
+    Evaluate(EvaluateArgs),
+    /// Choose fixed-point (ap_fixed) formats for a trained model and quantise it: writes
+    /// quantized-encoder.json, quantized-decoder.json and precision.json into the model folder.
+    Quantize(QuantizeArgs),
+    /// Write Vitis/Vivado HLS projects for the quantised encoder and decoder (run `quantize` first), with an
+    /// estimate before synthesis and, with --csim, C simulation against the Rust reference.
+    Hls(HlsArgs),
+    /// Measure the encoder on devices side by side: latency (p50/p99/max), throughput, host overhead and
+    /// energy per frame (RAPL for CPU devices, NVML for gpu, the card's rail sensors for xrt:; otherwise
+    /// "unavailable" with the reason); a table, <out>/bench.json, throughput.png, latency.png.
+    Bench(BenchArgs),
+    /// Write a bitstream manifest: the board, platform, part, clock and kernel (from the HLS project's
+    /// report.json) and the sha256 of the .xclbin, for `--device xrt:<manifest>`.
+    Manifest(ManifestArgs),
+    /// Describe a data file, a compressed file or a model folder.
+    Info(InfoArgs),
+    /// Train, compress, decompress and evaluate the shipped example data (jets table and CFD field).
+    Demo(DemoArgs),
+}
+
+/// Arguments of `baler new-project`.
+#[derive(Args, Debug)]
+pub struct NewProjectArgs {
+    /// The folder to create.
+    pub dir: PathBuf,
+    /// Data file (.npy, .npz or .csv), absolute or relative to the project folder.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Model family: auto (baler for tables, conv for fields), baler, fpga-small, conv.
+    #[arg(long, value_enum, default_value_t = Preset::Auto)]
+    pub preset: Preset,
+    /// Latent values per sample.
+    #[arg(long, conflicts_with = "ratio")]
+    pub latent: Option<usize>,
+    /// Values per sample / latent size.
+    #[arg(long)]
+    pub ratio: Option<f64>,
+}
+
+/// Arguments of `baler train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Project folder.
+    #[arg(short, long, default_value = ".")]
+    pub project: PathBuf,
+}
+
+/// Arguments of `baler compress`.
+#[derive(Args, Debug)]
+pub struct CompressArgs {
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// Compressed file to write [default: <project>/output/compressed.baler, compressed-fixed.baler with --fixed].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
+    #[arg(long)]
+    pub fixed: bool,
+    /// With --fixed, the device that runs the encoder: cpu-fixed, or csim:<kernel library or HLS project
+    /// folder> (the kernel `baler hls --csim` built); every one writes the same file.
+    #[arg(long, default_value = "cpu-fixed", requires = "fixed")]
+    pub device: String,
+    /// Precision of the stored latent values: f32, or f16 (half the bytes; rounds each value to 11
+    /// significant bits) [default: the project's `[compression] latent_precision`, else f32].
+    #[arg(long, value_enum)]
+    pub latent_precision: Option<LatentPrecision>,
+}
+
+/// Arguments of `baler decompress`.
+#[derive(Args, Debug)]
+pub struct DecompressArgs {
+    /// Project folder (supplies defaults for the options below).
+    #[arg(short, long, default_value = ".")]
+    pub project: PathBuf,
+    /// Model folder holding decoder.json and decoder.safetensors [default: <project>/model].
+    #[arg(short, long)]
+    pub model: Option<PathBuf>,
+    /// Compressed file [default: <project>/output/compressed.baler].
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// Output data file, .npy/.npz/.csv [default: <project>/output/decompressed.<input's extension>].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
+    #[arg(long)]
+    pub fixed: bool,
+}
+
+/// Arguments of `baler evaluate`.
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// Project folder.
+    #[arg(short, long, default_value = ".")]
+    pub project: PathBuf,
+    /// Original data [default: the project's input].
+    #[arg(long)]
+    pub original: Option<PathBuf>,
+    /// Reconstructed data [default: <project>/output/decompressed.*].
+    #[arg(long)]
+    pub reconstructed: Option<PathBuf>,
+    /// Compressed file, for the ratios [default: <project>/output/compressed.baler].
+    #[arg(long)]
+    pub compressed: Option<PathBuf>,
+    /// Model folder whose decoder files count in R_actual [default: <project>/model; without a project
+    /// and without this option R_actual is not reported].
+    #[arg(short, long)]
+    pub model: Option<PathBuf>,
+    /// Folder for evaluation.json and the plots [default: <project>/output, or beside the reconstructed
+    /// data when there is no project].
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Evaluate the fixed-point model's output (the `-fixed` files; its decoder counts in R_actual).
+    #[arg(long)]
+    pub fixed: bool,
+}
+
+/// Arguments of `baler quantize`.
+#[derive(Args, Debug)]
+pub struct QuantizeArgs {
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// Allowed increase of the reconstruction MSE over the float model's (0.05 = 5 %).
+    #[arg(long, default_value_t = 0.05)]
+    pub tolerance: f64,
+    /// Samples used for the search, evenly spread over the data.
+    #[arg(long, default_value_t = 2000)]
+    pub rows: usize,
+    /// Widest weight, result and activation format considered (bits).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(8..=64))]
+    pub max_width: u32,
+}
+
+/// Arguments of `baler hls`.
+#[derive(Args, Debug)]
+pub struct HlsArgs {
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// Output folder; projects go to <out>/encoder and <out>/decoder [default: <project>/hls].
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Which networks to build.
+    #[arg(long, value_enum, default_value_t = Halves::Both)]
+    pub network: Halves,
+    /// Dense layer strategy: latency (fully unrolled, II=1) or resource (multipliers reused RF times).
+    #[arg(long, value_enum, default_value_t = StrategyArg::Latency)]
+    pub strategy: StrategyArg,
+    /// Reuse factor for every layer, or one per dense layer (4,20,10,5) [default: the quantised model's].
+    #[arg(long, value_delimiter = ',')]
+    pub reuse_factor: Vec<usize>,
+    /// Resource strategy: pick each layer's largest legal reuse factor with II at most this many cycles.
+    #[arg(long, conflicts_with = "reuse_factor")]
+    pub target_ii: Option<usize>,
+    /// Interface between layers: parallel (partitioned arrays) or stream (hls::stream FIFOs, DATAFLOW).
+    #[arg(long, value_enum, default_value_t = IoArg::Parallel)]
+    pub io: IoArg,
+    /// Target clock in MHz.
+    #[arg(long, default_value_t = 200.0)]
+    pub clock_mhz: f64,
+    /// FPGA part (run_hls.tcl, resource percentages).
+    #[arg(long, default_value = "xcu250-figd2104-2L-e")]
+    pub fpga_part: String,
+    /// Vitis platform for the kernel's Makefile.
+    #[arg(long, default_value = "xilinx_u250_gen3x16_xdma_4_1_202210_1")]
+    pub platform: String,
+    /// Prefix of the design names (<name>_encoder, <name>_decoder).
+    #[arg(long, default_value = "baler")]
+    pub name: String,
+    /// Test frames, the first rows of the data [default: 1000; for large frames as many as hold 200,000
+    /// values, at least 10].
+    #[arg(long)]
+    pub frames: Option<usize>,
+    /// Compile the projects with g++ against the ap_fixed headers, run the testbenches and build the
+    /// kernels as shared libraries.
+    #[arg(long)]
+    pub csim: bool,
+    /// Folder with ap_fixed.h [default: $BALER_AP_TYPES, else scripts/.cache/ap_types of the source tree].
+    #[arg(long)]
+    pub ap_types: Option<PathBuf>,
+}
+
+/// Arguments of `baler bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// Output folder for bench.json and the plots [default: <project>/bench].
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Devices: cpu-f32, cpu-fixed, gpu (wgpu feature), csim:<kernel library or HLS project folder>,
+    /// xrt:<bitstream manifest>, loopback.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "cpu-f32,cpu-fixed,loopback"
+    )]
+    pub device: Vec<String>,
+    /// Frames per batch.
+    #[arg(long, value_delimiter = ',', default_value = "1,64,1024,8192")]
+    pub batch: Vec<usize>,
+    /// Minimum measured seconds per device and batch size.
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
+    /// Batches in flight (2 = double buffering).
+    #[arg(long, default_value_t = 2)]
+    pub depth: usize,
+    /// Rows of the data used as frames.
+    #[arg(long, default_value_t = 10000)]
+    pub rows: usize,
+    /// Repeat the run recorded in an earlier bench.json: its model, data, devices, batch sizes, seconds,
+    /// depth and rows (paths as recorded).
+    #[arg(long, conflicts_with_all = ["model", "input", "device", "batch", "seconds", "depth", "rows"])]
+    pub repeat: Option<PathBuf>,
+}
+
+/// Arguments of `baler manifest`.
+#[derive(Args, Debug)]
+pub struct ManifestArgs {
+    /// The HLS project the kernel was built from.
+    #[arg(long)]
+    pub hls: PathBuf,
+    /// The built .xclbin.
+    #[arg(long)]
+    pub xclbin: PathBuf,
+    /// The board it was built for (e.g. alveo-u250).
+    #[arg(long)]
+    pub board: String,
+    /// The manifest to write (e.g. bitstreams/jets-u250.json).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// Arguments of `baler info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// .npy/.npz/.csv, .baler, or a model folder.
+    pub path: PathBuf,
+}
+
+/// Arguments of `baler demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder with hep_jets_dijet.npy and CFD_animation.npz.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Where the two demo projects are written.
+    #[arg(long, default_value = "demo-output")]
+    pub out: PathBuf,
+    /// Maximum epochs per project [default: the demo's own].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+}

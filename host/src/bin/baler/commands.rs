@@ -1,0 +1,535 @@
+//! What each verb does at the terminal: gathers its inputs (given, or the project's), calls the library once and
+//! prints the outcome; progress bars and tables live here, the work in the library.
+
+use crate::args::*;
+use anyhow::{Context, Result};
+use baler::bench::{self, BenchOptions};
+use baler::config::{LatentPrecision, ModelConfig, ProjectConfig};
+use baler::data::Dataset;
+use baler::format::CompressedFile;
+use baler::hls::{HlsOptions, hls_projects};
+use baler::model_store::{Decoder, Model};
+use baler::precision::PrecisionOptions;
+use baler::project::{self, EvaluationInputs, ModelKind, Project};
+use baler::runtime::manifest::BitstreamManifest;
+use baler::train::EpochStats;
+use baler_hls::{CsimOptions, HlsConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// The burn device of `backend`.
+fn device(backend: Backend) -> Result<burn::tensor::Device> {
+    Ok(project::device(backend.name())?)
+}
+
+/// `baler new-project`.
+pub fn new_project(args: NewProjectArgs) -> Result<()> {
+    let NewProjectArgs {
+        dir,
+        input,
+        preset,
+        latent,
+        ratio,
+    } = args;
+    let data = Dataset::load(&dir.join(&input), &[])?;
+    let mut config = ProjectConfig::for_data(input, &data);
+    config.model = ModelConfig {
+        latent,
+        ratio,
+        ..ModelConfig::for_preset(preset)
+    };
+    let p = Project::create(&dir, &config)?;
+    println!(
+        "created {} for {:?} data of shape {:?}; edit it, then run `baler train -p {}`",
+        p.dir.join(project::CONFIG_FILE).display(),
+        data.kind,
+        data.shape(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `baler train`.
+pub fn train(args: TrainArgs, backend: Backend) -> Result<()> {
+    let p = Project::open(&args.project)?;
+    let report = p.train(&device(backend)?, &mut progress_printer())?;
+    println!(
+        "best epoch {} of {} (validation MSE {:.3e}{}); model in {}",
+        report.best_epoch,
+        report.history.len(),
+        report.best_validation_mse,
+        if report.stopped_early {
+            ", stopped early"
+        } else {
+            ""
+        },
+        p.model_dir().display()
+    );
+    Ok(())
+}
+
+/// `baler compress`.
+pub fn compress(args: CompressArgs, backend: Backend) -> Result<()> {
+    let CompressArgs {
+        source,
+        output,
+        fixed,
+        device: fixed_device,
+        latent_precision,
+    } = args;
+    let ModelSource {
+        project,
+        model,
+        input,
+    } = source;
+    let kind = model_kind(fixed);
+    let (p, model, input) = project_model_input(&project, model, input)?;
+    let output = need(
+        output,
+        p.as_ref().map(|p| p.compressed_path(kind)),
+        "output",
+    )?;
+    let mut config = p.map(|p| p.config).unwrap_or_default();
+    if let Some(precision) = latent_precision {
+        config.compression.latent_precision = precision;
+    }
+    let precision = config.compression.latent_precision;
+    let s = project::compress_file(
+        &model,
+        kind,
+        &input,
+        &config.data.names,
+        &output,
+        &config.compression,
+        &device(backend)?,
+        &fixed_device,
+    )?;
+    println!(
+        "{} rows → {} latent values each ({}); {} B → {} B (R = {:.2}) in {}; model {}",
+        s.rows,
+        s.latent_size,
+        match precision {
+            LatentPrecision::F32 => "f32; --latent-precision f16 halves them",
+            LatentPrecision::F16 => "f16",
+        },
+        s.input_bytes,
+        s.compressed_bytes,
+        s.input_bytes as f64 / s.compressed_bytes as f64,
+        output.display(),
+        s.model_id
+    );
+    Ok(())
+}
+
+/// `baler decompress`.
+pub fn decompress(args: DecompressArgs, backend: Backend) -> Result<()> {
+    let DecompressArgs {
+        project,
+        model,
+        input,
+        output,
+        fixed,
+    } = args;
+    let kind = model_kind(fixed);
+    let p = optional_project(&project)?;
+    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+    let input = need(input, p.as_ref().map(|p| p.compressed_path(kind)), "input")?;
+    let output = need(
+        output,
+        p.as_ref().map(|p| p.decompressed_path(kind)),
+        "output",
+    )?;
+    let data = project::decompress_file(&model, kind, &input, &output, &device(backend)?)?;
+    println!(
+        "restored {:?} {:?} into {}",
+        data.shape(),
+        data.dtype,
+        output.display()
+    );
+    Ok(())
+}
+
+/// `baler evaluate`.
+pub fn evaluate(args: EvaluateArgs) -> Result<()> {
+    let EvaluateArgs {
+        project,
+        original,
+        reconstructed,
+        compressed,
+        model,
+        out,
+        fixed,
+    } = args;
+    let kind = model_kind(fixed);
+    let (inputs, config) = match optional_project(&project)? {
+        Some(p) => {
+            let defaults = p.evaluation_inputs(kind);
+            let inputs = EvaluationInputs {
+                original: original.unwrap_or(defaults.original.clone()),
+                reconstructed: reconstructed.unwrap_or(defaults.reconstructed.clone()),
+                compressed: compressed.unwrap_or(defaults.compressed.clone()),
+                model_dir: model.or(defaults.model_dir.clone()),
+                out_dir: out.unwrap_or(defaults.out_dir.clone()),
+                ..defaults
+            };
+            (inputs, p.config.evaluation)
+        }
+        None => {
+            let reconstructed = need(reconstructed, None, "reconstructed")?;
+            let out_dir = out.unwrap_or_else(|| match reconstructed.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            });
+            let inputs = EvaluationInputs {
+                original: need(original, None, "original")?,
+                names: Vec::new(),
+                reconstructed,
+                compressed: need(compressed, None, "compressed")?,
+                model_dir: model,
+                kind,
+                out_dir,
+            };
+            (inputs, Default::default())
+        }
+    };
+    let report = project::evaluate_files(&inputs, &config)?;
+    print!("{}", report.table());
+    println!("report in {}", inputs.out_dir.display());
+    Ok(())
+}
+
+/// `baler quantize`.
+pub fn quantize(args: QuantizeArgs) -> Result<()> {
+    let QuantizeArgs {
+        source,
+        tolerance,
+        rows,
+        max_width,
+    } = args;
+    let ModelSource {
+        project,
+        model,
+        input,
+    } = source;
+    let (p, model, input) = project_model_input(&project, model, input)?;
+    let names = p.map(|p| p.config.data.names).unwrap_or_default();
+    let options = PrecisionOptions {
+        tolerance,
+        rows,
+        max_width,
+    };
+    let report =
+        project::quantize_model(&model, &input, &names, &options, |line| eprintln!("{line}"))?;
+    print!("{}", report.table());
+    println!(
+        "quantised model and {} in {}",
+        project::PRECISION_REPORT,
+        model.display()
+    );
+    Ok(())
+}
+
+/// `baler hls`.
+pub fn hls(args: HlsArgs) -> Result<()> {
+    let HlsArgs {
+        source,
+        out,
+        network,
+        strategy,
+        reuse_factor,
+        target_ii,
+        io,
+        clock_mhz,
+        fpga_part,
+        platform,
+        name,
+        frames,
+        csim,
+        ap_types,
+    } = args;
+    let ModelSource {
+        project,
+        model,
+        input,
+    } = source;
+    let (p, model, input) = project_model_input(&project, model, input)?;
+    let out = out.unwrap_or_else(|| project.join("hls"));
+    let names = p.map(|p| p.config.data.names).unwrap_or_default();
+    let networks = network.networks();
+    let csim = match csim {
+        true => Some(CsimOptions {
+            ap_types: baler_hls::ap_types_dir(ap_types.as_deref())?,
+            shared_library: true,
+        }),
+        false => None,
+    };
+    let options = HlsOptions {
+        networks,
+        config: HlsConfig {
+            name,
+            strategy: strategy.into(),
+            reuse_factors: reuse_factor,
+            target_ii,
+            io: io.into(),
+            clock_mhz,
+            part: fpga_part,
+            platform,
+            ..HlsConfig::default()
+        },
+        frames,
+        csim,
+    };
+    let outcomes = hls_projects(&model, &input, &names, &out, &options, |line| {
+        eprintln!("{line}")
+    })?;
+    for o in outcomes {
+        println!();
+        print!("{}", o.project.estimate.table());
+        println!("project: {}", o.project.dir.display());
+        if let Some(c) = o.csim {
+            println!(
+                "C simulation: {} (g++ {:.1} s, run {:.1} s)",
+                c.summary, c.compile_seconds, c.run_seconds
+            );
+            if let Some(lib) = c.library {
+                println!("kernel as a shared library: {}", lib.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `baler bench`.
+pub fn bench(args: BenchArgs) -> Result<()> {
+    let BenchArgs {
+        source,
+        out,
+        device,
+        batch,
+        seconds,
+        depth,
+        rows,
+        repeat,
+    } = args;
+    let ModelSource {
+        project,
+        model,
+        input,
+    } = source;
+    let out = out.unwrap_or_else(|| project.join("bench"));
+    let (model, input, names, options) = match repeat {
+        Some(recorded) => {
+            let (model, input, options) = bench::recorded_run(&recorded)?;
+            (model, input, Vec::new(), options)
+        }
+        None => {
+            let (p, model, input) = project_model_input(&project, model, input)?;
+            let options = BenchOptions {
+                devices: device,
+                batch_sizes: batch,
+                seconds,
+                depth,
+                rows,
+            };
+            let names = p.map(|p| p.config.data.names).unwrap_or_default();
+            (model, input, names, options)
+        }
+    };
+    let points = bench::run_bench(&model, &input, &names, &options, |line| eprintln!("{line}"))?;
+    print!("{}", bench::table(&points));
+    let memcpy = bench::write_run(&out, &model, &input, &options, &points)?;
+    if let Some(gb) = memcpy {
+        for p in points.iter().filter(|p| p.device == "loopback") {
+            println!(
+                "streaming path, batch {}: {:.2} GB/s of f64 frames = {:.2} × memcpy ({gb:.2} GB/s)",
+                p.batch,
+                p.frames_per_second * (p.inputs * 8) as f64 / 1e9,
+                bench::streaming_share(p, p.inputs, gb)
+            );
+        }
+    }
+    println!(
+        "bench.json, throughput.png and latency.png in {}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// `baler manifest`.
+pub fn manifest(args: ManifestArgs) -> Result<()> {
+    let ManifestArgs {
+        hls,
+        xclbin,
+        board,
+        output,
+    } = args;
+    let manifest = BitstreamManifest::write(&xclbin, &hls, &board, &output)?;
+    println!(
+        "{}: kernel {} of model {} on {}, xclbin sha256 {}",
+        output.display(),
+        manifest.kernel.kernel,
+        manifest.kernel.model_id.as_deref().unwrap_or("(none)"),
+        manifest.board,
+        manifest.sha256
+    );
+    Ok(())
+}
+
+fn model_kind(fixed: bool) -> ModelKind {
+    if fixed {
+        ModelKind::Quantized
+    } else {
+        ModelKind::Float
+    }
+}
+
+/// The project in `dir` if there is one (a broken `baler.toml` is still an error).
+fn optional_project(dir: &Path) -> Result<Option<Project>> {
+    Ok(if dir.join(project::CONFIG_FILE).exists() {
+        Some(Project::open(dir)?)
+    } else {
+        None
+    })
+}
+
+/// An option's value, or the project's default for it, or an error saying which option to give.
+fn need(given: Option<PathBuf>, from_project: Option<PathBuf>, option: &str) -> Result<PathBuf> {
+    given
+        .or(from_project)
+        .with_context(|| format!("no project here (no baler.toml): give --{option}"))
+}
+
+/// The project in `dir` if there is one, and the model folder and data file: as given, else the project's.
+fn project_model_input(
+    dir: &Path,
+    model: Option<PathBuf>,
+    input: Option<PathBuf>,
+) -> Result<(Option<Project>, PathBuf, PathBuf)> {
+    let p = optional_project(dir)?;
+    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+    let input = need(input, p.as_ref().map(Project::input), "input")?;
+    Ok((p, model, input))
+}
+
+/// An epoch callback: a progress bar on a terminal, a line every 5 % of the epochs otherwise.
+fn progress_printer() -> impl FnMut(&EpochStats) {
+    let mut bar: Option<ProgressBar> = None;
+    let terminal = std::io::stderr().is_terminal();
+    move |s: &EpochStats| {
+        let line = format!(
+            "loss {:.3e}  val MSE {:.3e}{}  lr {:.1e}",
+            s.train_loss,
+            s.validation_mse,
+            if s.best { "*" } else { " " },
+            s.learning_rate
+        );
+        if terminal {
+            let bar = bar.get_or_insert_with(|| {
+                let b = ProgressBar::new(s.epochs as u64);
+                b.set_style(
+                    ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {msg}  ETA {eta}")
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                );
+                b
+            });
+            bar.set_position(s.epoch as u64);
+            bar.set_message(line);
+        } else if s.epoch == 1 || s.epoch.is_multiple_of((s.epochs / 20).max(1)) {
+            eprintln!(
+                "epoch {}/{}  {line}  ({:.2} s/epoch)",
+                s.epoch, s.epochs, s.seconds
+            );
+        }
+    }
+}
+
+/// `baler info`: a model folder, a compressed file or a data file.
+pub fn info(args: InfoArgs) -> Result<()> {
+    let path = args.path.as_path();
+    if path.is_dir() {
+        let decoder = Decoder::load(path)?;
+        let full = match path.join(baler::model_store::ENCODER_JSON).exists() {
+            true => Some(Model::load(path)?),
+            false => None,
+        };
+        println!("model {}", decoder.id);
+        println!(
+            "data: {:?}, dtype {:?}",
+            decoder.data.kind, decoder.data.dtype
+        );
+        if !decoder.data.names.is_empty() {
+            println!("variables: {}", decoder.data.names.join(", "));
+        }
+        println!("latent size {}", decoder.latent());
+        if let Some(m) = &full {
+            println!(
+                "encoder: {} layers, {} parameters",
+                m.encoder.layers.len(),
+                m.encoder.parameter_count()
+            );
+        } else {
+            println!("encoder: not present (decoder only)");
+        }
+        println!(
+            "decoder: {} layers, {} parameters",
+            decoder.network.layers.len(),
+            decoder.network.parameter_count()
+        );
+        return Ok(());
+    }
+    if path.extension().is_some_and(|e| e == "baler") {
+        let file = CompressedFile::read(path)?;
+        println!("{}", serde_json::to_string_pretty(&file.header)?);
+        return Ok(());
+    }
+    let data = Dataset::load(path, &[])?;
+    println!(
+        "{:?}, shape {:?}, dtype {:?}, {} bytes",
+        data.kind,
+        data.shape(),
+        data.dtype,
+        data.raw_bytes()
+    );
+    let integer = data.integer_columns();
+    for (v, name) in data.names.iter().enumerate() {
+        let (lo, hi) = data.column_range(v);
+        println!(
+            "  {name:<16} min {lo:<12.6} max {hi:<12.6}{}",
+            if integer[v] { "  integer" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+/// `baler demo`: both example projects, trained, compressed, decompressed and evaluated.
+pub fn demo(args: DemoArgs, backend: Backend) -> Result<()> {
+    let DemoArgs {
+        data_dir,
+        out,
+        epochs,
+    } = args;
+    let device = &device(backend)?;
+    for (name, config) in baler::demo::cases(&data_dir, epochs)? {
+        let dir = out.join(name);
+        let p = match optional_project(&dir)? {
+            Some(p) => p,
+            None => Project::create(&dir, &config)?,
+        };
+        println!("== {name}: {} ==", p.input().display());
+        let (report, evaluation) = p.run_all(device, &mut progress_printer())?;
+        let secs: f64 = report.history.iter().map(|s| s.seconds).sum();
+        println!(
+            "trained {} epochs in {:.1} s ({:.3} s/epoch), best epoch {}; {} parameters",
+            report.history.len(),
+            secs,
+            secs / report.history.len() as f64,
+            report.best_epoch,
+            report.parameters
+        );
+        print!("{}", evaluation.table());
+        println!("outputs in {}\n", p.dir.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! The `baler` command line: parses the arguments and hands each verb to its command, which calls the library.
+//! Errors are reported with their cause chain and a non-zero exit status.
+
+mod args;
+mod commands;
+
+use args::{Cli, Command};
+use clap::Parser;
+
+fn main() {
+    let cli = Cli::parse();
+    let backend = cli.backend;
+    let result = match cli.command {
+        Command::NewProject(args) => commands::new_project(args),
+        Command::Train(args) => commands::train(args, backend),
+        Command::Compress(args) => commands::compress(args, backend),
+        Command::Decompress(args) => commands::decompress(args, backend),
+        Command::Evaluate(args) => commands::evaluate(args),
+        Command::Quantize(args) => commands::quantize(args),
+        Command::Hls(args) => commands::hls(args),
+        Command::Bench(args) => commands::bench(args),
+        Command::Manifest(args) => commands::manifest(args),
+        Command::Info(args) => commands::info(args),
+        Command::Demo(args) => commands::demo(args, backend),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
