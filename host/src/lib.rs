@@ -20,9 +20,9 @@ pub mod network;
 #[cfg(feature = "train")]
 pub mod plot;
 pub mod power;
-pub mod precision;
 #[cfg(feature = "train")]
 pub mod project;
+pub mod quantize;
 pub mod quantized;
 pub mod runtime;
 #[cfg(feature = "train")]

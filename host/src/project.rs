@@ -10,7 +10,7 @@ use crate::format::CompressedFile;
 use crate::fsutil;
 use crate::model_store::{Decoder, Model};
 use crate::plot;
-use crate::precision::{self, PrecisionOptions, PrecisionReport};
+use crate::quantize::{self, PrecisionOptions, PrecisionReport};
 use crate::quantized::{self, QuantizedDecoder, QuantizedModel};
 use crate::runtime::{self, DeviceStream};
 use crate::train::{self, EpochStats, TrainReport};
@@ -305,7 +305,7 @@ pub fn quantize_model(
 ) -> Result<PrecisionReport> {
     let model = Model::load(model_dir)?;
     let data = load_for_model(input, names, &model.decoder.data.names)?;
-    let (quantized, report) = precision::select_precision(&model, &data, options, progress)?;
+    let (quantized, report) = quantize::select_precision(&model, &data, options, progress)?;
     quantized.save(model_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
     fsutil::write_bytes(&model_dir.join(PRECISION_REPORT), &json)?;
