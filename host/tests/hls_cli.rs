@@ -152,7 +152,17 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     );
     assert_eq!(std::fs::read(&report).unwrap(), report_before);
     fails(tmp.path(), &hls(&["--clock-mhz=-5"]), "clock -5 MHz");
-    let float_only = root.join("models/cfd-conv-r100");
+    // a model folder with the float model only
+    let float_only = tmp.path().join("float-only");
+    std::fs::create_dir(&float_only).unwrap();
+    for f in [
+        "encoder.json",
+        "encoder.safetensors",
+        "decoder.json",
+        "decoder.safetensors",
+    ] {
+        std::fs::copy(root.join("models/jets-baler-9to5").join(f), float_only.join(f)).unwrap();
+    }
     fails(
         tmp.path(),
         &[

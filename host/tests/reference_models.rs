@@ -1,10 +1,13 @@
 //! The committed reference models in `models/` still load (model ids intact) and, applied to the
-//! example data they were trained on, reproduce the fidelity recorded in their `evaluation.json`.
+//! example data they were trained on, reproduce the fidelity recorded in their `evaluation.json` (float)
+//! and `precision.json` (quantised).
 
 use baler::config::LatentPrecision;
 use baler::data::Dataset;
 use baler::evaluate::{Evaluation, evaluate};
 use baler::model_store::Model;
+use baler::quantized::{self, QuantizedModel, run_rows};
+use baler::runtime::{self, DEVICE_TIMEOUT, DeviceStream};
 use baler::{codec, format::CompressedFile};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -63,4 +66,61 @@ fn cfd_model_reproduces_its_recorded_psnr() {
     let (now, recorded) = round_trip("cfd-conv-r100", "CFD_animation.npz");
     let (p, r) = (now.psnr_db.unwrap(), recorded.psnr_db.unwrap());
     assert!((p - r).abs() < 0.05, "PSNR {p} dB, recorded {r} dB");
+}
+
+/// PSNR of the quantised CFD model over all 60 frames (f32 latent), as README.md quotes it. Fixed-point
+/// inference is integer-exact, so every machine computes the same value.
+const CFD_FIXED_PSNR_DB: f64 = 36.782;
+
+#[test]
+fn quantized_cfd_model_reproduces_its_recorded_precision() {
+    let dir = repo().join("models").join("cfd-conv-r100");
+    let float = Model::load(&dir).unwrap();
+    let model = QuantizedModel::load(&dir).unwrap();
+    assert_eq!(model.decoder.source_model_id, float.decoder.id);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("precision.json")).unwrap()).unwrap();
+    assert_eq!(report["target_met"], true, "{report}");
+    let path = repo().join("data").join("CFD_animation.npz");
+    let data = Dataset::load(&path, &model.decoder.data.names).unwrap();
+
+    // the fixed-point MSE on the frames the precision search measured (evenly spread, normalised)
+    let rows = report["rows"].as_u64().unwrap() as usize;
+    let features = data.features();
+    let mut sample = Vec::new();
+    for row in (0..data.rows).step_by(data.rows.div_ceil(rows)) {
+        sample.extend_from_slice(&data.values[row * features..(row + 1) * features]);
+    }
+    model.decoder.normalization.apply(&mut sample);
+    assert_eq!(sample.len(), rows * features);
+    let latent = run_rows(&model.encoder, &sample, features);
+    let output = run_rows(&model.decoder.network, &latent, model.decoder.latent());
+    let mse = sample
+        .iter()
+        .zip(&output)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        / sample.len() as f64;
+    let recorded = report["fixed_mse"].as_f64().unwrap();
+    assert!(
+        close(mse, recorded, 1e-9),
+        "fixed-point MSE {mse}, recorded {recorded}"
+    );
+
+    // all frames through the compressed format (f32 latent) and back, in fixed point
+    let encoder =
+        runtime::open_fixed("cpu-fixed", &model.encoder, &model.decoder.id.to_string()).unwrap();
+    let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+    let file =
+        quantized::compress(&model, &data, &path, LatentPrecision::F32, &mut stream).unwrap();
+    let file = CompressedFile::from_bytes(&file.to_bytes(3), Path::new("mem")).unwrap();
+    let restored = quantized::decompress(&model.decoder, &file, &path).unwrap();
+    let psnr = evaluate(&data, &restored, 1e-6, None)
+        .unwrap()
+        .psnr_db
+        .unwrap();
+    assert!(
+        (psnr - CFD_FIXED_PSNR_DB).abs() < 0.005,
+        "fixed-point PSNR {psnr} dB, README quotes {CFD_FIXED_PSNR_DB} dB"
+    );
 }
