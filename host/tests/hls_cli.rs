@@ -161,7 +161,11 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
         "decoder.json",
         "decoder.safetensors",
     ] {
-        std::fs::copy(root.join("models/jets-baler-9to5").join(f), float_only.join(f)).unwrap();
+        std::fs::copy(
+            root.join("models/jets-baler-9to5").join(f),
+            float_only.join(f),
+        )
+        .unwrap();
     }
     fails(
         tmp.path(),

@@ -31,13 +31,18 @@ impl FloatType {
 pub enum NpyArray {
     /// Numbers in C (row-major) order, widened to f64, with the stored type.
     Float {
+        /// The array's shape.
         shape: Vec<usize>,
+        /// The stored type.
         dtype: FloatType,
+        /// The values.
         values: Vec<f64>,
     },
     /// Strings (trailing NULs removed), in C order.
     Text {
+        /// The array's shape.
         shape: Vec<usize>,
+        /// The strings.
         values: Vec<String>,
     },
 }
