@@ -12,6 +12,9 @@ pub mod model_id;
 pub mod normalization;
 pub mod quantized;
 
-pub use model::{Activation, LayerParams, LayerSpec, NetworkSpec, ParamTensor, ShapeError};
-pub use model_id::ModelId;
-pub use normalization::{Normalization, NormalizationMethod};
+pub use model::{
+    Activation, LayerParams, LayerSpec, MAX_TENSOR_VALUES, NetworkError, NetworkSpec, ParamTensor,
+    ShapeError,
+};
+pub use model_id::{DataLayout, ModelId, SampleKind};
+pub use normalization::{Normalization, NormalizationError, NormalizationMethod};

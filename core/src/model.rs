@@ -101,10 +101,69 @@ impl fmt::Display for ShapeError {
     }
 }
 
+/// The most values one sample may have at any point of a network (input, every layer's output) and the
+/// most values one weight tensor may hold: 2^28 (1 GiB of `f32`). Larger sizes in a model file are refused
+/// rather than allocated.
+pub const MAX_TENSOR_VALUES: usize = 1 << 28;
+
+/// Number of values of a shape, `None` on overflow.
+fn values(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
 fn conv_out(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    (size + 2 * padding)
-        .checked_sub(kernel)
-        .map(|s| s / stride + 1)
+    padding
+        .checked_mul(2)?
+        .checked_add(size)?
+        .checked_sub(kernel)?
+        .checked_div(stride)?
+        .checked_add(1)
+}
+
+/// A network description that cannot be run: what [`NetworkSpec::validate`] refuses.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NetworkError {
+    /// The input shape is neither `[features]` nor `[channels, height, width]` with every size at least 1
+    /// and at most [`MAX_TENSOR_VALUES`] values.
+    InputShape(Vec<usize>),
+    /// A layer cannot take the shape that reaches it.
+    Shape(ShapeError),
+    /// A layer's own sizes cannot be used.
+    Layer {
+        /// Index of the layer.
+        layer: usize,
+        /// What is wrong.
+        message: &'static str,
+    },
+    /// No layer has parameters.
+    NoParameters,
+}
+
+impl fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkError::InputShape(shape) => write!(
+                f,
+                "input_shape {shape:?}: expected [features] or [channels, height, width], every size at least 1 and at most {MAX_TENSOR_VALUES} values"
+            ),
+            NetworkError::Shape(e) => e.fmt(f),
+            NetworkError::Layer { layer, message } => write!(f, "layer {layer}: {message}"),
+            NetworkError::NoParameters => f.write_str("the network has no layer with parameters"),
+        }
+    }
+}
+
+impl From<ShapeError> for NetworkError {
+    fn from(e: ShapeError) -> Self {
+        NetworkError::Shape(e)
+    }
+}
+
+/// A per-sample shape the float, fixed-point and hardware paths can all hold.
+fn usable(shape: &[usize]) -> bool {
+    matches!(shape.len(), 1 | 3)
+        && shape.iter().all(|&d| d > 0)
+        && values(shape).is_some_and(|n| n <= MAX_TENSOR_VALUES)
 }
 
 impl LayerSpec {
@@ -145,7 +204,11 @@ impl LayerSpec {
                 [c, h, w],
             ) if *c == in_channels && *h > 0 && *w > 0 => {
                 let size = |s: usize, extra: usize| {
-                    ((s - 1) * stride + kernel + extra).checked_sub(2 * padding)
+                    (s - 1)
+                        .checked_mul(stride)?
+                        .checked_add(kernel)?
+                        .checked_add(extra)?
+                        .checked_sub(padding.checked_mul(2)?)
                 };
                 Some(vec![
                     out_channels,
@@ -153,7 +216,7 @@ impl LayerSpec {
                     size(*w, output_padding[1])?,
                 ])
             }
-            (LayerSpec::Flatten, [c, h, w]) => Some(vec![c * h * w]),
+            (LayerSpec::Flatten, [_, _, _]) => Some(vec![values(input)?]),
             (
                 LayerSpec::Unflatten {
                     channels,
@@ -161,7 +224,9 @@ impl LayerSpec {
                     width,
                 },
                 [n],
-            ) if *n == channels * height * width => Some(vec![channels, height, width]),
+            ) if Some(*n) == values(&[channels, height, width]) => {
+                Some(vec![channels, height, width])
+            }
             _ => None,
         }
     }
@@ -175,6 +240,58 @@ impl LayerSpec {
             LayerSpec::Flatten => "[channels, height, width]",
             LayerSpec::Unflatten { .. } => "[channels*height*width]",
         }
+    }
+
+    /// Refuses sizes no input can make usable: a zero size, stride or kernel, an output padding not smaller
+    /// than the stride (as in PyTorch), a weight tensor of more than [`MAX_TENSOR_VALUES`] values.
+    fn check_sizes(&self) -> Result<(), &'static str> {
+        let sizes_ok = match *self {
+            LayerSpec::Dense {
+                inputs, outputs, ..
+            } => inputs > 0 && outputs > 0,
+            LayerSpec::Conv2d {
+                in_channels,
+                out_channels,
+                kernel,
+                stride,
+                ..
+            } => in_channels > 0 && out_channels > 0 && kernel > 0 && stride > 0,
+            LayerSpec::ConvTranspose2d {
+                in_channels,
+                out_channels,
+                kernel,
+                stride,
+                output_padding,
+                ..
+            } => {
+                if output_padding.iter().any(|&p| p >= stride) {
+                    return Err("output_padding must be smaller than the stride");
+                }
+                in_channels > 0 && out_channels > 0 && kernel > 0 && stride > 0
+            }
+            LayerSpec::Flatten => true,
+            LayerSpec::Unflatten {
+                channels,
+                height,
+                width,
+            } => channels > 0 && height > 0 && width > 0,
+        };
+        if !sizes_ok {
+            return Err(
+                "channels, inputs, outputs, kernel, stride and reshape sizes must be at least 1",
+            );
+        }
+        if let Some((weights, _)) = self.param_shapes()
+            && values(&weights).is_none_or(|n| n > MAX_TENSOR_VALUES)
+        {
+            return Err("the weight tensor would hold more than MAX_TENSOR_VALUES (2^28) values");
+        }
+        if let Activation::LeakyRelu { alpha } = self.activation()
+            && !alpha.is_finite()
+        {
+            return Err("the LeakyReLU slope alpha must be finite");
+        }
+        Ok(())
     }
 
     /// Shapes of the weight and bias tensors, or `None` for a layer without parameters.
@@ -241,6 +358,32 @@ impl NetworkSpec {
         Ok(shapes)
     }
 
+    /// Checks everything a model file could get wrong before anything is sized from it: the input shape
+    /// (`[features]` or `[channels, height, width]`, no zero size), every layer's own sizes, that the
+    /// layers chain, that every intermediate shape is usable (at most [`MAX_TENSOR_VALUES`] values), and
+    /// that at least one layer has parameters. Returns the shapes after every layer, as
+    /// [`NetworkSpec::shapes`].
+    pub fn validate(&self) -> Result<Vec<Vec<usize>>, NetworkError> {
+        if !usable(&self.input_shape) {
+            return Err(NetworkError::InputShape(self.input_shape.clone()));
+        }
+        for (layer, spec) in self.layers.iter().enumerate() {
+            spec.check_sizes()
+                .map_err(|message| NetworkError::Layer { layer, message })?;
+        }
+        let shapes = self.shapes()?;
+        if let Some(layer) = shapes[1..].iter().position(|s| !usable(s)) {
+            return Err(NetworkError::Layer {
+                layer,
+                message: "its output is empty or holds more than MAX_TENSOR_VALUES (2^28) values",
+            });
+        }
+        if self.layers.iter().all(|l| l.param_shapes().is_none()) {
+            return Err(NetworkError::NoParameters);
+        }
+        Ok(shapes)
+    }
+
     /// Shape of one output sample.
     pub fn output_shape(&self) -> Result<Vec<usize>, ShapeError> {
         Ok(self.shapes()?.pop().expect("never empty"))
@@ -250,30 +393,32 @@ impl NetworkSpec {
     /// convolutions at every output position, padding included). `None` if the shapes do not fit.
     pub fn multiply_adds(&self) -> Option<usize> {
         let shapes = self.shapes().ok()?;
-        let mut total = 0;
+        let mut total = 0usize;
         for (layer, shape) in self.layers.iter().zip(&shapes) {
             let Some((weights, _)) = layer.param_shapes() else {
                 continue;
             };
-            let weights: usize = weights.iter().product();
+            let weights = values(&weights)?;
             let output = layer.output_shape(shape)?;
-            total += match layer {
-                LayerSpec::Dense { .. } => weights,
-                LayerSpec::Conv2d { .. } => weights * output[1] * output[2],
+            let positions = match layer {
+                LayerSpec::Dense { .. } => 1,
+                LayerSpec::Conv2d { .. } => values(&output[1..])?,
                 // each input position meets every tap once
-                _ => weights * shape[1] * shape[2],
+                _ => values(&shape[1..])?,
             };
+            total = total.checked_add(weights.checked_mul(positions)?)?;
         }
         Some(total)
     }
 
-    /// Number of trainable values (weights and biases).
+    /// Number of trainable values (weights and biases); saturates at `usize::MAX` for a network that has not
+    /// passed [`NetworkSpec::validate`].
     pub fn parameter_count(&self) -> usize {
         self.layers
             .iter()
             .filter_map(LayerSpec::param_shapes)
-            .map(|(w, b)| w.iter().product::<usize>() + b)
-            .sum()
+            .map(|(w, b)| values(&w).unwrap_or(usize::MAX).saturating_add(b))
+            .fold(0, usize::saturating_add)
     }
 }
 
@@ -371,6 +516,101 @@ mod tests {
         let err = net.shapes().unwrap_err();
         assert_eq!(err.layer, 1);
         assert_eq!(err.input, vec![4]);
+    }
+
+    #[test]
+    fn validation_refuses_what_no_input_can_run_without_overflow() {
+        let dense = |inputs, outputs| LayerSpec::Dense {
+            inputs,
+            outputs,
+            activation: Activation::Linear,
+        };
+        let net = |input_shape: Vec<usize>, layers| NetworkSpec {
+            input_shape,
+            layers,
+        };
+        assert!(net(vec![2], vec![dense(2, 3)]).validate().is_ok());
+        for shape in [vec![], vec![0], vec![2, 2], vec![1 << 29], vec![1, 0, 4]] {
+            assert_eq!(
+                net(shape.clone(), vec![dense(2, 3)]).validate(),
+                Err(NetworkError::InputShape(shape))
+            );
+        }
+        assert_eq!(
+            net(vec![2], vec![]).validate(),
+            Err(NetworkError::NoParameters)
+        );
+        assert_eq!(
+            net(
+                vec![4],
+                vec![LayerSpec::Unflatten {
+                    channels: 1,
+                    height: 2,
+                    width: 2
+                }]
+            )
+            .validate(),
+            Err(NetworkError::NoParameters)
+        );
+        let layer_error = |n: NetworkSpec| match n.validate() {
+            Err(NetworkError::Layer { layer, .. }) => layer,
+            Err(NetworkError::Shape(e)) => e.layer,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(layer_error(net(vec![2], vec![dense(2, 0)])), 0);
+        assert_eq!(layer_error(net(vec![2], vec![dense(2, 3), dense(4, 1)])), 1);
+        // a weight tensor of 2^40 values is refused before anything multiplies it out
+        assert_eq!(
+            layer_error(net(vec![1 << 20], vec![dense(1 << 20, 1 << 20)])),
+            0
+        );
+        let conv = |stride, padding, output_padding| LayerSpec::ConvTranspose2d {
+            in_channels: 1,
+            out_channels: 1,
+            kernel: 3,
+            stride,
+            padding,
+            output_padding,
+            activation: Activation::Linear,
+        };
+        // output padding must be smaller than the stride; a stride of 0 is no layer
+        assert_eq!(layer_error(net(vec![1, 4, 4], vec![conv(2, 1, [2, 0])])), 0);
+        assert_eq!(layer_error(net(vec![1, 4, 4], vec![conv(0, 1, [0, 0])])), 0);
+        // sizes whose arithmetic overflows, or whose output is too large, are refused
+        assert_eq!(
+            layer_error(net(vec![1, 4, 4], vec![conv(usize::MAX, 0, [0, 0])])),
+            0
+        );
+        assert_eq!(
+            layer_error(net(vec![1, 4, 4], vec![conv(1 << 20, 0, [0, 0])])),
+            0
+        );
+        assert_eq!(
+            layer_error(net(vec![1, 4, 4], vec![conv(1, usize::MAX, [0, 0])])),
+            0
+        );
+        let strided = LayerSpec::Conv2d {
+            in_channels: 1,
+            out_channels: 1,
+            kernel: 3,
+            stride: 1,
+            padding: usize::MAX,
+            activation: Activation::Linear,
+        };
+        assert_eq!(layer_error(net(vec![1, 4, 4], vec![strided])), 0);
+        let unflatten = LayerSpec::Unflatten {
+            channels: 1 << 62,
+            height: 8,
+            width: 8,
+        };
+        assert_eq!(layer_error(net(vec![2], vec![dense(2, 4), unflatten])), 1);
+        let alpha = Activation::LeakyRelu { alpha: f32::NAN };
+        let nan = LayerSpec::Dense {
+            inputs: 2,
+            outputs: 1,
+            activation: alpha,
+        };
+        assert_eq!(layer_error(net(vec![2], vec![nan])), 0);
     }
 
     #[test]

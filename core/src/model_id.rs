@@ -1,24 +1,54 @@
-//! The model id: a hash of everything needed to decompress (decoder layers, decoder parameters and the
-//! normalisation). It travels in every compressed file, manifest and handshake; a mismatch is refused.
+//! The model id: a hash of everything needed to decompress (decoder layers, decoder parameters, the
+//! normalisation and the data's layout). It travels in every compressed file, manifest and handshake.
 
 use crate::model::{Activation, LayerParams, LayerSpec, NetworkSpec};
 use crate::normalization::{Normalization, NormalizationMethod};
+use alloc::string::String;
 use core::fmt;
 use sha2::{Digest, Sha256};
+
+/// The layout of one sample of the data a model restores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleKind {
+    /// A row of named variables.
+    Table,
+    /// A 2-D field of `height × width` values.
+    Fields {
+        /// Rows of the field.
+        height: usize,
+        /// Columns of the field.
+        width: usize,
+    },
+}
+
+/// What a model records of its training data and uses to restore it (the host's data signature as plain
+/// data): the sample layout, the variable names and which variables are rounded to integers. The model id
+/// covers it, so an edited name or flag is caught like an edited weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataLayout<'a> {
+    /// Table or fields.
+    pub kind: SampleKind,
+    /// Variable names of a table (empty for fields).
+    pub names: &'a [String],
+    /// Per table variable: restored by rounding.
+    pub integer: &'a [bool],
+}
 
 /// First 16 bytes of a SHA-256 over the canonical encoding of decoder and normalisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ModelId(pub [u8; 16]);
 
 impl ModelId {
-    /// Hashes the decoder description, its parameters (in layer order) and the normalisation.
+    /// Hashes the decoder description, its parameters (in layer order), the normalisation and the data
+    /// layout.
     pub fn of(
         decoder: &NetworkSpec,
         params: &[LayerParams],
         normalization: &Normalization,
+        data: &DataLayout,
     ) -> Self {
         let mut h = Sha256::new();
-        h.update(b"baler-model-id-v1");
+        h.update(b"baler-model-id-v2");
         put_usizes(&mut h, &decoder.input_shape);
         for layer in &decoder.layers {
             put_layer(&mut h, layer);
@@ -32,6 +62,7 @@ impl ModelId {
             }
         }
         put_normalization(&mut h, normalization);
+        put_data(&mut h, data);
         ModelId::from_hasher(h)
     }
 
@@ -74,7 +105,28 @@ pub(crate) fn put_normalization(h: &mut Sha256, normalization: &Normalization) {
     }
 }
 
-fn put_usizes(h: &mut Sha256, values: &[usize]) {
+/// The data layout: kind (0 table, 1 fields with height and width), the names (count, then each as its
+/// byte length and UTF-8 bytes) and the integer flags (count, then one byte each).
+pub(crate) fn put_data(h: &mut Sha256, data: &DataLayout) {
+    match data.kind {
+        SampleKind::Table => h.update([0u8]),
+        SampleKind::Fields { height, width } => {
+            h.update([1u8]);
+            put_usizes(h, &[height, width]);
+        }
+    }
+    h.update((data.names.len() as u64).to_le_bytes());
+    for name in data.names {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+    }
+    h.update((data.integer.len() as u64).to_le_bytes());
+    for &flag in data.integer {
+        h.update([flag as u8]);
+    }
+}
+
+pub(crate) fn put_usizes(h: &mut Sha256, values: &[usize]) {
     h.update((values.len() as u64).to_le_bytes());
     for v in values {
         h.update((*v as u64).to_le_bytes());
@@ -157,6 +209,12 @@ mod tests {
     use crate::model::ParamTensor;
     use alloc::{string::ToString, vec};
 
+    const TABLE: DataLayout = DataLayout {
+        kind: SampleKind::Table,
+        names: &[],
+        integer: &[],
+    };
+
     fn decoder() -> (NetworkSpec, vec::Vec<LayerParams>, Normalization) {
         let spec = NetworkSpec {
             input_shape: vec![1],
@@ -187,10 +245,45 @@ mod tests {
     #[test]
     fn id_changes_with_any_weight_and_round_trips_as_hex() {
         let (spec, mut params, norm) = decoder();
-        let id = ModelId::of(&spec, &params, &norm);
+        let id = ModelId::of(&spec, &params, &norm, &TABLE);
         assert_eq!(ModelId::parse(&id.to_string()), Some(id));
         params[0].weight.values[1] = -1.0000001;
-        assert_ne!(ModelId::of(&spec, &params, &norm), id);
+        assert_ne!(ModelId::of(&spec, &params, &norm, &TABLE), id);
         assert_eq!(ModelId::parse("not hex"), None);
+    }
+
+    #[test]
+    fn id_covers_kind_names_and_integer_flags() {
+        let (spec, params, norm) = decoder();
+        let names = ["a".to_string(), "b".to_string()];
+        let renamed = ["a".to_string(), "c".to_string()];
+        // the split between names must count: ["ab", ""] is not ["a", "b"]
+        let joined = ["ab".to_string(), String::new()];
+        let table = |names, integer| DataLayout {
+            kind: SampleKind::Table,
+            names,
+            integer,
+        };
+        let ids = [
+            table(&names, &[false, true]),
+            table(&renamed, &[false, true]),
+            table(&joined, &[false, true]),
+            table(&names, &[false, false]),
+            DataLayout {
+                kind: SampleKind::Fields {
+                    height: 1,
+                    width: 2,
+                },
+                names: &[],
+                integer: &[],
+            },
+            TABLE,
+        ]
+        .map(|data| ModelId::of(&spec, &params, &norm, &data));
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! decompress (offline or online, on any machine) apply exactly the same affine map.
 
 use alloc::vec::Vec;
+use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// How the affine map is fitted.
@@ -60,19 +61,100 @@ impl Normalization {
         self.offset.len()
     }
 
-    /// Normalises a row-major array in place (`variables()` columns).
+    /// Checks a stored map against the data it is for: `variables` offset/scale pairs (one per table
+    /// variable, one for all values of fields), finite offsets, finite non-zero scales.
+    pub fn validate(&self, variables: usize) -> Result<(), NormalizationError> {
+        for (field, len) in [("offset", self.offset.len()), ("scale", self.scale.len())] {
+            if len != variables {
+                return Err(NormalizationError::Length {
+                    field,
+                    len,
+                    variables,
+                });
+            }
+        }
+        if let Some(index) = self.offset.iter().position(|v| !v.is_finite()) {
+            return Err(NormalizationError::Value {
+                field: "offset",
+                index,
+            });
+        }
+        if let Some(index) = self.scale.iter().position(|v| !v.is_finite() || *v == 0.0) {
+            return Err(NormalizationError::Value {
+                field: "scale",
+                index,
+            });
+        }
+        Ok(())
+    }
+
+    /// The (offset, scale) pair of every value of a row-major array, repeating per row; nothing for a map
+    /// without pairs (which [`Normalization::validate`] refuses), so that no input can panic here.
+    fn pairs(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.offset
+            .iter()
+            .copied()
+            .zip(self.scale.iter().copied())
+            .cycle()
+    }
+
+    /// Normalises a row-major array in place (`variables()` columns). The map must have passed
+    /// [`Normalization::validate`] for the array's variables.
     pub fn apply(&self, values: &mut [f64]) {
-        let n = self.variables();
-        for (i, x) in values.iter_mut().enumerate() {
-            *x = (*x - self.offset[i % n]) / self.scale[i % n];
+        for (x, (offset, scale)) in values.iter_mut().zip(self.pairs()) {
+            *x = (*x - offset) / scale;
         }
     }
 
     /// Undoes [`Normalization::apply`] in place.
     pub fn invert(&self, values: &mut [f64]) {
-        let n = self.variables();
-        for (i, x) in values.iter_mut().enumerate() {
-            *x = *x * self.scale[i % n] + self.offset[i % n];
+        for (x, (offset, scale)) in values.iter_mut().zip(self.pairs()) {
+            *x = *x * scale + offset;
+        }
+    }
+}
+
+/// A stored normalisation that does not fit its data: what [`Normalization::validate`] refuses.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NormalizationError {
+    /// `offset` or `scale` has the wrong number of entries.
+    Length {
+        /// `"offset"` or `"scale"`.
+        field: &'static str,
+        /// Entries found.
+        len: usize,
+        /// Entries the data needs.
+        variables: usize,
+    },
+    /// An offset that is not finite, or a scale that is zero or not finite.
+    Value {
+        /// `"offset"` or `"scale"`.
+        field: &'static str,
+        /// Position of the entry.
+        index: usize,
+    },
+}
+
+impl fmt::Display for NormalizationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NormalizationError::Length {
+                field,
+                len,
+                variables,
+            } => write!(
+                f,
+                "normalization.{field} has {len} entries, the data needs {variables} (one per table variable, one for fields)"
+            ),
+            NormalizationError::Value { field, index } => write!(
+                f,
+                "normalization.{field}[{index}] must be finite{}",
+                if *field == "scale" {
+                    " and non-zero"
+                } else {
+                    ""
+                }
+            ),
         }
     }
 }
@@ -125,5 +207,57 @@ mod tests {
         assert!((norm.scale[0] - 1.0).abs() < 1e-12);
         assert_eq!(norm.scale[1], 1.0);
         assert!((sqrt(2.0) - core::f64::consts::SQRT_2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn empty_or_short_maps_are_refused_and_never_panic() {
+        let empty = Normalization {
+            method: NormalizationMethod::MinMax,
+            offset: vec![],
+            scale: vec![],
+        };
+        let mut x = vec![1.0, 2.0, 3.0];
+        empty.apply(&mut x);
+        empty.invert(&mut x);
+        assert_eq!(x, vec![1.0, 2.0, 3.0]);
+        assert_eq!(
+            empty.validate(3),
+            Err(NormalizationError::Length {
+                field: "offset",
+                len: 0,
+                variables: 3
+            })
+        );
+        let short = Normalization {
+            method: NormalizationMethod::Standard,
+            offset: vec![0.0, 0.0, 0.0],
+            scale: vec![1.0],
+        };
+        short.apply(&mut x);
+        assert_eq!(
+            short.validate(3),
+            Err(NormalizationError::Length {
+                field: "scale",
+                len: 1,
+                variables: 3
+            })
+        );
+        let zero = Normalization {
+            method: NormalizationMethod::Standard,
+            offset: vec![0.0, 0.0],
+            scale: vec![1.0, 0.0],
+        };
+        assert_eq!(
+            zero.validate(2),
+            Err(NormalizationError::Value {
+                field: "scale",
+                index: 1
+            })
+        );
+        assert!(
+            Normalization::fit(NormalizationMethod::MinMax, &[1.0, 2.0], 2)
+                .validate(2)
+                .is_ok()
+        );
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::fixed::{Exact, FixedFormat, Overflow, Quantization};
 use crate::inference::{Arithmetic, run_layer, summation_order};
-use crate::model::{Activation, LayerSpec, NetworkSpec, ShapeError};
-use crate::model_id::{ModelId, put_layer};
+use crate::model::{Activation, LayerSpec, NetworkError, NetworkSpec, ShapeError};
+use crate::model_id::{DataLayout, ModelId, put_data, put_layer, put_usizes};
 use crate::normalization::Normalization;
 use alloc::format;
 use alloc::string::String;
@@ -109,6 +109,20 @@ impl From<ShapeError> for QuantizedError {
     }
 }
 
+impl From<NetworkError> for QuantizedError {
+    fn from(e: NetworkError) -> Self {
+        let layer = match &e {
+            NetworkError::Shape(s) => Some(s.layer),
+            NetworkError::Layer { layer, .. } => Some(*layer),
+            NetworkError::InputShape(_) | NetworkError::NoParameters => None,
+        };
+        QuantizedError {
+            layer,
+            message: format!("{e}"),
+        }
+    }
+}
+
 impl QuantizedNetwork {
     /// The float description of the network.
     pub fn spec(&self) -> NetworkSpec {
@@ -127,9 +141,10 @@ impl QuantizedNetwork {
             .unwrap_or(self.input)
     }
 
-    /// Checks shapes, formats, parameter counts and codes, and that every product fits the arithmetic.
+    /// Checks shapes (as [`NetworkSpec::validate`]), formats, parameter counts and codes, and that every
+    /// product fits the arithmetic.
     pub fn validate(&self) -> Result<(), QuantizedError> {
-        self.spec().shapes()?;
+        self.spec().validate()?;
         let fail = |layer, message: String| Err(QuantizedError { layer, message });
         if let Err(e) = self.input.validate() {
             return fail(None, format!("input format {e}"));
@@ -435,14 +450,16 @@ impl Arithmetic for FixedArithmetic {
     }
 }
 
-/// The id of a quantised decoder with its normalisation: what compressed files written with a quantised
-/// model carry.
-pub fn quantized_model_id(decoder: &QuantizedNetwork, normalization: &Normalization) -> ModelId {
+/// The id of a quantised decoder with its normalisation and data layout: what compressed files written with
+/// a quantised model carry.
+pub fn quantized_model_id(
+    decoder: &QuantizedNetwork,
+    normalization: &Normalization,
+    data: &DataLayout,
+) -> ModelId {
     let mut h = Sha256::new();
-    h.update(b"baler-quantized-model-id-v1");
-    for d in &decoder.input_shape {
-        h.update((*d as u64).to_le_bytes());
-    }
+    h.update(b"baler-quantized-model-id-v2");
+    put_usizes(&mut h, &decoder.input_shape);
     let put_format = |h: &mut Sha256, f: FixedFormat| {
         let text = format!("{f};");
         h.update(text.as_bytes());
@@ -474,6 +491,7 @@ pub fn quantized_model_id(decoder: &QuantizedNetwork, normalization: &Normalizat
         }
     }
     crate::model_id::put_normalization(&mut h, normalization);
+    put_data(&mut h, data);
     ModelId::from_hasher(h)
 }
 

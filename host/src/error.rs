@@ -35,6 +35,29 @@ pub enum Error {
         /// The dtype found.
         dtype: String,
     },
+    /// A model file whose parts do not fit together: a layer, a parameter tensor, the normalisation or the
+    /// data signature.
+    #[error("{}: {field}: {message}", path.display())]
+    InvalidModel {
+        /// The model file.
+        path: PathBuf,
+        /// The part at fault, as the file spells it (`network.layers[2]`, `normalization.scale`, `data.names`).
+        field: String,
+        /// What is wrong, in words.
+        message: String,
+    },
+    /// A compressed file whose decoding would hold more memory than the budget allows.
+    #[error("{}: {what} would need {needed} bytes, more than the memory budget of {budget} bytes (set the environment variable {} to a larger byte count, e.g. 64G, if the file is genuine)", path.display(), crate::format::MEMORY_BUDGET_ENV)]
+    OverBudget {
+        /// The compressed file.
+        path: PathBuf,
+        /// What would need the memory, in words.
+        what: String,
+        /// Bytes it would need.
+        needed: u64,
+        /// The budget, in bytes.
+        budget: u64,
+    },
     /// A NaN or infinity in the input.
     #[error("{}: {what} is {value}; the data must be finite (remove or replace such entries first)", path.display())]
     NonFinite {

@@ -1,5 +1,6 @@
 //! The compressed file (`.baler`): magic, version, a JSON header (shape, dtype, variable names, model id,
 //! latent size and precision), the zstd-compressed latent payload and a CRC-32. See docs/format.md.
+//! Decoding is sized by the header and held to a memory budget, never by what the payload claims.
 
 use crate::config::LatentPrecision;
 use crate::data::{DataKind, FloatType};
@@ -14,7 +15,50 @@ pub const MAGIC: [u8; 8] = *b"\x89BALER\r\n";
 /// The format version this build writes and reads.
 pub const VERSION: u16 = 1;
 const MAX_HEADER: usize = 1 << 20;
-const MAX_LATENT_BYTES: u64 = 1 << 36;
+/// Payload bytes decoded at a time.
+const CHUNK: usize = 1 << 16;
+
+/// The memory a compressed file may make decoding hold unless [`MEMORY_BUDGET_ENV`] says otherwise: 8 GiB,
+/// counted as [`Header::decoded_bytes`] (the latent values and the restored data).
+pub const DEFAULT_MEMORY_BUDGET: u64 = 8 << 30;
+
+/// The environment variable that replaces [`DEFAULT_MEMORY_BUDGET`]: a byte count, optionally with a binary
+/// suffix `K`, `M`, `G` or `T` (`512M`, `64G`).
+pub const MEMORY_BUDGET_ENV: &str = "BALER_MEMORY_BUDGET";
+
+/// The memory budget in force: [`MEMORY_BUDGET_ENV`] when set, else [`DEFAULT_MEMORY_BUDGET`]. A value that
+/// is not a byte count is an error naming the variable.
+pub fn memory_budget() -> Result<u64> {
+    match std::env::var(MEMORY_BUDGET_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MEMORY_BUDGET),
+        Ok(text) => parse_byte_count(&text).ok_or_else(|| Error::Config {
+            path: MEMORY_BUDGET_ENV.into(),
+            message: format!(
+                "'{text}' is not a byte count (write e.g. 8589934592, 8192M or 8G; suffixes K, M, G, T are powers of 1024)"
+            ),
+        }),
+        Err(e) => Err(Error::Config {
+            path: MEMORY_BUDGET_ENV.into(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// `123`, `512K`, `8M`, `64G`, `1T` (binary multiples) as bytes; `None` for anything else or on overflow.
+fn parse_byte_count(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, shift) = match text.as_bytes().last()?.to_ascii_uppercase() {
+        b'K' => (&text[..text.len() - 1], 10),
+        b'M' => (&text[..text.len() - 1], 20),
+        b'G' => (&text[..text.len() - 1], 30),
+        b'T' => (&text[..text.len() - 1], 40),
+        _ => (text, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+}
 
 /// The header of a compressed file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,10 +86,22 @@ impl Header {
         self.shape.first().copied().unwrap_or(0)
     }
 
-    fn latent_bytes(&self) -> Option<u64> {
-        (self.rows() as u64)
-            .checked_mul(self.latent_size as u64)?
-            .checked_mul(self.latent_precision.size() as u64)
+    /// Latent values the payload holds: rows × latent size (`None` on overflow).
+    pub fn latent_values(&self) -> Option<u64> {
+        (self.rows() as u64).checked_mul(self.latent_size as u64)
+    }
+
+    /// Memory that decoding the file holds, from the header alone: the latent values as `f32` (4 bytes
+    /// each) and the restored data as `f64` (8 bytes per value of `shape`), as decompression holds them.
+    /// `None` on overflow.
+    pub fn decoded_bytes(&self) -> Option<u64> {
+        let data_values = self
+            .shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d as u64))?;
+        self.latent_values()?
+            .checked_mul(4)?
+            .checked_add(data_values.checked_mul(8)?)
     }
 
     fn check(&self) -> std::result::Result<(), String> {
@@ -63,13 +119,10 @@ impl Header {
                 self.names.len()
             ));
         }
-        if self.rows() == 0 || self.latent_size == 0 {
+        if self.shape.contains(&0) || self.latent_size == 0 {
             return Err("header describes empty data".into());
         }
-        match self.latent_bytes() {
-            Some(n) if n <= MAX_LATENT_BYTES => Ok(()),
-            _ => Err("header announces an implausibly large latent payload".into()),
-        }
+        Ok(())
     }
 }
 
@@ -105,8 +158,16 @@ impl CompressedFile {
         out
     }
 
-    /// Parses and checks bytes; `path` names the file in errors. Never panics on any input.
+    /// Parses and checks bytes within the [`memory_budget`]; `path` names the file in errors. Never panics
+    /// on any input.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        Self::from_bytes_within(bytes, path, memory_budget()?)
+    }
+
+    /// Parses and checks bytes, refusing a file whose [`Header::decoded_bytes`] exceed `budget` before
+    /// anything is decoded; `path` names the file in errors. Never panics on any input, and holds at most
+    /// the header's latent values (within the budget) however much the payload would decompress to.
+    pub fn from_bytes_within(bytes: &[u8], path: &Path, budget: u64) -> Result<Self> {
         let bad = |m: &str| Error::malformed(path, format!("not a valid compressed file: {m}"));
         let mut cursor = Cursor { bytes, at: 0 };
         if cursor.take(8).ok_or_else(|| bad("too short"))? != MAGIC {
@@ -142,28 +203,26 @@ impl CompressedFile {
         let header: Header =
             serde_json::from_slice(header_bytes).map_err(|e| bad(&format!("header: {e}")))?;
         header.check().map_err(|m| bad(&m))?;
-        let expected = header.latent_bytes().expect("checked") as usize;
-        // stream rather than trust the header with an up-front allocation
-        let mut raw = Vec::new();
-        zstd::stream::Decoder::new(payload)
-            .and_then(|d| d.take(expected as u64 + 1).read_to_end(&mut raw))
-            .map_err(|e| bad(&format!("payload: {e}")))?;
-        if raw.len() != expected {
-            return Err(bad(&format!(
-                "payload holds {} bytes, the header announces {expected}",
-                raw.len()
-            )));
-        }
-        let latent = match header.latent_precision {
-            LatentPrecision::F32 => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                .collect(),
-            LatentPrecision::F16 => raw
-                .chunks_exact(2)
-                .map(|c| f16::from_le_bytes(c.try_into().unwrap()).to_f32())
-                .collect(),
+        let over = |needed| Error::OverBudget {
+            path: path.to_path_buf(),
+            what: format!(
+                "decoding the {} latent values and restoring the data of shape {:?} the header announces",
+                header.latent_values().unwrap_or(u64::MAX),
+                header.shape
+            ),
+            needed,
+            budget,
         };
+        match header.decoded_bytes() {
+            Some(needed) if needed <= budget => {}
+            needed => return Err(over(needed.unwrap_or(u64::MAX))),
+        }
+        let values = header
+            .latent_values()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| over(u64::MAX))?;
+        let latent = decode_latent(payload, header.latent_precision, values)
+            .map_err(|m| bad(&format!("payload: {m}")))?;
         Ok(CompressedFile { header, latent })
     }
 
@@ -171,6 +230,77 @@ impl CompressedFile {
     pub fn read(path: &Path) -> Result<Self> {
         Self::from_bytes(&crate::fsutil::read_bytes(path)?, path)
     }
+}
+
+/// Decompresses exactly `values` latent values in `precision` from `payload`, `CHUNK` bytes at a time: the
+/// output grows only as values arrive and never beyond `values`, and decoding stops as soon as the payload
+/// gives more than that.
+fn decode_latent(
+    payload: &[u8],
+    precision: LatentPrecision,
+    values: usize,
+) -> std::result::Result<Vec<f32>, String> {
+    let size = precision.size();
+    let expected = values as u64 * size as u64;
+    let mut decoder =
+        zstd::stream::read::Decoder::with_buffer(payload).map_err(|e| e.to_string())?;
+    // our frames are written with their content size, so their window is at most the payload's size
+    // (rounded up to a power of two, at least 1 KiB): refuse the larger windows a crafted frame could ask
+    // the decoder to allocate
+    let window_log = (u64::BITS - (expected.max(1) - 1).leading_zeros()).clamp(10, 27);
+    decoder
+        .window_log_max(window_log)
+        .map_err(|e| e.to_string())?;
+    let mut latent: Vec<f32> = Vec::new();
+    let mut chunk = vec![0u8; CHUNK];
+    let mut filled = 0;
+    loop {
+        let n = match decoder.read(&mut chunk[filled..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        filled += n;
+        let whole = filled - filled % size;
+        let arrived = whole / size;
+        if arrived > values - latent.len() {
+            return Err(format!(
+                "it decodes to more than the {expected} bytes the header announces"
+            ));
+        }
+        if latent.capacity() - latent.len() < arrived {
+            // double as values arrive, but never past what the header announces
+            let target = (latent.len() * 2)
+                .max(latent.len() + arrived)
+                .max(CHUNK / size)
+                .min(values);
+            latent
+                .try_reserve_exact(target - latent.len())
+                .map_err(|e| e.to_string())?;
+        }
+        match precision {
+            LatentPrecision::F32 => latent.extend(
+                chunk[..whole]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            ),
+            LatentPrecision::F16 => latent.extend(
+                chunk[..whole]
+                    .chunks_exact(2)
+                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()),
+            ),
+        }
+        chunk.copy_within(whole..filled, 0);
+        filled -= whole;
+    }
+    let got = latent.len() as u64 * size as u64 + filled as u64;
+    if got != expected {
+        return Err(format!(
+            "it holds {got} bytes, the header announces {expected}"
+        ));
+    }
+    Ok(latent)
 }
 
 struct Cursor<'a> {
@@ -219,6 +349,134 @@ mod tests {
                 CompressedFile::from_bytes(&bytes, Path::new("x")).unwrap(),
                 file
             );
+        }
+    }
+
+    /// A file with `header` and `payload` and a valid checksum, as `to_bytes` lays it out.
+    fn assemble(header: &Header, payload: &[u8]) -> Vec<u8> {
+        let header = serde_json::to_vec(header).unwrap();
+        let mut out = MAGIC.to_vec();
+        out.extend(VERSION.to_le_bytes());
+        out.extend((header.len() as u32).to_le_bytes());
+        out.extend(&header);
+        out.extend((payload.len() as u64).to_le_bytes());
+        out.extend(payload);
+        out.extend(crc32fast::hash(&out).to_le_bytes());
+        out
+    }
+
+    /// One zstd frame of `n` zero bytes, compressed as a stream (never held whole).
+    fn zeros(n: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        zstd::stream::copy_encode(std::io::repeat(0).take(n), &mut out, 1).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_header_over_the_budget_is_refused_before_decoding() {
+        // 2^33 rows × 8 latent f32 values: 256 GiB of latent plus 64 GiB of data, from a few bytes
+        let mut file = sample(LatentPrecision::F32);
+        file.header.shape = vec![1 << 33, 2];
+        file.header.latent_size = 8;
+        let bytes = assemble(&file.header, &zeros(1 << 20));
+        match CompressedFile::from_bytes_within(&bytes, Path::new("bomb.baler"), 8 << 30) {
+            Err(Error::OverBudget {
+                path,
+                needed,
+                budget,
+                ..
+            }) => {
+                assert_eq!(path, Path::new("bomb.baler"));
+                assert_eq!(needed, (1u64 << 33) * 8 * 4 + (1u64 << 34) * 8);
+                assert_eq!(budget, 8 << 30);
+            }
+            other => panic!("{other:?}"),
+        }
+        // a shape whose size overflows is over any budget
+        file.header.shape = vec![usize::MAX, 2];
+        let bytes = assemble(&file.header, &zeros(16));
+        assert!(matches!(
+            CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX),
+            Err(Error::OverBudget { .. })
+        ));
+        // the same header within a budget that allows it decodes as usual
+        let small = sample(LatentPrecision::F32);
+        let bytes = small.to_bytes(3);
+        let needed = small.header.decoded_bytes().unwrap();
+        assert_eq!(needed, 3 * 4 + 6 * 8);
+        assert!(CompressedFile::from_bytes_within(&bytes, Path::new("x"), needed - 1).is_err());
+        assert_eq!(
+            CompressedFile::from_bytes_within(&bytes, Path::new("x"), needed).unwrap(),
+            small
+        );
+    }
+
+    #[test]
+    fn a_payload_longer_than_the_header_says_stops_at_once() {
+        // the header announces 2^18 latent values (1 MiB); the payload inflates to 1 GiB
+        let mut file = sample(LatentPrecision::F32);
+        file.header.shape = vec![1 << 18, 2];
+        let bytes = assemble(&file.header, &zeros(1 << 30));
+        assert!(bytes.len() < 256 << 10, "{} bytes", bytes.len());
+        let start = std::time::Instant::now();
+        let err = CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("decodes to more than the 1048576 bytes"),
+            "{err}"
+        );
+        // decoding the whole gigabyte takes far longer than the first mebibyte
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        // behind a header that announces 12 bytes, the frame's 512 KiB window is refused outright
+        let file = sample(LatentPrecision::F32);
+        let bytes = assemble(&file.header, &zeros(1 << 30));
+        let err = CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not a valid compressed file: payload"),
+            "{err}"
+        );
+        // and a payload that is too short is refused too
+        let bytes = assemble(&file.header, &zeros(10));
+        let err = CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("holds 10 bytes, the header announces 12"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn large_payloads_round_trip_at_every_level() {
+        let rows = 40_000;
+        let mut file = sample(LatentPrecision::F32);
+        file.header.shape = vec![rows, 2];
+        file.header.latent_size = 3;
+        file.latent = (0..rows * 3)
+            .map(|i| ((i * 7919) % 10007) as f32 / 13.0)
+            .collect();
+        for level in [-5, 1, 3, 19, 22] {
+            let bytes = file.to_bytes(level);
+            assert_eq!(
+                CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX).unwrap(),
+                file,
+                "level {level}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_counts_parse_with_binary_suffixes() {
+        assert_eq!(parse_byte_count("123"), Some(123));
+        assert_eq!(parse_byte_count(" 8G "), Some(8 << 30));
+        assert_eq!(parse_byte_count("512m"), Some(512 << 20));
+        assert_eq!(parse_byte_count("1T"), Some(1 << 40));
+        assert_eq!(parse_byte_count("4K"), Some(4096));
+        for bad in ["", "G", "-1", "1.5G", "8GB", "99999999999T", "0x10"] {
+            assert_eq!(parse_byte_count(bad), None, "{bad}");
         }
     }
 

@@ -1,12 +1,16 @@
 //! Trained models on disk. The decoder (JSON description + safetensors weights) is all that
 //! decompression needs and is stored apart from the encoder; both carry the model id, which is
-//! recomputed on load so an edited or mismatched file is refused.
+//! recomputed on load so an edited or mismatched file is refused. Every count in the files is checked
+//! against the network before it is used.
 
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
 use crate::format::Header;
 use crate::fsutil;
-use baler_core::{LayerParams, ModelId, NetworkSpec, Normalization, ParamTensor};
+use baler_core::{
+    DataLayout, LayerParams, MAX_TENSOR_VALUES, ModelId, NetworkError, NetworkSpec, Normalization,
+    ParamTensor, SampleKind,
+};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -44,6 +48,79 @@ impl DataSignature {
         }
     }
 
+    /// The signature as the model id hashes it.
+    pub fn layout(&self) -> DataLayout<'_> {
+        DataLayout {
+            kind: match self.kind {
+                DataKind::Table => SampleKind::Table,
+                DataKind::Fields { height, width } => SampleKind::Fields { height, width },
+            },
+            names: &self.names,
+            integer: &self.integer,
+        }
+    }
+
+    /// Values per sample (table variables, or field height × width); `None` if that overflows.
+    pub fn features(&self) -> Option<usize> {
+        match self.kind {
+            DataKind::Table => Some(self.names.len()),
+            DataKind::Fields { height, width } => height.checked_mul(width),
+        }
+    }
+
+    /// Offset/scale pairs the normalisation has: one per table variable, one for all values of fields.
+    pub fn normalization_variables(&self) -> usize {
+        match self.kind {
+            DataKind::Table => self.names.len(),
+            DataKind::Fields { .. } => 1,
+        }
+    }
+
+    /// Checks the signature on its own: a table has at least one variable and one integer flag per
+    /// variable; fields have a non-empty size of at most [`MAX_TENSOR_VALUES`] values, no names and no
+    /// flags. `path` names the model file in the error.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let fail = |field: &str, message: String| Err(invalid_model(path, field, message));
+        match self.kind {
+            DataKind::Table => {
+                if self.names.is_empty() {
+                    return fail("data.names", "a table needs at least one variable".into());
+                }
+                if self.integer.len() != self.names.len() {
+                    return fail(
+                        "data.integer",
+                        format!(
+                            "{} flags for {} variables; there must be one per variable",
+                            self.integer.len(),
+                            self.names.len()
+                        ),
+                    );
+                }
+            }
+            DataKind::Fields { height, width } => {
+                if height == 0
+                    || width == 0
+                    || self.features().is_none_or(|n| n > MAX_TENSOR_VALUES)
+                {
+                    return fail(
+                        "data.kind",
+                        format!(
+                            "fields of {height} × {width}: each side must be at least 1 and the field at most {MAX_TENSOR_VALUES} values"
+                        ),
+                    );
+                }
+                if !self.names.is_empty() || !self.integer.is_empty() {
+                    return fail(
+                        "data.names",
+                        "fields have no variable names or integer flags (both must be empty)"
+                            .into(),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses data whose layout or variables differ from the training data's.
     pub fn check(&self, data: &Dataset, path: &Path) -> Result<()> {
         let problem = if data.kind != self.kind {
@@ -67,6 +144,102 @@ impl DataSignature {
             None => Ok(()),
         }
     }
+}
+
+/// An [`Error::InvalidModel`].
+pub(crate) fn invalid_model(path: &Path, field: &str, message: impl Into<String>) -> Error {
+    Error::InvalidModel {
+        path: path.to_path_buf(),
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A network's error as an [`Error::InvalidModel`] naming the part of `field` (`network`) at fault.
+pub(crate) fn invalid_network(path: &Path, field: &str, e: &NetworkError) -> Error {
+    let part = match e {
+        NetworkError::InputShape(_) => format!("{field}.input_shape"),
+        NetworkError::Shape(s) => format!("{field}.layers[{}]", s.layer),
+        NetworkError::Layer { layer, .. } => format!("{field}.layers[{layer}]"),
+        NetworkError::NoParameters => format!("{field}.layers"),
+    };
+    invalid_model(path, &part, e.to_string())
+}
+
+/// Checks that a decoder's network, normalisation and data signature fit together: the network is valid
+/// (see [`NetworkSpec::validate`]), takes `[latent]` and gives one value per data feature, and the
+/// normalisation has one finite pair per variable. Returns the latent size. `path` names the decoder file.
+pub(crate) fn check_decoder_parts(
+    path: &Path,
+    network: &NetworkSpec,
+    normalization: &Normalization,
+    data: &DataSignature,
+) -> Result<usize> {
+    data.validate(path)?;
+    let shapes = network
+        .validate()
+        .map_err(|e| invalid_network(path, "network", &e))?;
+    let [latent] = network.input_shape[..] else {
+        return Err(invalid_model(
+            path,
+            "network.input_shape",
+            format!(
+                "{:?}: a decoder takes the latent vector, [latent size]",
+                network.input_shape
+            ),
+        ));
+    };
+    let output = shapes.last().expect("shapes start with the input");
+    let values: usize = output.iter().product();
+    if Some(values) != data.features() {
+        return Err(invalid_model(
+            path,
+            "network",
+            format!(
+                "the decoder gives {output:?} = {values} values per sample, but the data ({:?}, {} names) has {} features",
+                data.kind,
+                data.names.len(),
+                data.features().map_or("too many".into(), |n| n.to_string())
+            ),
+        ));
+    }
+    normalization
+        .validate(data.normalization_variables())
+        .map_err(|e| invalid_model(path, "normalization", e.to_string()))?;
+    Ok(latent)
+}
+
+/// Checks that an encoder fits its decoder: a valid network taking one sample of `features` values and
+/// giving the decoder's `[latent]`. `path` names the encoder file.
+pub(crate) fn check_encoder(
+    path: &Path,
+    network: &NetworkSpec,
+    features: usize,
+    latent: usize,
+) -> Result<()> {
+    let shapes = network
+        .validate()
+        .map_err(|e| invalid_network(path, "network", &e))?;
+    let inputs: usize = network.input_shape.iter().product();
+    if inputs != features {
+        return Err(invalid_model(
+            path,
+            "network.input_shape",
+            format!(
+                "{:?} = {inputs} values, but the data has {features} features per sample",
+                network.input_shape
+            ),
+        ));
+    }
+    let output = shapes.last().expect("shapes start with the input");
+    if output[..] != [latent] {
+        return Err(invalid_model(
+            path,
+            "network",
+            format!("the encoder gives {output:?}, the decoder takes [{latent}]"),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,7 +283,7 @@ impl Decoder {
         normalization: Normalization,
         data: DataSignature,
     ) -> Self {
-        let id = ModelId::of(&network, &params, &normalization);
+        let id = ModelId::of(&network, &params, &normalization, &data.layout());
         Decoder {
             network,
             params,
@@ -120,19 +293,38 @@ impl Decoder {
         }
     }
 
-    /// Latent values per sample.
+    /// Latent values per sample (0 for a network that has not passed [`Decoder::validate`]).
     pub fn latent(&self) -> usize {
-        self.network.input_shape[0]
+        match self.network.input_shape[..] {
+            [latent] => latent,
+            _ => 0,
+        }
+    }
+
+    /// Checks that network, parameters, normalisation and data signature fit together (what loading
+    /// checks); `path` names the decoder in errors.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        check_decoder_parts(path, &self.network, &self.normalization, &self.data)?;
+        check_params(path, &self.network, &self.params)
+    }
+
+    /// Parses the contents of `decoder.json` and `decoder.safetensors` without touching the disk; `dir`
+    /// names the files in errors. Everything is checked, and the model id recomputed, before it is used.
+    pub fn from_bytes(dir: &Path, json: &[u8], weights: &[u8]) -> Result<Self> {
+        let json_path = dir.join(DECODER_JSON);
+        let file: DecoderFile = parse_json(json, &json_path, "baler-decoder")?;
+        check_decoder_parts(&json_path, &file.network, &file.normalization, &file.data)?;
+        let params = parse_weights(weights, &dir.join(DECODER_WEIGHTS), &file.network)?;
+        let decoder = Decoder::new(file.network, params, file.normalization, file.data);
+        check_id(&json_path, &file.model_id, decoder.id)?;
+        Ok(decoder)
     }
 
     /// Reads `decoder.json` and `decoder.safetensors` from a model folder.
     pub fn load(dir: &Path) -> Result<Self> {
-        let json = dir.join(DECODER_JSON);
-        let file: DecoderFile = read_json(&json, "baler-decoder")?;
-        let params = read_weights(&dir.join(DECODER_WEIGHTS), &file.network)?;
-        let decoder = Decoder::new(file.network, params, file.normalization, file.data);
-        check_id(&json, &file.model_id, decoder.id)?;
-        Ok(decoder)
+        let json = fsutil::read_bytes(&dir.join(DECODER_JSON))?;
+        let weights = fsutil::read_bytes(&dir.join(DECODER_WEIGHTS))?;
+        Self::from_bytes(dir, &json, &weights)
     }
 
     /// Writes the two decoder files into `dir`.
@@ -167,18 +359,44 @@ pub struct Model {
 }
 
 impl Model {
-    /// Reads a model folder (all four files), checking that encoder and decoder belong together.
-    pub fn load(dir: &Path) -> Result<Self> {
-        let decoder = Decoder::load(dir)?;
+    /// Parses the contents of a model folder's four files without touching the disk (`dir` names them in
+    /// errors), checking each and that encoder and decoder belong together.
+    pub fn from_bytes(
+        dir: &Path,
+        decoder_json: &[u8],
+        decoder_weights: &[u8],
+        encoder_json: &[u8],
+        encoder_weights: &[u8],
+    ) -> Result<Self> {
+        let decoder = Decoder::from_bytes(dir, decoder_json, decoder_weights)?;
         let json = dir.join(ENCODER_JSON);
-        let file: EncoderFile = read_json(&json, "baler-encoder")?;
+        let file: EncoderFile = parse_json(encoder_json, &json, "baler-encoder")?;
         check_id(&json, &file.model_id, decoder.id)?;
-        let encoder_params = read_weights(&dir.join(ENCODER_WEIGHTS), &file.network)?;
+        let features = decoder.data.features().expect("checked with the decoder");
+        check_encoder(&json, &file.network, features, decoder.latent())?;
+        let encoder_params =
+            parse_weights(encoder_weights, &dir.join(ENCODER_WEIGHTS), &file.network)?;
         Ok(Model {
             encoder: file.network,
             encoder_params,
             decoder,
         })
+    }
+
+    /// Reads a model folder (all four files), checking that encoder and decoder belong together.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let read = |name| fsutil::read_bytes(&dir.join(name));
+        let decoder_json = read(DECODER_JSON)?;
+        let decoder_weights = read(DECODER_WEIGHTS)?;
+        let encoder_json = read(ENCODER_JSON)?;
+        let encoder_weights = read(ENCODER_WEIGHTS)?;
+        Self::from_bytes(
+            dir,
+            &decoder_json,
+            &decoder_weights,
+            &encoder_json,
+            &encoder_weights,
+        )
     }
 
     /// Writes the model folder (created if missing).
@@ -194,6 +412,45 @@ impl Model {
         };
         write_json(&dir.join(ENCODER_JSON), &file)
     }
+}
+
+/// Rewrites the model id recorded in a model folder's `decoder.json` and `encoder.json` (and the
+/// `source_model_id` of a `quantized-decoder.json` beside them) to the id the decoder's contents hash to;
+/// everything else is checked as on load. For after a change of the id's definition (its domain string
+/// names the version), never to accept a model edited by hand. Returns the recorded and the new id; the
+/// files are rewritten (atomically, only the id strings change) when they differ. See
+/// [`crate::quantized::restamp_ids`] for the quantised files.
+pub fn restamp_ids(dir: &Path) -> Result<(String, ModelId)> {
+    let json_path = dir.join(DECODER_JSON);
+    let json = fsutil::read_bytes(&json_path)?;
+    let file: DecoderFile = parse_json(&json, &json_path, "baler-decoder")?;
+    check_decoder_parts(&json_path, &file.network, &file.normalization, &file.data)?;
+    let weights = fsutil::read_bytes(&dir.join(DECODER_WEIGHTS))?;
+    let params = parse_weights(&weights, &dir.join(DECODER_WEIGHTS), &file.network)?;
+    let id = Decoder::new(file.network, params, file.normalization, file.data).id;
+    let paths = [
+        DECODER_JSON,
+        ENCODER_JSON,
+        crate::quantized::QUANTIZED_DECODER,
+    ]
+    .map(|f| dir.join(f));
+    replace_id(&paths, &file.model_id, &id.to_string())?;
+    Decoder::load(dir)?;
+    Ok((file.model_id, id))
+}
+
+/// Replaces the JSON string `"old"` by `"new"` in those of `paths` that exist.
+pub(crate) fn replace_id(paths: &[PathBuf], old: &str, new: &str) -> Result<()> {
+    if old == new {
+        return Ok(());
+    }
+    for path in paths.iter().filter(|p| p.exists()) {
+        let text = String::from_utf8(fsutil::read_bytes(path)?)
+            .map_err(|e| Error::malformed(path, e.to_string()))?;
+        let quoted = |id: &str| format!("\"{id}\"");
+        fsutil::write_bytes(path, text.replace(&quoted(old), &quoted(new)).as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Refuses a compressed file that another model wrote or whose layout the decoder cannot restore.
@@ -256,10 +513,13 @@ fn check_id(path: &Path, stored: &str, computed: ModelId) -> Result<()> {
     }
 }
 
-/// Reads a model JSON file, checking its `format` tag and version.
-pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, format: &str) -> Result<T> {
-    let bytes = fsutil::read_bytes(path)?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
+/// Parses a model JSON file's contents, checking its `format` tag and version; `path` names it in errors.
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    path: &Path,
+    format: &str,
+) -> Result<T> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::malformed(path, format!("invalid JSON: {e}")))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(format) {
         return Err(Error::malformed(path, format!("not a {format} file")));
@@ -308,22 +568,56 @@ fn write_weights(path: &Path, params: &[LayerParams]) -> Result<()> {
     fsutil::write_bytes(path, &out)
 }
 
-fn read_weights(path: &Path, network: &NetworkSpec) -> Result<Vec<LayerParams>> {
-    network
-        .shapes()
-        .map_err(|e| Error::malformed(path, format!("invalid network: {e}")))?;
-    let bytes = fsutil::read_bytes(path)?;
+/// Checks that `params` are one weight and bias per layer with parameters, of the layer's shapes.
+fn check_params(path: &Path, network: &NetworkSpec, params: &[LayerParams]) -> Result<()> {
+    let expected: Vec<_> = network
+        .layers
+        .iter()
+        .filter_map(|l| l.param_shapes())
+        .collect();
+    if params.len() != expected.len() {
+        return Err(invalid_model(
+            path,
+            "parameters",
+            format!(
+                "{} parameter layers for a network with {} layers that have parameters",
+                params.len(),
+                expected.len()
+            ),
+        ));
+    }
+    for (i, (p, (w, b))) in params.iter().zip(expected).enumerate() {
+        for (name, t, shape) in [("weight", &p.weight, w), ("bias", &p.bias, vec![b])] {
+            if t.shape != shape || t.values.len() != shape.iter().product::<usize>() {
+                return Err(invalid_model(
+                    path,
+                    &format!("layer{i}.{name}"),
+                    format!(
+                        "shape {:?} with {} values, the layer needs {shape:?}",
+                        t.shape,
+                        t.values.len()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses a safetensors file's contents for a network that has passed [`NetworkSpec::validate`].
+fn parse_weights(bytes: &[u8], path: &Path, network: &NetworkSpec) -> Result<Vec<LayerParams>> {
     let tensors =
-        SafeTensors::deserialize(&bytes).map_err(|e| Error::malformed(path, e.to_string()))?;
+        SafeTensors::deserialize(bytes).map_err(|e| Error::malformed(path, e.to_string()))?;
     let read = |name: String, shape: Vec<usize>| -> Result<ParamTensor> {
         let t = tensors
             .tensor(&name)
-            .map_err(|_| Error::malformed(path, format!("missing tensor '{name}'")))?;
+            .map_err(|_| invalid_model(path, &name, "missing tensor"))?;
         if t.dtype() != Dtype::F32 || t.shape() != shape.as_slice() {
-            return Err(Error::malformed(
+            return Err(invalid_model(
                 path,
+                &name,
                 format!(
-                    "tensor '{name}' is {:?} {:?}, expected F32 {shape:?}",
+                    "tensor is {:?} {:?}, the layer needs F32 {shape:?}",
                     t.dtype(),
                     t.shape()
                 ),
@@ -354,7 +648,7 @@ fn read_weights(path: &Path, network: &NetworkSpec) -> Result<Vec<LayerParams>> 
 mod tests {
     use super::*;
     use crate::architecture;
-    use baler_core::{Activation, NormalizationMethod};
+    use baler_core::{Activation, LayerSpec, NormalizationMethod};
 
     fn params_for(spec: &NetworkSpec, seed: f32) -> Vec<LayerParams> {
         spec.layers
@@ -424,5 +718,182 @@ mod tests {
         .unwrap();
         let err = Model::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("does not match"), "{err}");
+    }
+
+    /// The sample model's four files, as bytes.
+    fn sample_files() -> [Vec<u8>; 4] {
+        let dir = tempfile::tempdir().unwrap();
+        sample_model().save(dir.path()).unwrap();
+        [DECODER_JSON, DECODER_WEIGHTS, ENCODER_JSON, ENCODER_WEIGHTS]
+            .map(|f| std::fs::read(dir.path().join(f)).unwrap())
+    }
+
+    /// `json` with `edit` applied.
+    fn edited(json: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut value: serde_json::Value = serde_json::from_slice(json).unwrap();
+        edit(&mut value);
+        serde_json::to_vec(&value).unwrap()
+    }
+
+    /// The sample decoder with `edit` applied, saved with the id its contents hash to (as a crafted file
+    /// would carry, so that only the checks on load stand in the way) and loaded back: the error's field
+    /// and text.
+    fn refused(edit: impl FnOnce(&mut Decoder)) -> (String, String) {
+        let mut d = sample_model().decoder;
+        edit(&mut d);
+        let crafted = Decoder::new(d.network, d.params, d.normalization, d.data);
+        let dir = tempfile::tempdir().unwrap();
+        crafted.save(dir.path()).unwrap();
+        let err = Decoder::load(dir.path()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("decoder."), "{text}");
+        match err {
+            Error::InvalidModel { field, .. } => (field, text),
+            other => panic!("not an InvalidModel error: {other}"),
+        }
+    }
+
+    #[test]
+    fn sample_files_load_from_bytes() {
+        let [dj, dw, ej, ew] = sample_files();
+        let model = Model::from_bytes(Path::new("m"), &dj, &dw, &ej, &ew).unwrap();
+        assert_eq!(model, sample_model());
+        model.decoder.validate(Path::new("m")).unwrap();
+    }
+
+    #[test]
+    fn empty_input_shape_without_layers_is_refused() {
+        let (field, text) = refused(|d| {
+            d.network = NetworkSpec {
+                input_shape: vec![],
+                layers: vec![],
+            };
+            d.params.clear();
+        });
+        assert_eq!(field, "network.input_shape", "{text}");
+        // a rank-1 input with no layers has nothing to decode with
+        let (field, _) = refused(|d| {
+            d.network = NetworkSpec {
+                input_shape: vec![3],
+                layers: vec![],
+            };
+            d.params.clear();
+        });
+        assert_eq!(field, "network.layers");
+    }
+
+    #[test]
+    fn empty_or_short_normalization_is_refused() {
+        for (offset, scale) in [
+            (vec![], vec![]),
+            (vec![0.0], vec![1.0]),
+            (vec![0.0; 3], vec![]),
+        ] {
+            let (field, text) = refused(|d| {
+                d.normalization.offset = offset;
+                d.normalization.scale = scale;
+            });
+            assert_eq!(field, "normalization", "{text}");
+            assert!(text.contains("the data needs 3"), "{text}");
+        }
+        let (field, text) = refused(|d| d.normalization.scale[1] = 0.0);
+        assert_eq!(field, "normalization", "{text}");
+        assert!(text.contains("normalization.scale[1]"), "{text}");
+    }
+
+    #[test]
+    fn data_signature_must_fit_the_network() {
+        let (field, text) = refused(|d| d.data.integer = vec![true]);
+        assert_eq!(field, "data.integer", "{text}");
+        let (field, text) = refused(|d| {
+            d.data.names.pop();
+            d.data.integer.pop();
+        });
+        assert_eq!(field, "network", "{text}");
+        assert!(text.contains("has 2 features"), "{text}");
+        let (field, text) = refused(|d| {
+            d.data.kind = DataKind::Fields {
+                height: 1,
+                width: 3,
+            }
+        });
+        assert_eq!(field, "data.names", "{text}");
+        let (field, _) = refused(|d| {
+            d.data.names.clear();
+            d.data.integer.clear();
+        });
+        assert_eq!(field, "data.names");
+    }
+
+    #[test]
+    fn impossible_layers_are_named_without_overflow() {
+        let (field, text) = refused(|d| d.network.input_shape = vec![1 << 40]);
+        assert_eq!(field, "network.input_shape", "{text}");
+        let (field, text) = refused(|d| {
+            d.network.layers[1] = LayerSpec::Dense {
+                inputs: 5,
+                outputs: 3,
+                activation: Activation::Linear,
+            }
+        });
+        assert_eq!(field, "network.layers[1]", "{text}");
+        let (field, text) = refused(|d| {
+            d.network.layers.insert(
+                1,
+                LayerSpec::Unflatten {
+                    channels: 1 << 62,
+                    height: 4,
+                    width: 4,
+                },
+            )
+        });
+        assert_eq!(field, "network.layers[1]", "{text}");
+        let (field, text) = refused(|d| {
+            d.network.layers[0] = LayerSpec::Dense {
+                inputs: 2,
+                outputs: 0,
+                activation: Activation::Linear,
+            }
+        });
+        assert_eq!(field, "network.layers[0]", "{text}");
+        // the network is fine but its parameters are not the layers'
+        let (field, text) = refused(|d| d.params[1].weight.shape = vec![3, 4]);
+        assert_eq!(field, "layer1.weight", "{text}");
+        assert!(
+            text.contains("decoder.safetensors: layer1.weight"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn edited_names_or_flags_change_the_id() {
+        for edit in [
+            (|v: &mut serde_json::Value| v["data"]["names"][1] = serde_json::json!("renamed"))
+                as fn(&mut serde_json::Value),
+            |v| v["data"]["integer"][1] = serde_json::json!(false),
+            |v| v["data"]["names"] = serde_json::json!(["c", "b", "a"]),
+        ] {
+            let [dj, dw, ej, ew] = sample_files();
+            let dj = edited(&dj, edit);
+            let err = Model::from_bytes(Path::new("m"), &dj, &dw, &ej, &ew).unwrap_err();
+            assert!(
+                matches!(&err, Error::Mismatch(m) if m.contains("does not match the decoder")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn encoder_must_fit_the_decoder() {
+        let [dj, dw, ej, ew] = sample_files();
+        let dir = Path::new("model");
+        let ej = edited(&ej, |v| {
+            v["network"]["input_shape"] = serde_json::json!([4])
+        });
+        let err = Model::from_bytes(dir, &dj, &dw, &ej, &ew).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidModel { path, .. } if path.ends_with(ENCODER_JSON)),
+            "{err}"
+        );
     }
 }

@@ -6,9 +6,12 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::format::{CompressedFile, Header};
 use crate::fsutil;
-use crate::model_store::{DataSignature, check_header, read_json, restore, write_json};
+use crate::model_store::{
+    DataSignature, check_decoder_parts, check_encoder, check_header, invalid_model, parse_json,
+    replace_id, restore, write_json,
+};
 use crate::runtime::DeviceStream;
-use baler_core::quantized::{QuantizedNetwork, quantized_model_id};
+use baler_core::quantized::{QuantizedError, QuantizedNetwork, quantized_model_id};
 use baler_core::{ModelId, Normalization};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -66,6 +69,12 @@ fn invalid(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::malformed(path, e.to_string())
 }
 
+/// A quantised network's error as an [`Error::InvalidModel`] of the file's `network` (the message names the
+/// layer).
+fn invalid_network(path: &Path, e: QuantizedError) -> Error {
+    invalid_model(path, "network", e.to_string())
+}
+
 impl QuantizedDecoder {
     /// A decoder with its id computed.
     pub fn new(
@@ -74,7 +83,7 @@ impl QuantizedDecoder {
         data: DataSignature,
         source_model_id: ModelId,
     ) -> Self {
-        let id = quantized_model_id(&network, &normalization);
+        let id = quantized_model_id(&network, &normalization, &data.layout());
         QuantizedDecoder {
             network,
             normalization,
@@ -84,16 +93,24 @@ impl QuantizedDecoder {
         }
     }
 
-    /// Latent values per sample.
+    /// Latent values per sample (0 for a network that has not passed validation).
     pub fn latent(&self) -> usize {
-        self.network.input_shape.iter().product()
+        match self.network.input_shape[..] {
+            [latent] => latent,
+            _ => 0,
+        }
     }
 
-    /// Reads and checks `quantized-decoder.json` in a model folder.
-    pub fn load(dir: &Path) -> Result<Self> {
+    /// Parses the contents of `quantized-decoder.json` without touching the disk (`dir` names the file in
+    /// errors): the network, normalisation and data signature are checked against each other and the id
+    /// recomputed before anything is used.
+    pub fn from_bytes(dir: &Path, json: &[u8]) -> Result<Self> {
         let path = dir.join(QUANTIZED_DECODER);
-        let file: DecoderFile = read_json(&path, "baler-quantized-decoder")?;
-        file.network.validate().map_err(|e| invalid(&path, e))?;
+        let file: DecoderFile = parse_json(json, &path, "baler-quantized-decoder")?;
+        file.network
+            .validate()
+            .map_err(|e| invalid_network(&path, e))?;
+        check_decoder_parts(&path, &file.network.spec(), &file.normalization, &file.data)?;
         let source = ModelId::parse(&file.source_model_id)
             .ok_or_else(|| invalid(&path, "source_model_id is not a model id"))?;
         let decoder = QuantizedDecoder::new(file.network, file.normalization, file.data, source);
@@ -109,6 +126,11 @@ impl QuantizedDecoder {
         Ok(decoder)
     }
 
+    /// Reads and checks `quantized-decoder.json` in a model folder.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::from_bytes(dir, &fsutil::read_bytes(&dir.join(QUANTIZED_DECODER))?)
+    }
+
     /// The files a receiver needs besides the compressed data, for R_actual.
     pub fn files(dir: &Path) -> Vec<PathBuf> {
         vec![dir.join(QUANTIZED_DECODER)]
@@ -116,12 +138,15 @@ impl QuantizedDecoder {
 }
 
 impl QuantizedModel {
-    /// Reads both quantised files of a model folder and checks that they belong together.
-    pub fn load(dir: &Path) -> Result<Self> {
-        let decoder = QuantizedDecoder::load(dir)?;
+    /// Parses the contents of both quantised files without touching the disk (`dir` names them in errors)
+    /// and checks that they belong together.
+    pub fn from_bytes(dir: &Path, decoder_json: &[u8], encoder_json: &[u8]) -> Result<Self> {
+        let decoder = QuantizedDecoder::from_bytes(dir, decoder_json)?;
         let path = dir.join(QUANTIZED_ENCODER);
-        let file: EncoderFile = read_json(&path, "baler-quantized-encoder")?;
-        file.network.validate().map_err(|e| invalid(&path, e))?;
+        let file: EncoderFile = parse_json(encoder_json, &path, "baler-quantized-encoder")?;
+        file.network
+            .validate()
+            .map_err(|e| invalid_network(&path, e))?;
         if file.model_id != decoder.id.to_string() {
             return Err(Error::Mismatch(format!(
                 "{}: belongs to quantised model {}, but the decoder beside it is {}",
@@ -130,10 +155,19 @@ impl QuantizedModel {
                 decoder.id
             )));
         }
+        let features = decoder.data.features().expect("checked with the decoder");
+        check_encoder(&path, &file.network.spec(), features, decoder.latent())?;
         Ok(QuantizedModel {
             encoder: file.network,
             decoder,
         })
+    }
+
+    /// Reads both quantised files of a model folder and checks that they belong together.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let decoder_json = fsutil::read_bytes(&dir.join(QUANTIZED_DECODER))?;
+        let encoder_json = fsutil::read_bytes(&dir.join(QUANTIZED_ENCODER))?;
+        Self::from_bytes(dir, &decoder_json, &encoder_json)
     }
 
     /// Writes the two files into the model folder.
@@ -162,6 +196,32 @@ impl QuantizedModel {
             },
         )
     }
+}
+
+/// Rewrites the model id recorded in a model folder's `quantized-decoder.json` and `quantized-encoder.json`
+/// to the id the quantised decoder hashes to (run [`crate::model_store::restamp_ids`] first, which updates
+/// its `source_model_id`); everything else is checked as on load. For after a change of the id's
+/// definition, never to accept a model edited by hand. Returns the recorded and the new id, or `None` when
+/// the folder has no quantised model.
+pub fn restamp_ids(dir: &Path) -> Result<Option<(String, ModelId)>> {
+    let path = dir.join(QUANTIZED_DECODER);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let file: DecoderFile = parse_json(
+        &fsutil::read_bytes(&path)?,
+        &path,
+        "baler-quantized-decoder",
+    )?;
+    file.network
+        .validate()
+        .map_err(|e| invalid_network(&path, e))?;
+    check_decoder_parts(&path, &file.network.spec(), &file.normalization, &file.data)?;
+    let id = quantized_model_id(&file.network, &file.normalization, &file.data.layout());
+    let paths = [QUANTIZED_DECODER, QUANTIZED_ENCODER].map(|f| dir.join(f));
+    replace_id(&paths, &file.model_id, &id.to_string())?;
+    QuantizedModel::load(dir)?;
+    Ok(Some((file.model_id, id)))
 }
 
 /// Frames per batch sent to a device.
