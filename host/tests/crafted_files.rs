@@ -38,6 +38,7 @@ fn track(grow: usize, shrink: usize) {
 // without destructors, which allocate nothing.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout goes to the system allocator unchanged.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             track(layout.size(), 0);
@@ -46,11 +47,13 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, i.e. from the system allocator, with `layout`.
         unsafe { System.dealloc(ptr, layout) };
         track(0, layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `dealloc`; the new size is the caller's.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             track(new_size, layout.size());
