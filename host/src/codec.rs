@@ -1,19 +1,27 @@
-//! Compression and decompression with a trained model: normalise, encode in batches, store the latent
-//! codes; and back: decode, undo the normalisation, round integer variables.
+//! Compression with any model on any device (normalise, encode through the device's stream, store the latent),
+//! and decompression with the float decoder (decode, undo the normalisation, round integer variables).
 
 use crate::config::LatentPrecision;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::format::{CompressedFile, Header};
-use crate::model_store::{Decoder, Model, check_header, restore};
+use crate::model_store::{DataSignature, Decoder};
+#[cfg(feature = "train")]
+use crate::model_store::{check_header, restore};
+#[cfg(feature = "train")]
 use crate::network::Network;
-use crate::train::normalized;
+use crate::quantized::{BATCH_FRAMES, QuantizedDecoder};
+use crate::runtime::DeviceStream;
+use baler_core::{ModelId, Normalization};
+#[cfg(feature = "train")]
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::Path;
 
+#[cfg(feature = "train")]
 const BATCH: usize = 8192;
 
 /// Runs `network` over `rows` samples of `inputs` values each, in batches.
+#[cfg(feature = "train")]
 pub fn run_network(network: &Network, values: &[f32], inputs: usize, device: &Device) -> Vec<f32> {
     let mut out = Vec::new();
     for chunk in values.chunks(BATCH * inputs) {
@@ -25,38 +33,76 @@ pub fn run_network(network: &Network, values: &[f32], inputs: usize, device: &De
     out
 }
 
-/// Encodes `data` (whose layout must match the model's training data) into a compressed file.
+/// What compressing needs to know of the decoder that will restore the data: float and quantised decoders alike.
+pub trait DecoderFacts {
+    /// The id written into the file.
+    fn id(&self) -> ModelId;
+    /// The layout of the data it restores.
+    fn data(&self) -> &DataSignature;
+    /// The normalisation the encoder expects.
+    fn normalization(&self) -> &Normalization;
+    /// Latent values per sample.
+    fn latent(&self) -> usize;
+}
+
+impl DecoderFacts for Decoder {
+    fn id(&self) -> ModelId {
+        self.id
+    }
+    fn data(&self) -> &DataSignature {
+        &self.data
+    }
+    fn normalization(&self) -> &Normalization {
+        &self.normalization
+    }
+    fn latent(&self) -> usize {
+        Decoder::latent(self)
+    }
+}
+
+impl DecoderFacts for QuantizedDecoder {
+    fn id(&self) -> ModelId {
+        self.id
+    }
+    fn data(&self) -> &DataSignature {
+        &self.data
+    }
+    fn normalization(&self) -> &Normalization {
+        &self.normalization
+    }
+    fn latent(&self) -> usize {
+        QuantizedDecoder::latent(self)
+    }
+}
+
+/// Encodes `data` (whose layout must match the decoder's) with the encoder behind `encoder` (any device: the
+/// float model on `cpu-f32` or `gpu`, the quantised one on `cpu-fixed`, `csim:` or `xrt:`) into a compressed file
+/// whose latent is stored in `precision`.
 pub fn compress(
-    model: &Model,
+    decoder: &dyn DecoderFacts,
     data: &Dataset,
     source: &Path,
     precision: LatentPrecision,
-    device: &Device,
+    encoder: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    model.decoder.data.check(data, source)?;
-    let encoder = Network::from_params(&model.encoder, &model.encoder_params, device)?;
-    let latent = run_network(
-        &encoder,
-        &normalized(data, &model.decoder.normalization),
-        data.features(),
-        device,
-    );
-    let latent = precision.store_all(latent.into_iter().map(f64::from))?;
+    decoder.data().check(data, source)?;
+    let latent = encoder.run_all(&data.normalized(decoder.normalization()), BATCH_FRAMES)?;
     Ok(CompressedFile {
         header: Header {
-            model_id: model.decoder.id.to_string(),
+            model_id: decoder.id().to_string(),
             kind: data.kind,
             shape: data.shape(),
             dtype: data.dtype,
             names: data.names.clone(),
-            latent_size: model.decoder.latent(),
+            latent_size: decoder.latent(),
             latent_precision: precision,
         },
-        latent,
+        latent: precision.store_all(latent)?,
     })
 }
 
 /// Restores the data of a compressed file with its model's decoder; a file made by another model is refused.
+#[cfg(feature = "train")]
 pub fn decompress(
     decoder: &Decoder,
     file: &CompressedFile,

@@ -94,8 +94,7 @@ pub fn hls_projects(
             input.display()
         )));
     }
-    let mut normalized = data.values[..rows * data.features()].to_vec();
-    decoder.normalization.apply(&mut normalized);
+    let normalized = data.normalized_rows(&decoder.normalization, 0..rows);
     // the encoder's reference run gives its expected codes and, as values, the decoder's test frames
     let encoder_frames =
         TestFrames::from_reference(&model.encoder, &normalized).map_err(|error| Error::Hls {

@@ -4,7 +4,6 @@
 pub mod architecture;
 #[cfg(feature = "train")]
 pub mod bench;
-#[cfg(feature = "train")]
 pub mod codec;
 pub mod config;
 pub mod data;

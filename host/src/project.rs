@@ -12,7 +12,8 @@ use crate::model_store::{Decoder, Model};
 use crate::plot;
 use crate::quantize::{self, PrecisionOptions, PrecisionReport};
 use crate::quantized::{self, QuantizedDecoder, QuantizedModel};
-use crate::runtime::{self, DeviceStream};
+pub use crate::runtime::ModelKind;
+use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use crate::train::{self, EpochStats, TrainReport};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,7 @@ impl Project {
     /// Default compressed file.
     pub fn compressed_path(&self, kind: ModelKind) -> PathBuf {
         self.output_dir()
-            .join(format!("compressed{}.baler", kind.suffix()))
+            .join(format!("compressed{}.baler", suffix(kind)))
     }
     /// Default decompressed file, in the input's format.
     pub fn decompressed_path(&self, kind: ModelKind) -> PathBuf {
@@ -94,7 +95,7 @@ impl Project {
             .map(|e| e.to_string_lossy().into_owned());
         self.output_dir().join(format!(
             "decompressed{}.{}",
-            kind.suffix(),
+            suffix(kind),
             ext.as_deref().unwrap_or("npy")
         ))
     }
@@ -152,12 +153,11 @@ impl Project {
         compress_file(
             &self.model_dir(),
             ModelKind::Float,
+            &DeviceSpec::CpuF32,
             &input,
             &self.config.data.names,
             &compressed,
             &self.config.compression,
-            device,
-            "cpu-fixed",
         )?;
         decompress_file(
             &self.model_dir(),
@@ -206,55 +206,44 @@ pub struct CompressSummary {
     pub model_id: String,
 }
 
-/// Which model runs: the trained float model, or its fixed-point version from `baler quantize`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ModelKind {
-    /// `encoder.*` and `decoder.*`, in f32.
-    #[default]
-    Float,
-    /// `quantized-encoder.json` and `quantized-decoder.json`, bit-exact fixed point.
-    Quantized,
-}
-
-impl ModelKind {
-    /// Added to the default output file names, so both kinds can be compared side by side.
-    fn suffix(self) -> &'static str {
-        match self {
-            ModelKind::Float => "",
-            ModelKind::Quantized => "-fixed",
-        }
+/// Added to the default output file names, so both kinds can be compared side by side.
+fn suffix(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Float => "",
+        ModelKind::Quantized => "-fixed",
     }
 }
 
-/// Compresses `input` with the model in `model_dir` into `output`. `names` overrides the file's variable
-/// names. A float model runs on the burn `device`; a quantised one on the runtime device `fixed_device`
-/// (see [`crate::runtime::open_fixed`]), each giving the same file.
-#[allow(clippy::too_many_arguments)]
+/// Compresses `input` with the `kind` of model in `model_dir` on `device` into `output`. `names` overrides the
+/// file's variable names. A device that runs the other kind of model is refused by name.
 pub fn compress_file(
     model_dir: &Path,
     kind: ModelKind,
+    device: &DeviceSpec,
     input: &Path,
     names: &[String],
     output: &Path,
     config: &CompressionConfig,
-    device: &Device,
-    fixed_device: &str,
 ) -> Result<CompressSummary> {
+    if device.model_kind() != kind {
+        return Err(runtime::wrong_model(device, kind));
+    }
     let precision = config.latent_precision;
     let (data, file) = match kind {
         ModelKind::Float => {
             let model = Model::load(model_dir)?;
             let data = load_for_model(input, names, &model.decoder.data.names)?;
-            let file = codec::compress(&model, &data, input, precision, device)?;
+            let mut stream =
+                DeviceStream::new(runtime::open_float(device, &model)?, 2, DEVICE_TIMEOUT);
+            let file = codec::compress(&model.decoder, &data, input, precision, &mut stream)?;
             (data, file)
         }
         ModelKind::Quantized => {
             let model = QuantizedModel::load(model_dir)?;
             let data = load_for_model(input, names, &model.decoder.data.names)?;
-            let encoder =
-                runtime::open_fixed(fixed_device, &model.encoder, &model.decoder.id.to_string())?;
-            let mut stream = DeviceStream::new(encoder, 2, crate::runtime::DEVICE_TIMEOUT);
-            let file = quantized::compress(&model, &data, input, precision, &mut stream)?;
+            let encoder = runtime::open_quantized(device, &model)?;
+            let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+            let file = codec::compress(&model.decoder, &data, input, precision, &mut stream)?;
             (data, file)
         }
     };
@@ -355,12 +344,10 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     )?;
     fsutil::create_dir(&inputs.out_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
-    let name = format!("evaluation{}.json", inputs.kind.suffix());
+    let name = format!("evaluation{}.json", suffix(inputs.kind));
     fsutil::write_bytes(&inputs.out_dir.join(name), &json)?;
     if config.plots {
-        let dir = inputs
-            .out_dir
-            .join(format!("plots{}", inputs.kind.suffix()));
+        let dir = inputs.out_dir.join(format!("plots{}", suffix(inputs.kind)));
         fsutil::create_dir(&dir)?;
         write_plots(&dir, &original, &reconstructed, config.response_threshold)?;
     }

@@ -1,16 +1,14 @@
 //! Quantised models on disk (`quantized-decoder.json` apart from `quantized-encoder.json`: formats and exact
 //! integer codes, see docs/quantization.md) and compression/decompression through the bit-exact reference.
 
-use crate::config::LatentPrecision;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::format::{CompressedFile, Header};
+use crate::format::CompressedFile;
 use crate::fsutil;
 use crate::model_store::{
     DataSignature, check_decoder_parts, check_encoder, check_header, invalid_model, parse_json,
     replace_id, restore, write_json,
 };
-use crate::runtime::DeviceStream;
 use baler_core::quantized::{QuantizedError, QuantizedNetwork, quantized_model_id};
 use baler_core::{ModelId, Normalization};
 use rayon::prelude::*;
@@ -235,35 +233,6 @@ pub fn run_rows(network: &QuantizedNetwork, values: &[f64], inputs: usize) -> Ve
         .par_chunks(inputs)
         .flat_map_iter(|row| runner.run(row).into_iter().map(|c| output.value_of(c)))
         .collect()
-}
-
-/// Encodes `data` with the fixed-point encoder on `device` (any fixed-point device gives the same codes). The
-/// latent is stored exactly with `f32` (the latent format is at most 24 bits wide, see `precision`); `f16`
-/// rounds it.
-pub fn compress(
-    model: &QuantizedModel,
-    data: &Dataset,
-    source: &Path,
-    precision: LatentPrecision,
-    device: &mut DeviceStream,
-) -> Result<CompressedFile> {
-    let decoder = &model.decoder;
-    decoder.data.check(data, source)?;
-    let mut normalized = data.values.clone();
-    decoder.normalization.apply(&mut normalized);
-    let latent = precision.store_all(device.run_all(&normalized, BATCH_FRAMES)?)?;
-    Ok(CompressedFile {
-        header: Header {
-            model_id: decoder.id.to_string(),
-            kind: data.kind,
-            shape: data.shape(),
-            dtype: data.dtype,
-            names: data.names.clone(),
-            latent_size: decoder.latent(),
-            latent_precision: precision,
-        },
-        latent,
-    })
 }
 
 /// Restores a file compressed with the quantised model, with the fixed-point decoder.

@@ -68,8 +68,7 @@ pub fn fit_normalization(data: &Dataset, config: &TrainingConfig) -> Normalizati
 
 /// Normalised samples as f32, row-major.
 pub fn normalized(data: &Dataset, normalization: &Normalization) -> Vec<f32> {
-    let mut values = data.values.clone();
-    normalization.apply(&mut values);
+    let values = data.normalized(normalization);
     values.into_iter().map(|v| v as f32).collect()
 }
 

@@ -7,7 +7,7 @@ use baler::data::Dataset;
 use baler::evaluate::{Evaluation, evaluate};
 use baler::model_store::Model;
 use baler::quantized::{self, QuantizedModel, run_rows};
-use baler::runtime::{self, DEVICE_TIMEOUT, DeviceStream};
+use baler::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use baler::{codec, format::CompressedFile};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,16 @@ fn round_trip(model: &str, data: &str) -> (Evaluation, Evaluation) {
     let path = repo().join("data").join(data);
     let original = Dataset::load(&path, &model.decoder.data.names).unwrap();
     let device = Device::flex();
-    let file = codec::compress(&model, &original, &path, LatentPrecision::F16, &device).unwrap();
+    let encoder = runtime::open_float(&DeviceSpec::CpuF32, &model).unwrap();
+    let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+    let file = codec::compress(
+        &model.decoder,
+        &original,
+        &path,
+        LatentPrecision::F16,
+        &mut stream,
+    )
+    .unwrap();
     let file = CompressedFile::from_bytes(&file.to_bytes(3), Path::new("mem")).unwrap();
     let restored = codec::decompress(&model.decoder, &file, &path, &device).unwrap();
     let now = evaluate(&original, &restored, 1e-6, None).unwrap();
@@ -108,11 +117,16 @@ fn quantized_cfd_model_reproduces_its_recorded_precision() {
     );
 
     // all frames through the compressed format (f32 latent) and back, in fixed point
-    let encoder =
-        runtime::open_fixed("cpu-fixed", &model.encoder, &model.decoder.id.to_string()).unwrap();
+    let encoder = runtime::open_quantized(&DeviceSpec::CpuFixed, &model).unwrap();
     let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
-    let file =
-        quantized::compress(&model, &data, &path, LatentPrecision::F32, &mut stream).unwrap();
+    let file = codec::compress(
+        &model.decoder,
+        &data,
+        &path,
+        LatentPrecision::F32,
+        &mut stream,
+    )
+    .unwrap();
     let file = CompressedFile::from_bytes(&file.to_bytes(3), Path::new("mem")).unwrap();
     let restored = quantized::decompress(&model.decoder, &file, &path).unwrap();
     let psnr = evaluate(&data, &restored, 1e-6, None)

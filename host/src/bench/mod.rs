@@ -11,11 +11,11 @@ pub use report::{
     write_run,
 };
 
-use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model_store::Model;
 use crate::power::{EnergyMeter, Locations};
-use crate::runtime::{DEVICE_TIMEOUT, Device, DeviceStream};
+use crate::quantized::QuantizedModel;
+use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream, ModelKind};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -23,8 +23,8 @@ use std::time::Instant;
 /// What to measure.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BenchOptions {
-    /// Device names (see `baler bench --help`).
-    pub devices: Vec<String>,
+    /// The devices (written as their names in `bench.json`).
+    pub devices: Vec<DeviceSpec>,
     /// Frames per batch.
     pub batch_sizes: Vec<usize>,
     /// Minimum measured seconds per device and batch size (after one warm-up batch).
@@ -231,43 +231,6 @@ pub fn bench_point(
     })
 }
 
-/// The normalised frames of `data` for the benchmark.
-pub fn normalized_frames(data: &Dataset, normalization: &baler_core::Normalization) -> Vec<f64> {
-    let mut values = data.values.clone();
-    normalization.apply(&mut values);
-    values
-}
-
-/// Device names `baler bench` accepts.
-pub const DEVICES: &str = "cpu-f32, cpu-fixed, gpu (wgpu feature), csim:<kernel library or HLS project folder>, \
-                           xrt:<bitstream manifest>, loopback";
-
-/// Opens device `name` for `model`, loaded from `model_dir` (whose quantised files the fixed-point devices read).
-fn open_device(name: &str, model: &Model, model_dir: &Path) -> Result<Box<dyn Device>> {
-    use crate::runtime::{CpuFloat, Loopback, open_fixed};
-    Ok(match name {
-        "cpu-f32" => Box::new(CpuFloat::new(model)?),
-        #[cfg(feature = "wgpu")]
-        "gpu" => Box::new(crate::runtime::GpuFloat::new(model)?),
-        #[cfg(not(feature = "wgpu"))]
-        "gpu" => {
-            return Err(Error::Mismatch(
-                "this build has no GPU device: rebuild with `--features wgpu`".into(),
-            ));
-        }
-        "loopback" => Box::new(Loopback::new(model.encoder.input_shape.iter().product())),
-        _ if name == "cpu-fixed" || name.starts_with("csim:") || name.starts_with("xrt:") => {
-            let model = crate::quantized::QuantizedModel::load(model_dir)?;
-            open_fixed(name, &model.encoder, &model.decoder.id.to_string())?
-        }
-        other => {
-            return Err(Error::Mismatch(format!(
-                "unknown device '{other}': use {DEVICES}"
-            )));
-        }
-    })
-}
-
 /// Benchmarks the encoder of the model in `model_dir` on every device and batch size of `options`, with the
 /// first `options.rows` rows of `input` cycled into batches. `progress` gets a line per point.
 pub fn run_bench(
@@ -284,21 +247,35 @@ pub fn run_bench(
     decoder.data.check(&data, input)?;
     data.rows = data.rows.min(options.rows.max(1));
     data.values.truncate(data.rows * data.features());
-    let values = normalized_frames(&data, &decoder.normalization);
+    let values = data.normalized(&decoder.normalization);
     let frames = BenchFrames {
         values: &values,
         value_bytes: data.dtype.size(),
         multiply_adds: model.encoder.multiply_adds().unwrap_or(0),
     };
+    // the quantised model, loaded once if a device runs it
+    let quantized = match options
+        .devices
+        .iter()
+        .any(|d| d.model_kind() == ModelKind::Quantized)
+    {
+        true => Some(QuantizedModel::load(model_dir)?),
+        false => None,
+    };
     let mut points = Vec::new();
     for name in &options.devices {
         // one device, meter and stream for all batch sizes: a card is programmed once
-        let device = open_device(name, &model, model_dir)?;
+        let device = match name.model_kind() {
+            ModelKind::Float => runtime::open_float(name, &model)?,
+            ModelKind::Quantized => {
+                runtime::open_quantized(name, quantized.as_ref().expect("loaded above"))?
+            }
+        };
         let meter = EnergyMeter::open(&device.power_source(), &Locations::from_env());
         let mut stream = DeviceStream::new(device, options.depth, DEVICE_TIMEOUT);
         for &batch in &options.batch_sizes {
             // the loopback computes nothing
-            let arithmetic = if name == "loopback" {
+            let arithmetic = if *name == DeviceSpec::Loopback {
                 0
             } else {
                 frames.multiply_adds
@@ -325,7 +302,7 @@ mod tests {
 
     fn options() -> BenchOptions {
         BenchOptions {
-            devices: vec!["cpu-fixed".into()],
+            devices: vec![DeviceSpec::CpuFixed],
             batch_sizes: vec![64, 1024],
             seconds: 1.0,
             depth: 2,

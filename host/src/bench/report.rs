@@ -163,8 +163,7 @@ pub fn write_run(
     let inputs = points.first().map_or(0, |p| p.inputs);
     let memcpy = options
         .devices
-        .iter()
-        .any(|d| d == "loopback")
+        .contains(&crate::runtime::DeviceSpec::Loopback)
         .then(|| memcpy_gb_per_s(largest * inputs * 8, 0.5));
     let report = BenchReport {
         format: FORMAT,

@@ -5,6 +5,7 @@ pub mod npy;
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use baler_core::Normalization;
 pub use npy::FloatType;
 use npy::NpyArray;
 use serde::{Deserialize, Serialize};
@@ -127,6 +128,28 @@ impl Dataset {
                 )
             }
         }
+    }
+
+    /// The samples `rows` (in that order), normalised with `normalization`: the one place where the data a model
+    /// sees is made.
+    pub fn normalized_rows(
+        &self,
+        normalization: &Normalization,
+        rows: impl IntoIterator<Item = usize>,
+    ) -> Vec<f64> {
+        let n = self.features();
+        let mut values: Vec<f64> = rows
+            .into_iter()
+            .flat_map(|r| &self.values[r * n..(r + 1) * n])
+            .copied()
+            .collect();
+        normalization.apply(&mut values);
+        values
+    }
+
+    /// Every sample, normalised with `normalization`.
+    pub fn normalized(&self, normalization: &Normalization) -> Vec<f64> {
+        self.normalized_rows(normalization, 0..self.rows)
     }
 
     /// Smallest and largest value of one variable (feature).

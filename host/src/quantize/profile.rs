@@ -38,11 +38,7 @@ pub(super) fn profile(model: &Model, data: &Dataset, rows: usize) -> Result<Prof
         .check(data, std::path::Path::new("the data"))?;
     let features = data.features();
     let stride = data.rows.div_ceil(rows.max(1)).max(1);
-    let mut sample = Vec::new();
-    for row in (0..data.rows).step_by(stride) {
-        sample.extend_from_slice(&data.values[row * features..(row + 1) * features]);
-    }
-    model.decoder.normalization.apply(&mut sample);
+    let sample = data.normalized_rows(&model.decoder.normalization, (0..data.rows).step_by(stride));
     let rows = sample.len() / features;
 
     // largest |pre-activation| of every layer, measured with the float model

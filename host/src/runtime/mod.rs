@@ -12,6 +12,7 @@ mod dense_f32;
 mod gpu;
 mod loopback;
 pub mod manifest;
+mod spec;
 mod stream;
 mod xrt;
 
@@ -23,11 +24,11 @@ pub use dense_f32::DenseF32;
 #[cfg(feature = "wgpu")]
 pub use gpu::GpuFloat;
 pub use loopback::Loopback;
+pub use spec::{
+    DEVICE_NAMES, DeviceSpec, ModelKind, open, open_float, open_quantized, wrong_model,
+};
 pub use stream::{BatchTiming, DeviceStream, StreamCounters};
 pub use xrt::XrtKernel;
-
-use baler_core::quantized::QuantizedNetwork;
-use std::path::Path;
 
 /// How long a device may take for one batch before it counts as not answering.
 pub const DEVICE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -112,34 +113,5 @@ fn whole_frames(info: &DeviceInfo, input: &[f64]) -> Result<usize, DeviceError> 
                 info.inputs
             ),
         })
-    }
-}
-
-/// Fixed-point device names `open_fixed` accepts, for help and errors.
-pub const FIXED_DEVICES: &str =
-    "cpu-fixed, csim:<kernel library or HLS project folder>, xrt:<bitstream manifest>";
-
-/// Opens the fixed-point device `name` for `network` (the quantised model `model_id`).
-pub fn open_fixed(
-    name: &str,
-    network: &QuantizedNetwork,
-    model_id: &str,
-) -> Result<Box<dyn Device>, DeviceError> {
-    match name.split_once(':') {
-        None if name == "cpu-fixed" => Ok(Box::new(CpuFixed::new(network.clone(), model_id))),
-        Some(("csim", path)) => Ok(Box::new(CsimKernel::open(
-            Path::new(path),
-            network,
-            model_id,
-        )?)),
-        Some(("xrt", manifest)) => Ok(Box::new(XrtKernel::open(
-            Path::new(manifest),
-            network,
-            model_id,
-        )?)),
-        _ => Err(DeviceError {
-            device: name.into(),
-            message: format!("unknown device; fixed-point devices are {FIXED_DEVICES}"),
-        }),
     }
 }

@@ -3,6 +3,7 @@
 
 use baler::config::{LatentPrecision, Preset};
 use baler::hls::Network;
+use baler::runtime::DeviceSpec;
 use baler_hls::{IoType, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -106,7 +107,7 @@ impl From<IoArg> for IoType {
     about = "Lossy compression of scientific data with autoencoders, FPGA-first"
 )]
 pub struct Cli {
-    /// Compute backend of training and float compression: cpu, or wgpu when built with `--features wgpu`.
+    /// Compute backend of training (and of the float decoder): cpu, or wgpu when built with `--features wgpu`.
     #[arg(long, global = true, value_enum, default_value_t = Backend::Cpu)]
     pub backend: Backend,
     #[command(subcommand)]
@@ -183,10 +184,11 @@ pub struct CompressArgs {
     /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
     #[arg(long)]
     pub fixed: bool,
-    /// With --fixed, the device that runs the encoder: cpu-fixed, or csim:<kernel library or HLS project
-    /// folder> (the kernel `baler hls --csim` built); every one writes the same file.
-    #[arg(long, default_value = "cpu-fixed", requires = "fixed")]
-    pub device: String,
+    /// The device that runs the encoder: cpu-f32 or gpu (wgpu feature) for the float model; with --fixed,
+    /// cpu-fixed, csim:<kernel library or HLS project folder> or xrt:<bitstream manifest>, which all write the
+    /// same file [default: cpu-f32, or cpu-fixed with --fixed].
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
     /// Precision of the stored latent values: f32, or f16 (half the bytes; rounds each value to 11
     /// significant bits) [default: the project's `[compression] latent_precision`, else f32].
     #[arg(long, value_enum)]
@@ -313,14 +315,14 @@ pub struct BenchArgs {
     /// Output folder for bench.json and the plots [default: <project>/bench].
     #[arg(short, long)]
     pub out: Option<PathBuf>,
-    /// Devices: cpu-f32, cpu-fixed, gpu (wgpu feature), csim:<kernel library or HLS project folder>,
+    /// Devices: cpu-f32, gpu (wgpu feature), cpu-fixed, csim:<kernel library or HLS project folder>,
     /// xrt:<bitstream manifest>, loopback.
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "cpu-f32,cpu-fixed,loopback"
     )]
-    pub device: Vec<String>,
+    pub device: Vec<DeviceSpec>,
     /// Frames per batch.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1024,8192")]
     pub batch: Vec<usize>,

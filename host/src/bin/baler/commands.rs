@@ -70,12 +70,12 @@ pub fn train(args: TrainArgs, backend: Backend) -> Result<()> {
 }
 
 /// `baler compress`.
-pub fn compress(args: CompressArgs, backend: Backend) -> Result<()> {
+pub fn compress(args: CompressArgs) -> Result<()> {
     let CompressArgs {
         source,
         output,
         fixed,
-        device: fixed_device,
+        device,
         latent_precision,
     } = args;
     let ModelSource {
@@ -95,15 +95,15 @@ pub fn compress(args: CompressArgs, backend: Backend) -> Result<()> {
         config.compression.latent_precision = precision;
     }
     let precision = config.compression.latent_precision;
+    let device = device.unwrap_or(kind.default_device());
     let s = project::compress_file(
         &model,
         kind,
+        &device,
         &input,
         &config.data.names,
         &output,
         &config.compression,
-        &device(backend)?,
-        &fixed_device,
     )?;
     println!(
         "{} rows → {} latent values each ({}); {} B → {} B (R = {:.2}) in {}; model {}",

@@ -13,7 +13,7 @@ fn main() {
     let result = match cli.command {
         Command::NewProject(args) => commands::new_project(args),
         Command::Train(args) => commands::train(args, backend),
-        Command::Compress(args) => commands::compress(args, backend),
+        Command::Compress(args) => commands::compress(args),
         Command::Decompress(args) => commands::decompress(args, backend),
         Command::Evaluate(args) => commands::evaluate(args),
         Command::Quantize(args) => commands::quantize(args),

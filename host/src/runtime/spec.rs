@@ -1,0 +1,209 @@
+//! The device a user names (`cpu-f32`, `gpu`, `cpu-fixed`, `csim:<path>`, `xrt:<manifest>`, `loopback`), parsed
+//! once into a `DeviceSpec`, and the one function that opens it for a model folder.
+
+use super::{CpuFixed, CsimKernel, Device, DeviceError, Loopback, XrtKernel};
+use crate::error::{Error, Result};
+use crate::model_store::Model;
+use crate::quantized::QuantizedModel;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Every device name, for help texts and errors.
+pub const DEVICE_NAMES: &str = "cpu-f32, gpu (wgpu feature), cpu-fixed, \
+                                csim:<kernel library or HLS project folder>, xrt:<bitstream manifest>, loopback";
+
+/// A device, as named on the command line or in a recorded benchmark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceSpec {
+    /// The float encoder on the CPU.
+    CpuF32,
+    /// The float encoder on a GPU through burn's wgpu backend.
+    Gpu,
+    /// The quantised encoder in the bit-exact reference.
+    CpuFixed,
+    /// The quantised encoder as the C-simulated HLS kernel: a shared library or an HLS project folder.
+    Csim(PathBuf),
+    /// The quantised encoder on a card through XRT: a bitstream manifest.
+    Xrt(PathBuf),
+    /// No encoder: the frames come back as they went (the streaming path alone).
+    Loopback,
+}
+
+/// Which model runs: the trained float model, or its fixed-point version from `baler quantize`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `encoder.*` and `decoder.*`, in f32.
+    #[default]
+    Float,
+    /// `quantized-encoder.json` and `quantized-decoder.json`, bit-exact fixed point.
+    Quantized,
+}
+
+impl ModelKind {
+    /// The device that runs this kind of model when none is named: `cpu-f32` (the fastest float encoder on any
+    /// CPU) or `cpu-fixed`.
+    pub fn default_device(self) -> DeviceSpec {
+        match self {
+            ModelKind::Float => DeviceSpec::CpuF32,
+            ModelKind::Quantized => DeviceSpec::CpuFixed,
+        }
+    }
+}
+
+impl DeviceSpec {
+    /// The kind of model it runs (the loopback reads the float model's frame size).
+    pub fn model_kind(&self) -> ModelKind {
+        match self {
+            DeviceSpec::CpuF32 | DeviceSpec::Gpu | DeviceSpec::Loopback => ModelKind::Float,
+            DeviceSpec::CpuFixed | DeviceSpec::Csim(_) | DeviceSpec::Xrt(_) => ModelKind::Quantized,
+        }
+    }
+}
+
+impl FromStr for DeviceSpec {
+    type Err = DeviceError;
+
+    fn from_str(name: &str) -> std::result::Result<Self, DeviceError> {
+        let path = |p: &str| {
+            if p.is_empty() {
+                Err(DeviceError {
+                    device: name.into(),
+                    message: "a path must follow the colon".into(),
+                })
+            } else {
+                Ok(PathBuf::from(p))
+            }
+        };
+        match name.split_once(':') {
+            None => match name {
+                "cpu-f32" => Ok(DeviceSpec::CpuF32),
+                "gpu" => Ok(DeviceSpec::Gpu),
+                "cpu-fixed" => Ok(DeviceSpec::CpuFixed),
+                "loopback" => Ok(DeviceSpec::Loopback),
+                _ => Err(DeviceError {
+                    device: name.into(),
+                    message: format!("unknown device; the devices are {DEVICE_NAMES}"),
+                }),
+            },
+            Some(("csim", p)) => Ok(DeviceSpec::Csim(path(p)?)),
+            Some(("xrt", p)) => Ok(DeviceSpec::Xrt(path(p)?)),
+            Some(_) => Err(DeviceError {
+                device: name.into(),
+                message: format!("unknown device; the devices are {DEVICE_NAMES}"),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSpec::CpuF32 => write!(f, "cpu-f32"),
+            DeviceSpec::Gpu => write!(f, "gpu"),
+            DeviceSpec::CpuFixed => write!(f, "cpu-fixed"),
+            DeviceSpec::Csim(p) => write!(f, "csim:{}", p.display()),
+            DeviceSpec::Xrt(p) => write!(f, "xrt:{}", p.display()),
+            DeviceSpec::Loopback => write!(f, "loopback"),
+        }
+    }
+}
+
+impl serde::Serialize for DeviceSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DeviceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Opens `spec` with the model in `model_dir`: the float model for `cpu-f32`, `gpu` and `loopback`, the
+/// quantised one (from `baler quantize`) for the others.
+pub fn open(spec: &DeviceSpec, model_dir: &Path) -> Result<Box<dyn Device>> {
+    match spec.model_kind() {
+        ModelKind::Float => open_float(spec, &Model::load(model_dir)?),
+        ModelKind::Quantized => open_quantized(spec, &QuantizedModel::load(model_dir)?),
+    }
+}
+
+/// Opens a float-model device (`cpu-f32`, `gpu`, `loopback`) for `model`.
+pub fn open_float(spec: &DeviceSpec, model: &Model) -> Result<Box<dyn Device>> {
+    Ok(match spec {
+        #[cfg(feature = "train")]
+        DeviceSpec::CpuF32 => Box::new(super::CpuFloat::new(model)?),
+        #[cfg(feature = "wgpu")]
+        DeviceSpec::Gpu => Box::new(super::GpuFloat::new(model)?),
+        DeviceSpec::Loopback => Box::new(Loopback::new(model.encoder.input_shape.iter().product())),
+        #[cfg(not(feature = "train"))]
+        DeviceSpec::CpuF32 => return Err(not_built(spec, "train")),
+        #[cfg(not(feature = "wgpu"))]
+        DeviceSpec::Gpu => return Err(not_built(spec, "wgpu")),
+        _ => return Err(wrong_model(spec, ModelKind::Float)),
+    })
+}
+
+/// Opens a quantised-model device (`cpu-fixed`, `csim:`, `xrt:`) for `model`.
+pub fn open_quantized(spec: &DeviceSpec, model: &QuantizedModel) -> Result<Box<dyn Device>> {
+    let id = model.decoder.id.to_string();
+    Ok(match spec {
+        DeviceSpec::CpuFixed => Box::new(CpuFixed::new(model.encoder.clone(), &id)),
+        DeviceSpec::Csim(path) => Box::new(CsimKernel::open(path, &model.encoder, &id)?),
+        DeviceSpec::Xrt(manifest) => Box::new(XrtKernel::open(manifest, &model.encoder, &id)?),
+        _ => return Err(wrong_model(spec, ModelKind::Quantized)),
+    })
+}
+
+/// The error for a device this build leaves out.
+#[allow(dead_code)] // unused when every feature is on
+fn not_built(spec: &DeviceSpec, feature: &str) -> Error {
+    Error::Mismatch(format!(
+        "device {spec}: this build has no {spec} device (rebuild with --features {feature})"
+    ))
+}
+
+/// The error for a device asked to run the other kind of model.
+pub fn wrong_model(spec: &DeviceSpec, asked: ModelKind) -> Error {
+    match asked {
+        ModelKind::Float => Error::Mismatch(format!(
+            "device {spec} runs the quantised model (from `baler quantize`): add --fixed, or use cpu-f32 or gpu"
+        )),
+        ModelKind::Quantized => Error::Mismatch(format!(
+            "device {spec} runs the float model: drop --fixed, or with --fixed use cpu-fixed, csim:<…> or xrt:<…>"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_and_prints_back() {
+        for name in [
+            "cpu-f32",
+            "gpu",
+            "cpu-fixed",
+            "csim:hls/encoder",
+            "xrt:bitstreams/a.json",
+            "loopback",
+        ] {
+            let spec: DeviceSpec = name.parse().unwrap();
+            assert_eq!(spec.to_string(), name);
+        }
+        for bad in ["fpga", "pcie:0", "CPU-F32"] {
+            let err = bad.parse::<DeviceSpec>().unwrap_err().to_string();
+            assert!(err.contains(bad) && err.contains("cpu-f32, gpu"), "{err}");
+        }
+        let err = "csim:".parse::<DeviceSpec>().unwrap_err().to_string();
+        assert!(err.contains("a path must follow the colon"), "{err}");
+        assert_eq!(
+            DeviceSpec::Csim("x".into()).model_kind(),
+            ModelKind::Quantized
+        );
+    }
+}
