@@ -1,5 +1,5 @@
-//! The core's measured f32 peak: independent AVX-512 (else AVX2) fused multiply-adds in registers, so that the
-//! encoder benchmarks' GFLOP/s can be set against what one core can do. Throughput is in FLOP (2 per FMA lane).
+//! The core's measured f32 peak for each of cpu-f32's kernels (AVX-512 FMA, AVX2 FMA, portable SSE mul + add), so
+//! that the encoder benchmarks' GFLOP/s can be set against what one core can do. Throughput in FLOP (2 per lane).
 //!     RAYON_NUM_THREADS=1 cargo bench -p baler-benches --bench peak
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -41,14 +41,34 @@ fn fma_avx2() -> f32 {
     out.iter().sum()
 }
 
+/// The portable kernel's instructions on baseline x86-64: a multiply and an add (`mulps`, `addps`), no FMA.
+#[cfg(target_arch = "x86_64")]
+fn mul_add_sse() -> f32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE is part of baseline x86-64.
+    unsafe {
+        let mut acc = [_mm_set1_ps(0.0); CHAINS];
+        let (a, b) = (_mm_set1_ps(0.999_999), _mm_set1_ps(1e-7));
+        for _ in 0..ROUNDS {
+            for x in acc.iter_mut() {
+                *x = _mm_add_ps(_mm_mul_ps(*x, a), b);
+            }
+        }
+        let sum = acc.iter().fold(_mm_set1_ps(0.0), |s, &x| _mm_add_ps(s, x));
+        let mut out = [0f32; 4];
+        _mm_storeu_ps(out.as_mut_ptr(), sum);
+        out.iter().sum()
+    }
+}
+
 fn peak(c: &mut Criterion) {
-    let mut group = c.benchmark_group("one core, f32 FMA peak");
+    let mut group = c.benchmark_group("one core, f32 peak per cpu-f32 kernel");
     group.sample_size(10);
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx512f") {
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
             group.throughput(Throughput::Elements((ROUNDS * CHAINS * 16 * 2) as u64));
-            // SAFETY: the CPU has AVX-512F (checked above).
+            // SAFETY: the CPU has AVX-512F and FMA (checked above).
             group.bench_function("avx512 fmadd", |b| b.iter(|| unsafe { fma_avx512() }));
         }
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
@@ -56,6 +76,8 @@ fn peak(c: &mut Criterion) {
             // SAFETY: the CPU has AVX2 and FMA (checked above).
             group.bench_function("avx2 fmadd", |b| b.iter(|| unsafe { fma_avx2() }));
         }
+        group.throughput(Throughput::Elements((ROUNDS * CHAINS * 4 * 2) as u64));
+        group.bench_function("portable mulps + addps", |b| b.iter(mul_add_sse));
     }
     group.finish();
 }

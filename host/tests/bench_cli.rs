@@ -1,9 +1,11 @@
 //! `baler bench` on the shipped jet model: every device and batch size measured, bench.json and the plots
-//! written, energy reported as a figure or as unavailable with the reason; unknown devices refused.
+//! written, energy reported as a figure or as unavailable with the reason; unknown devices refused;
+//! `BALER_CPU_KERNEL` picks cpu-f32's kernel, a bad value is refused.
 
 mod common;
 
 use common::{fails, ok};
+use std::process::Command;
 
 #[test]
 fn bench_measures_every_device_and_batch_size() {
@@ -100,5 +102,44 @@ fn bench_measures_every_device_and_batch_size() {
         tmp.path(),
         &["bench", "--repeat", edited_path.to_str().unwrap()],
         "--depth 0: batches in flight must be 1 to 64",
+    );
+}
+
+#[test]
+fn baler_cpu_kernel_picks_the_cpu_f32_kernel() {
+    let root = common::root();
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = |kernel: &str, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_baler"))
+            .current_dir(tmp.path())
+            .env("BALER_CPU_KERNEL", kernel)
+            .args(["bench", "-m"])
+            .arg(root.join("models/jets-baler-9to5"))
+            .arg("-i")
+            .arg(root.join("data/hep_jets_dijet.npy"))
+            .args(["-o", out, "--device", "cpu-f32", "--batch", "16"])
+            .args(["--seconds", "0.02", "--rows", "100"])
+            .output()
+            .unwrap()
+    };
+    // the portable kernel runs on every CPU; bench.json says which ran
+    let out = bench("portable", "portable");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("portable/bench.json")).unwrap())
+            .unwrap();
+    let detail = report["points"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("portable path"), "{detail}");
+    let out = bench("avx3", "bad");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("device cpu-f32: BALER_CPU_KERNEL='avx3' is not a kernel; use one of avx512, avx2, portable")
+            && !stderr.contains("panicked"),
+        "{stderr}"
     );
 }

@@ -1,7 +1,7 @@
 //! `cpu-f32`: the float encoder on the CPU, the baseline a user compares to — dense encoders through the
 //! cache-blocked SIMD kernel over rayon's threads, others through burn's CPU backend.
 
-use super::dense_f32::DenseF32;
+use super::dense_f32::{CpuKernel, DenseF32};
 use super::{Device, DeviceError, DeviceInfo};
 use crate::codec::run_network;
 use crate::model_store::Model;
@@ -49,13 +49,26 @@ pub struct CpuFloat {
 }
 
 impl CpuFloat {
-    /// The encoder of `model`.
+    /// The encoder of `model`, a dense one on the kernel `BALER_CPU_KERNEL` forces, else the best this CPU has.
     pub fn new(model: &Model) -> Result<Self, DeviceError> {
-        let (kernel, detail) = match DenseF32::new(&model.encoder, &model.encoder_params) {
-            Some(dense) => (Kernel::Dense(dense), "cache-blocked SIMD dense kernel"),
+        Self::with_kernel(model, CpuKernel::from_env()?)
+    }
+
+    /// The encoder of `model`, a dense one on `kernel` (an error if this CPU lacks it; other encoders run
+    /// through burn whatever the kernel).
+    pub fn with_kernel(model: &Model, kernel: CpuKernel) -> Result<Self, DeviceError> {
+        let kernel = kernel.require()?;
+        let (encoder, detail) = match DenseF32::new(&model.encoder, &model.encoder_params) {
+            Some(dense) => (
+                Kernel::Dense(dense.with_kernel(kernel)?),
+                format!(
+                    "cache-blocked SIMD dense kernel, {kernel} path ({})",
+                    kernel.describe()
+                ),
+            ),
             None => (
                 Kernel::Burn(BurnEncoder::new(model, BurnDevice::flex(), "cpu-f32")?),
-                "burn flex backend",
+                "burn flex backend".to_string(),
             ),
         };
         Ok(CpuFloat {
@@ -69,7 +82,7 @@ impl CpuFloat {
                 inputs: model.encoder.input_shape.iter().product(),
                 outputs: model.decoder.latent(),
             },
-            kernel,
+            kernel: encoder,
         })
     }
 }
@@ -97,5 +110,44 @@ impl Device for CpuFloat {
             }
             Kernel::Burn(encoder) => encoder.run(input, self.info.inputs),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_f32_runs_and_names_every_kernel_of_this_cpu() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/jets-baler-9to5");
+        let model = Model::load(&dir).unwrap();
+        let input: Vec<f64> = (0..100 * 9)
+            .map(|i| ((i * 37) % 100) as f64 / 50.0 - 1.0)
+            .collect();
+        let mut portable = CpuFloat::with_kernel(&model, CpuKernel::Portable).unwrap();
+        let expected = portable.run(&input).unwrap();
+        assert_eq!(expected.len(), 100 * 5);
+        for kernel in CpuKernel::ALL {
+            match CpuFloat::with_kernel(&model, kernel) {
+                Ok(mut device) => {
+                    let detail = &device.info().detail;
+                    assert!(detail.contains(&format!("{kernel} path")), "{detail}");
+                    let got = device.run(&input).unwrap();
+                    for (g, e) in got.iter().zip(&expected) {
+                        assert!(
+                            (g - e).abs() <= 1e-4 * (1.0 + e.abs()),
+                            "{kernel}: {g} vs {e}"
+                        );
+                    }
+                }
+                // a kernel this CPU lacks is refused, naming the device and the feature
+                Err(e) => {
+                    let missing = kernel.require().unwrap_err();
+                    assert_eq!(e, missing);
+                    assert!(e.to_string().starts_with("device cpu-f32: "), "{e}");
+                }
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ pub use cpu_fixed::CpuFixed;
 #[cfg(feature = "train")]
 pub use cpu_float::CpuFloat;
 pub use csim::CsimKernel;
-pub use dense_f32::DenseF32;
+pub use dense_f32::{CpuKernel, DenseF32};
 #[cfg(feature = "wgpu")]
 pub use gpu::GpuFloat;
 pub use loopback::Loopback;
