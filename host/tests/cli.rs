@@ -311,3 +311,30 @@ fn bad_input_fails_cleanly_without_partial_files() {
     );
     assert!(!root.join("n.baler").exists());
 }
+
+#[test]
+fn crafted_data_headers_exit_1_with_the_file_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // a ~100-byte file claiming 10^11 variables and no rows: once 10^11 default names (out of memory)
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 100000000000), }\n";
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    std::fs::write(root.join("crafted.npy"), &bytes).unwrap();
+    fails(
+        root,
+        &["info", "crafted.npy"],
+        "crafted.npy: array 'data': is empty (shape [0, 100000000000])",
+    );
+    // a header of 4 GiB claimed in an 18-byte file
+    let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
+    bytes.extend(u32::MAX.to_le_bytes());
+    bytes.extend(b"{'descr'");
+    std::fs::write(root.join("long.npy"), &bytes).unwrap();
+    fails(
+        root,
+        &["info", "long.npy"],
+        "long.npy: array 'data': header of 4294967295 bytes is longer than numpy's limit",
+    );
+}

@@ -9,7 +9,7 @@ use baler_core::Normalization;
 pub use npy::FloatType;
 use npy::NpyArray;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::Path;
 
 /// The layout of one sample.
@@ -67,21 +67,31 @@ impl Dataset {
     /// Reads `.npy`, `.npz` or `.csv` (by extension). `names`, when not empty, names the table's variables
     /// and overrides names found in the file. NaN and infinities are refused, naming variable and row.
     pub fn load(path: &Path, names: &[String]) -> Result<Self> {
-        let ext = extension(path);
-        let mut data = match ext.as_str() {
-            "npy" => from_array(
-                path,
-                npy::parse(&fsutil::read_bytes(path)?, path, "data")?,
-                None,
-            )?,
-            "npz" => load_npz(path)?,
-            "csv" => load_csv(path)?,
-            _ => {
-                return Err(Error::malformed(
-                    path,
-                    "unknown data format: use a .npy, .npz or .csv file",
-                ));
+        let format = Format::of(path)?;
+        let file = std::fs::File::open(path).map_err(Error::io(path))?;
+        Self::read_from(format, file, path, names)
+    }
+
+    /// Reads a data file held in memory, in the format of `path`'s extension (`.npy`, `.npz` or
+    /// `.csv`); `path` names it in errors. The same checks as [`Dataset::load`], through the same code.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        Self::read_from(Format::of(path)?, std::io::Cursor::new(bytes), path, &[])
+    }
+
+    fn read_from<R: Read + Seek>(
+        format: Format,
+        mut source: R,
+        path: &Path,
+        names: &[String],
+    ) -> Result<Self> {
+        let mut data = match format {
+            Format::Npy => {
+                let mut bytes = Vec::new();
+                source.read_to_end(&mut bytes).map_err(Error::io(path))?;
+                from_array(path, "data", npy::parse(&bytes, path, "data")?, None)?
             }
+            Format::Npz => load_npz(source, path)?,
+            Format::Csv => load_csv(source, path)?,
         };
         if !names.is_empty() {
             if data.kind != DataKind::Table || names.len() != data.names.len() {
@@ -255,34 +265,67 @@ fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The data file formats read, by extension.
+#[derive(Clone, Copy)]
+enum Format {
+    Npy,
+    Npz,
+    Csv,
+}
+
+impl Format {
+    fn of(path: &Path) -> Result<Self> {
+        match extension(path).as_str() {
+            "npy" => Ok(Format::Npy),
+            "npz" => Ok(Format::Npz),
+            "csv" => Ok(Format::Csv),
+            _ => Err(Error::malformed(
+                path,
+                "unknown data format: use a .npy, .npz or .csv file",
+            )),
+        }
+    }
+}
+
 fn default_names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("var{i}")).collect()
 }
 
-fn from_array(path: &Path, array: NpyArray, names: Option<Vec<String>>) -> Result<Dataset> {
+/// A table or field stack from the array `array` of `path`. Empty arrays are refused before anything
+/// is sized by their other dimensions.
+fn from_array(
+    path: &Path,
+    array: &str,
+    data: NpyArray,
+    names: Option<Vec<String>>,
+) -> Result<Dataset> {
+    let bad = |m: String| Error::malformed(path, format!("array '{array}': {m}"));
     let NpyArray::Float {
         shape,
         dtype,
         values,
-    } = array
+    } = data
     else {
-        return Err(Error::malformed(
-            path,
-            "the data array holds strings, not numbers",
-        ));
+        return Err(bad("holds strings, not numbers".into()));
     };
     let (kind, rows, features) = match shape[..] {
-        [rows, cols] => (DataKind::Table, rows, cols),
-        [rows, height, width] => (DataKind::Fields { height, width }, rows, height * width),
+        [rows, cols] => (DataKind::Table, rows, Some(cols)),
+        [rows, height, width] => (
+            DataKind::Fields { height, width },
+            rows,
+            height.checked_mul(width),
+        ),
         _ => {
-            return Err(Error::malformed(
-                path,
-                format!(
-                    "data has shape {shape:?}; expected rows × variables (2-D) or fields × height × width (3-D)"
-                ),
-            ));
+            return Err(bad(format!(
+                "has shape {shape:?}; expected rows × variables (2-D) or fields × height × width (3-D)"
+            )));
         }
     };
+    if shape.contains(&0) {
+        return Err(bad(format!("is empty (shape {shape:?})")));
+    }
+    let features = features
+        .ok_or_else(|| bad(format!("has fields too large to address (shape {shape:?})")))?;
     let names = match (kind, names) {
         (DataKind::Fields { .. }, _) => Vec::new(),
         (DataKind::Table, Some(names)) if names.len() == features => names,
@@ -306,18 +349,54 @@ fn from_array(path: &Path, array: NpyArray, names: Option<Vec<String>>) -> Resul
     })
 }
 
-fn load_npz(path: &Path) -> Result<Dataset> {
-    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+/// Deflate's largest expansion: 258 bytes from a 2-bit code, about 1032:1 (zlib's documentation).
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Reads the member `name` of an archive, refusing one that declares more than its compressed bytes
+/// can hold or that holds more than it declares; nothing is sized by the declaration.
+fn read_member<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let bad = |m: String| Error::malformed(path, format!("'{name}': {m}"));
+    let entry = zip
+        .by_name(name)
+        .map_err(|e| bad(format!("not a valid .npz member: {e}")))?;
+    let declared = entry.size();
+    let compressed = entry.compressed_size();
+    let most = match entry.compression() {
+        zip::CompressionMethod::Stored => compressed,
+        _ => compressed
+            .saturating_mul(MAX_DEFLATE_RATIO)
+            .saturating_add(MAX_DEFLATE_RATIO),
+    };
+    if declared > most {
+        return Err(bad(format!(
+            "declares {declared} bytes from {compressed} compressed bytes, more than {:?} can expand to",
+            entry.compression()
+        )));
+    }
+    let mut bytes = Vec::new();
+    entry
+        .take(declared.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > declared {
+        return Err(bad(format!(
+            "holds more than the {declared} bytes it declares"
+        )));
+    }
+    Ok(bytes)
+}
+
+fn load_npz<R: Read + Seek>(source: R, path: &Path) -> Result<Dataset> {
     let zerr =
         |e: zip::result::ZipError| Error::malformed(path, format!("not a valid .npz archive: {e}"));
-    let mut zip = zip::ZipArchive::new(file).map_err(zerr)?;
+    let mut zip = zip::ZipArchive::new(source).map_err(zerr)?;
     let entries: Vec<String> = zip.file_names().map(str::to_string).collect();
     let mut read = |name: &str| -> Result<NpyArray> {
-        let mut entry = zip.by_name(name).map_err(zerr)?;
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::malformed(path, format!("'{name}': {e}")))?;
+        let bytes = read_member(&mut zip, name, path)?;
         npy::parse(&bytes, path, name.trim_end_matches(".npy"))
     };
     let data_entry = if entries.iter().any(|e| e == "data.npy") {
@@ -347,18 +426,14 @@ fn load_npz(path: &Path) -> Result<Dataset> {
         None
     };
     let data = read(&data_entry)?;
-    from_array(path, data, names)
+    from_array(path, data_entry.trim_end_matches(".npy"), data, names)
 }
 
-fn load_csv(path: &Path) -> Result<Dataset> {
+fn load_csv<R: Read>(source: R, path: &Path) -> Result<Dataset> {
     let bad = |m: String| Error::malformed(path, m);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(io) => Error::io(path)(io),
-            other => bad(format!("{other:?}")),
-        })?;
+        .from_reader(source);
     let names: Vec<String> = reader
         .headers()
         .map_err(|e| bad(e.to_string()))?
@@ -470,6 +545,154 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("empty")
+        );
+    }
+
+    /// A `.npy` file whose header claims `descr` and `shape` (Python tuple text), with `payload` bytes.
+    fn crafted_npy(descr: &str, shape: &str, payload: usize) -> Vec<u8> {
+        let header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend(std::iter::repeat_n(0u8, payload));
+        out
+    }
+
+    /// A `.npz` archive of the members, stored or deflated.
+    fn npz(members: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        for (name, bytes) in members {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap();
+        buffer.into_inner()
+    }
+
+    /// Rewrites the uncompressed size of every member in the central directory.
+    fn declare_size(archive: &mut [u8], size: u32) {
+        let at: Vec<usize> = archive
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == b"PK\x01\x02")
+            .map(|(i, _)| i)
+            .collect();
+        for i in at {
+            archive[i + 24..i + 28].copy_from_slice(&size.to_le_bytes());
+        }
+    }
+
+    fn error(bytes: &[u8], file: &str) -> String {
+        Dataset::from_bytes(bytes, Path::new(file))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn crafted_headers_are_refused_as_npy_and_inside_npz() {
+        let names = npy::encode_strings(&["a".into(), "b".into()]);
+        let good_data = npy::encode_floats(&[1, 2], FloatType::F32, &[1.0, 2.0]);
+        let cases = [
+            // no payload: passes the size check, then once sized 10^11 default names
+            (
+                crafted_npy("<f4", "(0, 100000000000)", 0),
+                "is empty (shape [0, 100000000000])",
+            ),
+            // height × width overflows
+            (
+                crafted_npy("<f4", "(0, 4294967296, 4294967296)", 0),
+                "is empty (shape [0, 4294967296, 4294967296])",
+            ),
+            // width × 4 overflows
+            (
+                crafted_npy("<U4611686018427387904", "(3,)", 0),
+                "dtype '<U4611686018427387904' has items larger than memory",
+            ),
+        ];
+        for method in [
+            zip::CompressionMethod::Stored,
+            zip::CompressionMethod::Deflated,
+        ] {
+            for (bytes, needle) in &cases {
+                let (bytes, needle) = (bytes.as_slice(), *needle);
+                let err = error(bytes, "crafted.npy");
+                assert!(
+                    err.starts_with("crafted.npy: array 'data': ") && err.contains(needle),
+                    "{err}"
+                );
+                let archive = npz(&[("data.npy", bytes), ("names.npy", &names)], method);
+                let err = error(&archive, "crafted.npz");
+                assert!(
+                    err.starts_with("crafted.npz: array 'data': ") && err.contains(needle),
+                    "{err}"
+                );
+                if needle.contains("dtype") {
+                    // the same claim in the names beside good data
+                    let archive = npz(&[("data.npy", &good_data), ("names.npy", bytes)], method);
+                    let err = error(&archive, "crafted.npz");
+                    assert!(
+                        err.starts_with("crafted.npz: array 'names': ") && err.contains(needle),
+                        "{err}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn npz_members_are_read_no_further_than_their_bytes_allow() {
+        let data = npy::encode_floats(&[64, 4], FloatType::F64, &[1.0; 256]);
+        // a deflated member declaring 4 GiB: more than its compressed bytes can expand to
+        let mut archive = npz(&[("data.npy", &data)], zip::CompressionMethod::Deflated);
+        declare_size(&mut archive, 0xFFFF_FFF0);
+        let err = error(&archive, "bomb.npz");
+        assert!(
+            err.contains("bomb.npz: 'data.npy': declares 4294967280 bytes from"),
+            "{err}"
+        );
+        // members declaring fewer bytes than they hold: reading stops one byte past the declaration
+        for method in [
+            zip::CompressionMethod::Stored,
+            zip::CompressionMethod::Deflated,
+        ] {
+            let mut archive = npz(&[("data.npy", &data)], method);
+            declare_size(&mut archive, 100);
+            let err = error(&archive, "short.npz");
+            assert!(
+                err.contains("short.npz: 'data.npy': holds more than the 100 bytes it declares"),
+                "{method:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn from_bytes_reads_what_load_reads_including_python_baler_npz() {
+        let dir = tempfile::tempdir().unwrap();
+        for ext in ["npy", "npz", "csv"] {
+            let path = dir.path().join(format!("t.{ext}"));
+            table().save(&path).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(
+                Dataset::from_bytes(&bytes, &path).unwrap(),
+                Dataset::load(&path, &[]).unwrap(),
+                "{ext}"
+            );
+        }
+        // Python Baler's layout: an empty float 'names' array means no names
+        let data = npy::encode_floats(&[2, 2], FloatType::F64, &[1.0, 2.0, 3.0, 4.0]);
+        let no_names = npy::encode_floats(&[0], FloatType::F64, &[]);
+        let archive = npz(
+            &[("data.npy", &data), ("names.npy", &no_names)],
+            zip::CompressionMethod::Deflated,
+        );
+        let read = Dataset::from_bytes(&archive, Path::new("p.npz")).unwrap();
+        assert_eq!(read.names, vec!["var0", "var1"]);
+        assert!(
+            error(b"a,b\n1,2\n", "t.txt").contains("t.txt: unknown data format"),
+            "unknown extension"
         );
     }
 }
