@@ -4,7 +4,7 @@
 
 use baler::codec;
 use baler::config::LatentPrecision;
-use baler::format::CompressedFile;
+use baler::container::CompressedFile;
 use baler::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use burn::tensor::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -3,7 +3,7 @@
 //! CRC-32 made valid, so that mutations also reach the header and payload parsers behind the checksum.
 #![no_main]
 
-use baler::format::CompressedFile;
+use baler::container::CompressedFile;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

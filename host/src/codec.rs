@@ -2,9 +2,9 @@
 //! and decompression with the float decoder (decode, undo the normalisation, round integer variables).
 
 use crate::config::LatentPrecision;
+use crate::container::{CompressedFile, Header};
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::format::{CompressedFile, Header};
 use crate::model_store::{DataSignature, Decoder};
 #[cfg(feature = "train")]
 use crate::model_store::{check_header, restore};

@@ -47,7 +47,7 @@ pub enum Error {
         message: String,
     },
     /// A compressed file whose decoding would hold more memory than the budget allows.
-    #[error("{}: {what} would need {needed} bytes, more than the memory budget of {budget} bytes (set the environment variable {} to a larger byte count, e.g. 64G, if the file is genuine)", path.display(), crate::format::MEMORY_BUDGET_ENV)]
+    #[error("{}: {what} would need {needed} bytes, more than the memory budget of {budget} bytes (set the environment variable {} to a larger byte count, e.g. 64G, if the file is genuine)", path.display(), crate::container::MEMORY_BUDGET_ENV)]
     OverBudget {
         /// The compressed file.
         path: PathBuf,
@@ -84,7 +84,7 @@ pub enum Error {
     Training(String),
     /// A device of the runtime failed (it is named in the message).
     #[error(transparent)]
-    Device(#[from] crate::runtime::DeviceError),
+    Device(#[from] DeviceError),
     /// The HLS generator or its C simulation failed for the encoder or decoder.
     #[error("{network}: {error}")]
     Hls {
@@ -109,4 +109,14 @@ impl Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
+}
+
+/// A failure of a device, naming it.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("device {device}: {message}")]
+pub struct DeviceError {
+    /// The device's name.
+    pub device: String,
+    /// What went wrong.
+    pub message: String,
 }

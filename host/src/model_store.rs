@@ -3,9 +3,9 @@
 //! recomputed on load so an edited or mismatched file is refused. Every count in the files is checked
 //! against the network before it is used.
 
+use crate::container::Header;
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
-use crate::format::Header;
 use crate::fsutil;
 use baler_core::{
     DataLayout, LayerParams, MAX_TENSOR_VALUES, ModelId, NetworkError, NetworkSpec, Normalization,

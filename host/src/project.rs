@@ -3,10 +3,10 @@
 
 use crate::codec;
 use crate::config::{CompressionConfig, EvaluationConfig, ProjectConfig};
+use crate::container::CompressedFile;
 use crate::data::{DataKind, Dataset, load_for_model};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
-use crate::format::CompressedFile;
 use crate::fsutil;
 use crate::model_store::{Decoder, Model};
 use crate::plot;

@@ -1,9 +1,9 @@
 //! Quantised models on disk (`quantized-decoder.json` apart from `quantized-encoder.json`: formats and exact
 //! integer codes, see docs/quantization.md) and compression/decompression through the bit-exact reference.
 
+use crate::container::CompressedFile;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::format::CompressedFile;
 use crate::fsutil;
 use crate::model_store::{
     DataSignature, check_decoder_parts, check_encoder, check_header, invalid_model, parse_json,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fails, ok};
+use common::{fails, ok, refused_usage};
 use std::process::Command;
 
 #[test]
@@ -82,7 +82,11 @@ fn bench_measures_every_device_and_batch_size() {
 
     let mut bad = args.to_vec();
     bad[8] = "fpga0";
-    fails(tmp.path(), &bad, "unknown device 'fpga0'");
+    refused_usage(
+        tmp.path(),
+        &bad,
+        "device fpga0: unknown device; the devices are cpu-f32, gpu",
+    );
     // absurd options, on the command line or in an edited bench.json, are refused before anything runs
     let mut huge = args.to_vec();
     huge[10] = "10000000000";

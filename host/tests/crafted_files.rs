@@ -5,7 +5,7 @@
 mod common;
 
 use baler::Error;
-use baler::format::{CompressedFile, MAGIC, MEMORY_BUDGET_ENV, VERSION};
+use baler::container::{CompressedFile, MAGIC, MEMORY_BUDGET_ENV, VERSION};
 use baler::model_store::{DataSignature, Decoder};
 use baler::quantized::{QUANTIZED_DECODER, QuantizedDecoder};
 use baler_core::quantized::{QuantizedNetwork, quantized_model_id};

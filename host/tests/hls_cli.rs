@@ -125,13 +125,30 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     ];
     fails(tmp.path(), &args, "the kernel was built for model");
     assert!(!tmp.path().join("x.baler").exists());
-    fails(
+    common::refused_usage(
         tmp.path(),
         &[
             "compress", "-m", model, "-i", rows_arg, "-o", "y.baler", "--fixed", "--device", "fpga",
         ],
         "device fpga: unknown device",
     );
+    // a float device for the quantised model, and the other way round: refused by name
+    fails(
+        tmp.path(),
+        &[
+            "compress", "-m", model, "-i", rows_arg, "-o", "y.baler", "--fixed", "--device",
+            "cpu-f32",
+        ],
+        "device cpu-f32 runs the float model: drop --fixed",
+    );
+    fails(
+        tmp.path(),
+        &[
+            "compress", "-m", model, "-i", rows_arg, "-o", "y.baler", "--device", &csim,
+        ],
+        "runs the quantised model (from `baler quantize`): add --fixed",
+    );
+    assert!(!tmp.path().join("y.baler").exists());
 
     // refusals: exit 1, the reason, and the previous projects untouched
     let expected = out.join("encoder/tb_data/expected_codes.txt");

@@ -8,7 +8,7 @@ use baler::evaluate::{Evaluation, evaluate};
 use baler::model_store::Model;
 use baler::quantized::{self, QuantizedModel, run_rows};
 use baler::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
-use baler::{codec, format::CompressedFile};
+use baler::{codec, container::CompressedFile};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 

@@ -16,6 +16,7 @@ mod spec;
 mod stream;
 mod xrt;
 
+pub use crate::error::DeviceError;
 pub use cpu_fixed::CpuFixed;
 #[cfg(feature = "train")]
 pub use cpu_float::CpuFloat;
@@ -46,16 +47,6 @@ pub struct DeviceInfo {
     pub inputs: usize,
     /// Output values per frame.
     pub outputs: usize,
-}
-
-/// A failure of a device, naming it.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("device {device}: {message}")]
-pub struct DeviceError {
-    /// The device's name.
-    pub device: String,
-    /// What went wrong.
-    pub message: String,
 }
 
 /// Where a device's energy can be measured (`baler bench` opens the meter).

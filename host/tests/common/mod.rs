@@ -1,5 +1,5 @@
 //! Running the `baler` binary in tests: success with its output, or a clean failure (exit 1, a message
-//! naming the culprit, no panic).
+//! naming the culprit, no panic; exit 2 for a command line clap refuses).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -34,6 +34,19 @@ pub fn fails(dir: &Path, args: &[&str], needle: &str) -> String {
     );
     assert!(stderr.contains(needle), "expected '{needle}' in:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// A command line clap refuses before anything runs: exit 2 (clap's usage error), the message naming the value.
+pub fn refused_usage(dir: &Path, args: &[&str], needle: &str) -> String {
+    let out = baler(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "baler {args:?} should be a usage error; stderr:\n{stderr}"
+    );
+    assert!(stderr.contains(needle), "expected '{needle}' in:\n{stderr}");
     stderr
 }
 

@@ -1,5 +1,5 @@
-//! The compressed file (`.baler`): magic, version, a JSON header (shape, dtype, variable names, model id,
-//! latent size and precision), the zstd-compressed latent payload and a CRC-32. See docs/format.md.
+//! The container, the compressed file (`.baler`): magic, version, a JSON header (shape, dtype, variable names,
+//! model id, latent size and precision), the zstd-compressed latent payload and a CRC-32. See docs/format.md.
 //! Decoding is sized by the header and held to a memory budget, never by what the payload claims.
 
 use crate::config::LatentPrecision;
