@@ -2,10 +2,11 @@
 # The fuzz targets (fuzz/, cargo-fuzz) in three sizes:
 #   bash scripts/fuzz.sh check         build every target on stable
 #   bash scripts/fuzz.sh smoke         each target briefly (installs cargo-fuzz); without nightly, `check` instead
-#   bash scripts/fuzz.sh run [RUNS]    each target for RUNS inputs (default 10,000,000): a benchmark, not a test
+#   bash scripts/fuzz.sh run [RUNS]    each target for RUNS inputs (default 10,000,000): a benchmark, not a test;
+#                                      FUZZ_SANITIZER=none runs it several times faster, without AddressSanitizer
 # Smoke runs build without a sanitizer (fast); `run` builds with AddressSanitizer, whose allocator also enforces
-# -malloc_limit_mb (one allocation above 1 GiB is a finding). Seeds are the committed files under fuzz/seeds/<target>/;
-# findings land in fuzz/artifacts/<target>/.
+# -malloc_limit_mb (one allocation above 1 GiB is a finding). Seeds are made from the shipped data and models into
+# fuzz/seeds/<target>/; findings land in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ check)
     exit 0
     ;;
 smoke) runs=20000 sanitizer=none ;;
-run) runs=${2:-10000000} sanitizer=address ;;
+run) runs=${2:-10000000} sanitizer=${FUZZ_SANITIZER:-address} ;;
 *)
     echo "usage: $0 check | smoke | run [RUNS]" >&2
     exit 2
@@ -33,6 +34,43 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
+fi
+# seeds from the shipped data and models (made here, not committed): a small table as .npy, .npz and .csv, a
+# compressed file of it, and the reference jet decoder
+mkdir -p fuzz/seeds/data_file fuzz/seeds/compressed_file fuzz/seeds/model_file
+python3 - <<'PY'
+import io, struct, zipfile
+def npy(descr, shape, payload):
+    text = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode() + payload
+rows = [[1.5, -2.0, 3.25], [4.0, 5.5, -6.0]]
+data = npy("<f4", (2, 3), b"".join(struct.pack("<3f", *r) for r in rows))
+names = npy("<U2", (3,), "".join(n.ljust(2, "\0") for n in ["pt", "et", "m"]).encode("utf-32-le"))
+z = io.BytesIO()
+with zipfile.ZipFile(z, "w") as f:
+    f.writestr("data.npy", data)
+    f.writestr("names.npy", names)
+open("fuzz/seeds/data_file/table.npy", "wb").write(b"\x00" + data)
+open("fuzz/seeds/data_file/table.npz", "wb").write(b"\x01" + z.getvalue())
+open("fuzz/seeds/data_file/table.csv", "wb").write(b"\x02pt,eta,m\n1.5,-2,3.25\n4,5.5,-6\n")
+json = open("models/jets-baler-9to5/decoder.json", "rb").read()
+weights = open("models/jets-baler-9to5/decoder.safetensors", "rb").read()
+open("fuzz/seeds/model_file/jets-decoder", "wb").write(b"\x00" + struct.pack("<I", len(json)) + json + weights)
+PY
+if [ -x target/debug/baler ]; then
+    python3 - <<'PY'
+import struct
+b = open("data/hep_jets_dijet.npy", "rb").read()
+text = "{'descr': '<f4', 'fortran_order': False, 'shape': (20, 9), }"
+text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"
+start = 10 + struct.unpack("<H", b[8:10])[0]
+header = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode()
+open("fuzz/seeds/jets20.npy", "wb").write(header + b[start:start + 20 * 9 * 4])
+PY
+    target/debug/baler compress -m models/jets-baler-9to5 -i fuzz/seeds/jets20.npy \
+        -o fuzz/seeds/compressed_file/jets20.baler >/dev/null
+    rm fuzz/seeds/jets20.npy
 fi
 cd fuzz
 for t in $targets; do

@@ -18,6 +18,8 @@ if ! python3 -c "import ensurepip, venv" 2>/dev/null; then apt_install python3-v
 if ! dpkg -s mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; then apt_install mesa-vulkan-drivers libvulkan1; fi
 
 cargo fmt --all -- --check
+# no module of a crate imports one that imports it back
+python3 scripts/import_cycles.py
 # One compilation serves the lints and the tests: clippy-driver compiles the workspace's own crates (all
 # targets, with the gpu device's wgpu feature) and denies every warning, while building the test binaries.
 export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"

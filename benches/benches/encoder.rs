@@ -4,7 +4,7 @@
 //! 64, 1,024 and 8,192 frames. PyTorch on the same model: scripts/pytorch_encoder_throughput.py.
 //!     RAYON_NUM_THREADS=1 cargo bench -p baler-benches --bench encoder
 
-use baler::codec;
+use baler::network;
 use baler::quantized::QuantizedModel;
 use baler::runtime::{CpuKernel, DenseF32};
 use baler::train::normalized;
@@ -34,7 +34,7 @@ fn encoder_throughput(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROWS as u64));
     group.sample_size(10);
     group.bench_function("f32 burn flex (batched)", |b| {
-        b.iter(|| codec::run_network(&encoder, &input, features, &device))
+        b.iter(|| network::run_network(&encoder, &input, features, &device))
     });
     let blocked = DenseF32::new(&model.encoder, &model.encoder_params).expect("a dense encoder");
     group.bench_function("f32 cache-blocked kernel (cpu-f32)", |b| {

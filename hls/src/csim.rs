@@ -3,7 +3,7 @@
 
 use crate::error::HlsError;
 use crate::project::HlsProject;
-use crate::scripts::GXX_FLAGS;
+use crate::scripts::{GXX_FLAGS, default_ap_types_dir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -32,13 +32,7 @@ pub struct CsimReport {
     pub library: Option<PathBuf>,
 }
 
-/// Where `scripts/fetch_ap_types.sh` of the source tree this was built from puts the headers.
-pub fn default_ap_types_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/.cache/ap_types");
-    dir.canonicalize().unwrap_or(dir)
-}
-
-/// The `ap_fixed` headers: `explicit`, else `$BALER_AP_TYPES`, else [`default_ap_types_dir`].
+/// The `ap_fixed` headers: `explicit`, else `$BALER_AP_TYPES`, else [`default_ap_types_dir`](crate::default_ap_types_dir).
 pub fn ap_types_dir(explicit: Option<&Path>) -> Result<PathBuf, HlsError> {
     let dir = explicit
         .map(Path::to_path_buf)

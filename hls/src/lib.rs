@@ -19,3 +19,4 @@ pub use design::{HlsConfig, HlsDesign, IoType, Strategy};
 pub use error::HlsError;
 pub use estimate::{DesignEstimate, estimate};
 pub use project::{HlsProject, KernelDescription, TestFrames, write_project};
+pub use scripts::default_ap_types_dir;

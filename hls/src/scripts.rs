@@ -5,6 +5,7 @@ use crate::design::{HlsDesign, IoType};
 use crate::estimate::DesignEstimate;
 use crate::tops::{ip_top, kernel_top, stream_layouts};
 use crate::types::{container, layer_summary};
+use std::path::{Path, PathBuf};
 
 /// g++ flags of a C simulation (also in the project's Makefile): `-DNDEBUG` because `ap_private.h` asserts on an
 /// internal read past the MSB in conversions between formats with no bit in common, whose result is correct.
@@ -15,6 +16,12 @@ pub(crate) const GXX_FLAGS: [&str; 5] = [
     "-Icsim_models",
     "-Ifirmware",
 ];
+
+/// Where `scripts/fetch_ap_types.sh` of the source tree this was built from puts the headers.
+pub fn default_ap_types_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/.cache/ap_types");
+    dir.canonicalize().unwrap_or(dir)
+}
 
 /// Clock period in ns, as the tools want it.
 fn period_ns(d: &HlsDesign) -> String {
@@ -128,7 +135,7 @@ clean:
         platform = d.config.platform,
         kernel = kernel_top(d),
         gxx = GXX_FLAGS.join(" "),
-        ap_types = crate::csim::default_ap_types_dir().display(),
+        ap_types = default_ap_types_dir().display(),
     )
 }
 

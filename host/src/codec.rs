@@ -9,29 +9,13 @@ use crate::model_store::{DataSignature, Decoder};
 #[cfg(feature = "train")]
 use crate::model_store::{check_header, restore};
 #[cfg(feature = "train")]
-use crate::network::Network;
+use crate::network::{Network, run_network};
 use crate::quantized::{BATCH_FRAMES, QuantizedDecoder};
 use crate::runtime::DeviceStream;
 use baler_core::{ModelId, Normalization};
 #[cfg(feature = "train")]
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use std::path::Path;
-
-#[cfg(feature = "train")]
-const BATCH: usize = 8192;
-
-/// Runs `network` over `rows` samples of `inputs` values each, in batches.
-#[cfg(feature = "train")]
-pub fn run_network(network: &Network, values: &[f32], inputs: usize, device: &Device) -> Vec<f32> {
-    let mut out = Vec::new();
-    for chunk in values.chunks(BATCH * inputs) {
-        let rows = chunk.len() / inputs;
-        let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [rows, inputs]), device);
-        let y = network.forward(x).into_data().convert::<f32>();
-        out.extend(y.try_into_vec::<f32>().expect("f32 after convert"));
-    }
-    out
-}
 
 /// What compressing needs to know of the decoder that will restore the data: float and quantised decoders alike.
 pub trait DecoderFacts {

@@ -1,6 +1,7 @@
 //! The project configuration (`baler.toml`): which data, which model, how to train, how to store the
 //! latent codes. Every field has a default; `baler new-project` writes a commented copy.
 
+pub use crate::container::LatentPrecision;
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use baler_core::NormalizationMethod;
@@ -154,52 +155,6 @@ impl Default for TrainingConfig {
             seed: 1,
             normalization: NormalizationMethod::MinMax,
             weights: BTreeMap::new(),
-        }
-    }
-}
-
-/// Precision of the stored latent codes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LatentPrecision {
-    /// 32-bit float.
-    #[default]
-    F32,
-    /// 16-bit float (IEEE half).
-    F16,
-}
-
-impl LatentPrecision {
-    /// `value` as stored: rounded to f16 or f32; `None` where it is beyond the type's finite range.
-    pub fn store(self, value: f64) -> Option<f32> {
-        let stored = match self {
-            LatentPrecision::F32 => value as f32,
-            LatentPrecision::F16 => half::f16::from_f64(value).to_f32(),
-        };
-        stored.is_finite().then_some(stored)
-    }
-
-    /// Rounds every latent value to this precision, or says which value it cannot hold.
-    pub fn store_all(self, latent: impl IntoIterator<Item = f64>) -> crate::Result<Vec<f32>> {
-        latent
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                self.store(v).ok_or_else(|| {
-                    crate::Error::Mismatch(format!(
-                        "latent value {i} is {v}, beyond the range of {self:?} latent storage; \
-                         use --latent-precision f32 (or check the data for outliers)"
-                    ))
-                })
-            })
-            .collect()
-    }
-
-    /// Bytes per latent value.
-    pub fn size(self) -> usize {
-        match self {
-            LatentPrecision::F32 => 4,
-            LatentPrecision::F16 => 2,
         }
     }
 }

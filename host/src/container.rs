@@ -2,7 +2,6 @@
 //! model id, latent size and precision), the zstd-compressed latent payload and a CRC-32. See docs/format.md.
 //! Decoding is sized by the header and held to a memory budget, never by what the payload claims.
 
-use crate::config::LatentPrecision;
 use crate::data::{DataKind, FloatType};
 use crate::error::{Error, Result};
 use half::f16;
@@ -22,9 +21,7 @@ const CHUNK: usize = 1 << 16;
 /// counted as [`Header::decoded_bytes`] (the latent values and the restored data).
 pub const DEFAULT_MEMORY_BUDGET: u64 = 8 << 30;
 
-/// The environment variable that replaces [`DEFAULT_MEMORY_BUDGET`]: a byte count, optionally with a binary
-/// suffix `K`, `M`, `G` or `T` (`512M`, `64G`).
-pub const MEMORY_BUDGET_ENV: &str = "BALER_MEMORY_BUDGET";
+pub use crate::error::MEMORY_BUDGET_ENV;
 
 /// The memory budget in force: [`MEMORY_BUDGET_ENV`] when set, else [`DEFAULT_MEMORY_BUDGET`]. A value that
 /// is not a byte count is an error naming the variable.
@@ -58,6 +55,52 @@ fn parse_byte_count(text: &str) -> Option<u64> {
         return None;
     }
     digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+/// Precision of the stored latent codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LatentPrecision {
+    /// 32-bit float.
+    #[default]
+    F32,
+    /// 16-bit float (IEEE half).
+    F16,
+}
+
+impl LatentPrecision {
+    /// `value` as stored: rounded to f16 or f32; `None` where it is beyond the type's finite range.
+    pub fn store(self, value: f64) -> Option<f32> {
+        let stored = match self {
+            LatentPrecision::F32 => value as f32,
+            LatentPrecision::F16 => half::f16::from_f64(value).to_f32(),
+        };
+        stored.is_finite().then_some(stored)
+    }
+
+    /// Rounds every latent value to this precision, or says which value it cannot hold.
+    pub fn store_all(self, latent: impl IntoIterator<Item = f64>) -> crate::Result<Vec<f32>> {
+        latent
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                self.store(v).ok_or_else(|| {
+                    crate::Error::Mismatch(format!(
+                        "latent value {i} is {v}, beyond the range of {self:?} latent storage; \
+                         use --latent-precision f32 (or check the data for outliers)"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Bytes per latent value.
+    pub fn size(self) -> usize {
+        match self {
+            LatentPrecision::F32 => 4,
+            LatentPrecision::F16 => 2,
+        }
+    }
 }
 
 /// The header of a compressed file.

@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+/// The environment variable that replaces [`DEFAULT_MEMORY_BUDGET`]: a byte count, optionally with a binary
+/// suffix `K`, `M`, `G` or `T` (`512M`, `64G`).
+pub const MEMORY_BUDGET_ENV: &str = "BALER_MEMORY_BUDGET";
+
 /// Result with the library's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -47,7 +51,7 @@ pub enum Error {
         message: String,
     },
     /// A compressed file whose decoding would hold more memory than the budget allows.
-    #[error("{}: {what} would need {needed} bytes, more than the memory budget of {budget} bytes (set the environment variable {} to a larger byte count, e.g. 64G, if the file is genuine)", path.display(), crate::container::MEMORY_BUDGET_ENV)]
+    #[error("{}: {what} would need {needed} bytes, more than the memory budget of {budget} bytes (set the environment variable {} to a larger byte count, e.g. 64G, if the file is genuine)", path.display(), MEMORY_BUDGET_ENV)]
     OverBudget {
         /// The compressed file.
         path: PathBuf,

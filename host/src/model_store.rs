@@ -21,6 +21,10 @@ pub const DECODER_JSON: &str = "decoder.json";
 pub const DECODER_WEIGHTS: &str = "decoder.safetensors";
 /// Encoder description.
 pub const ENCODER_JSON: &str = "encoder.json";
+/// Quantised decoder file name (written by `baler quantize`, read by `crate::quantized`).
+pub const QUANTIZED_DECODER: &str = "quantized-decoder.json";
+/// Quantised encoder file name.
+pub const QUANTIZED_ENCODER: &str = "quantized-encoder.json";
 /// Encoder weights.
 pub const ENCODER_WEIGHTS: &str = "encoder.safetensors";
 
@@ -428,12 +432,7 @@ pub fn restamp_ids(dir: &Path) -> Result<(String, ModelId)> {
     let weights = fsutil::read_bytes(&dir.join(DECODER_WEIGHTS))?;
     let params = parse_weights(&weights, &dir.join(DECODER_WEIGHTS), &file.network)?;
     let id = Decoder::new(file.network, params, file.normalization, file.data).id;
-    let paths = [
-        DECODER_JSON,
-        ENCODER_JSON,
-        crate::quantized::QUANTIZED_DECODER,
-    ]
-    .map(|f| dir.join(f));
+    let paths = [DECODER_JSON, ENCODER_JSON, QUANTIZED_DECODER].map(|f| dir.join(f));
     replace_id(&paths, &file.model_id, &id.to_string())?;
     Decoder::load(dir)?;
     Ok((file.model_id, id))

@@ -250,3 +250,18 @@ impl Autoencoder {
         self.decoder.forward(self.encoder.forward(input))
     }
 }
+
+/// Frames per batch handed to burn.
+const BATCH: usize = 8192;
+
+/// Runs `network` over `rows` samples of `inputs` values each, in batches.
+pub fn run_network(network: &Network, values: &[f32], inputs: usize, device: &Device) -> Vec<f32> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(BATCH * inputs) {
+        let rows = chunk.len() / inputs;
+        let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [rows, inputs]), device);
+        let y = network.forward(x).into_data().convert::<f32>();
+        out.extend(y.try_into_vec::<f32>().expect("f32 after convert"));
+    }
+    out
+}

@@ -15,10 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Quantised decoder file name.
-pub const QUANTIZED_DECODER: &str = "quantized-decoder.json";
-/// Quantised encoder file name.
-pub const QUANTIZED_ENCODER: &str = "quantized-encoder.json";
+pub use crate::model_store::{QUANTIZED_DECODER, QUANTIZED_ENCODER};
 
 #[derive(Serialize, Deserialize)]
 struct DecoderFile {

@@ -310,8 +310,8 @@ fn mse_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::run_network;
     use crate::data::FloatType;
+    use crate::network::run_network;
 
     fn data() -> Dataset {
         let values = (0..300)

@@ -11,10 +11,10 @@
 //! network and computed with burn from |w|, |b| and |x|; a wrong tap, channel or stride in either side shifts
 //! outputs by whole products, far beyond it.
 
-use baler::codec::run_network;
 use baler::data::Dataset;
 use baler::model_store::Model;
 use baler::network::Network;
+use baler::network::run_network;
 use baler::train::normalized;
 use baler_core::inference::{FloatNetwork, FloatStorage};
 use baler_core::{Activation, LayerParams, LayerSpec, NetworkSpec, ParamTensor};

@@ -3,9 +3,8 @@
 
 use super::dense_f32::{CpuKernel, DenseF32};
 use super::{Device, DeviceError, DeviceInfo};
-use crate::codec::run_network;
 use crate::model_store::Model;
-use crate::network::Network;
+use crate::network::{Network, run_network};
 use burn::tensor::Device as BurnDevice;
 use rayon::prelude::*;
 
