@@ -9,6 +9,8 @@
 # fuzz/seeds/<target>/; findings land in fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the test command's clippy wrapper is the stable toolchain's: it must not compile for nightly
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
 targets=$(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^baler-fuzz$')
 mode=${1:-check}
