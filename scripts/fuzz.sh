@@ -84,6 +84,6 @@ for t in $targets; do
     start=$(date +%s)
     cargo +nightly fuzz run --sanitizer "$sanitizer" "$t" "$corpus" "${seeds[@]}" -- -runs="$runs" \
         -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 2>"corpus/$t.log" || { tail -40 "corpus/$t.log" >&2; exit 1; }
-    grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "corpus/$t.log" >&2 || true
+    grep -aE "stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb" "corpus/$t.log" >&2 || true
     echo "fuzz $t: done in $(($(date +%s) - start)) s, no crash" >&2
 done
