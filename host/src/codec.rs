@@ -29,35 +29,26 @@ pub trait DecoderFacts {
     fn latent(&self) -> usize;
 }
 
-impl DecoderFacts for Decoder {
-    fn id(&self) -> ModelId {
-        self.id
-    }
-    fn data(&self) -> &DataSignature {
-        &self.data
-    }
-    fn normalization(&self) -> &Normalization {
-        &self.normalization
-    }
-    fn latent(&self) -> usize {
-        Decoder::latent(self)
-    }
+/// Both decoders keep these facts in fields of the same names.
+macro_rules! decoder_facts {
+    ($($decoder:ty),*) => {$(
+        impl DecoderFacts for $decoder {
+            fn id(&self) -> ModelId {
+                self.id
+            }
+            fn data(&self) -> &DataSignature {
+                &self.data
+            }
+            fn normalization(&self) -> &Normalization {
+                &self.normalization
+            }
+            fn latent(&self) -> usize {
+                <$decoder>::latent(self)
+            }
+        }
+    )*};
 }
-
-impl DecoderFacts for QuantizedDecoder {
-    fn id(&self) -> ModelId {
-        self.id
-    }
-    fn data(&self) -> &DataSignature {
-        &self.data
-    }
-    fn normalization(&self) -> &Normalization {
-        &self.normalization
-    }
-    fn latent(&self) -> usize {
-        QuantizedDecoder::latent(self)
-    }
-}
+decoder_facts!(Decoder, QuantizedDecoder);
 
 /// Encodes `data` (whose layout must match the decoder's) with the encoder behind `encoder` (any device: the
 /// float model on `cpu-f32` or `gpu`, the quantised one on `cpu-fixed`, `csim:` or `xrt:`) into a compressed file

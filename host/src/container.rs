@@ -190,13 +190,19 @@ impl CompressedFile {
                 .collect(),
         };
         let payload = zstd::bulk::compress(&raw, zstd_level).expect("zstd compresses in memory");
-        let header = serde_json::to_vec(&self.header).expect("header serialises");
+        Self::assemble(&self.header, &payload)
+    }
+
+    /// The file's bytes from a header and an already compressed payload: magic, version, header length and
+    /// JSON, payload length and bytes, CRC-32 of all before it. (Tests use it to build crafted files.)
+    pub fn assemble(header: &Header, payload: &[u8]) -> Vec<u8> {
+        let header = serde_json::to_vec(header).expect("header serialises");
         let mut out = MAGIC.to_vec();
         out.extend(VERSION.to_le_bytes());
         out.extend((header.len() as u32).to_le_bytes());
         out.extend(&header);
         out.extend((payload.len() as u64).to_le_bytes());
-        out.extend(&payload);
+        out.extend(payload);
         out.extend(crc32fast::hash(&out).to_le_bytes());
         out
     }
@@ -395,19 +401,6 @@ mod tests {
         }
     }
 
-    /// A file with `header` and `payload` and a valid checksum, as `to_bytes` lays it out.
-    fn assemble(header: &Header, payload: &[u8]) -> Vec<u8> {
-        let header = serde_json::to_vec(header).unwrap();
-        let mut out = MAGIC.to_vec();
-        out.extend(VERSION.to_le_bytes());
-        out.extend((header.len() as u32).to_le_bytes());
-        out.extend(&header);
-        out.extend((payload.len() as u64).to_le_bytes());
-        out.extend(payload);
-        out.extend(crc32fast::hash(&out).to_le_bytes());
-        out
-    }
-
     /// One zstd frame of `n` zero bytes, compressed as a stream (never held whole).
     fn zeros(n: u64) -> Vec<u8> {
         let mut out = Vec::new();
@@ -421,7 +414,7 @@ mod tests {
         let mut file = sample(LatentPrecision::F32);
         file.header.shape = vec![1 << 33, 2];
         file.header.latent_size = 8;
-        let bytes = assemble(&file.header, &zeros(1 << 20));
+        let bytes = CompressedFile::assemble(&file.header, &zeros(1 << 20));
         match CompressedFile::from_bytes_within(&bytes, Path::new("bomb.baler"), 8 << 30) {
             Err(Error::OverBudget {
                 path,
@@ -437,7 +430,7 @@ mod tests {
         }
         // a shape whose size overflows is over any budget
         file.header.shape = vec![usize::MAX, 2];
-        let bytes = assemble(&file.header, &zeros(16));
+        let bytes = CompressedFile::assemble(&file.header, &zeros(16));
         assert!(matches!(
             CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX),
             Err(Error::OverBudget { .. })
@@ -459,7 +452,7 @@ mod tests {
         // the header announces 2^18 latent values (1 MiB); the payload inflates to 1 GiB
         let mut file = sample(LatentPrecision::F32);
         file.header.shape = vec![1 << 18, 2];
-        let bytes = assemble(&file.header, &zeros(1 << 30));
+        let bytes = CompressedFile::assemble(&file.header, &zeros(1 << 30));
         assert!(bytes.len() < 256 << 10, "{} bytes", bytes.len());
         let start = std::time::Instant::now();
         let err = CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX)
@@ -473,7 +466,7 @@ mod tests {
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
         // behind a header that announces 12 bytes, the frame's 512 KiB window is refused outright
         let file = sample(LatentPrecision::F32);
-        let bytes = assemble(&file.header, &zeros(1 << 30));
+        let bytes = CompressedFile::assemble(&file.header, &zeros(1 << 30));
         let err = CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX)
             .unwrap_err()
             .to_string();
@@ -482,7 +475,7 @@ mod tests {
             "{err}"
         );
         // and a payload that is too short is refused too
-        let bytes = assemble(&file.header, &zeros(10));
+        let bytes = CompressedFile::assemble(&file.header, &zeros(10));
         let err = CompressedFile::from_bytes_within(&bytes, Path::new("x"), u64::MAX)
             .unwrap_err()
             .to_string();

@@ -78,13 +78,8 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         device,
         latent_precision,
     } = args;
-    let ModelSource {
-        project,
-        model,
-        input,
-    } = source;
     let kind = model_kind(fixed);
-    let (p, model, input) = project_model_input(&project, model, input)?;
+    let (p, model, input) = project_model_input(&source)?;
     let output = need(
         output,
         p.as_ref().map(|p| p.compressed_path(kind)),
@@ -207,12 +202,7 @@ pub fn quantize(args: QuantizeArgs) -> Result<()> {
         rows,
         max_width,
     } = args;
-    let ModelSource {
-        project,
-        model,
-        input,
-    } = source;
-    let (p, model, input) = project_model_input(&project, model, input)?;
+    let (p, model, input) = project_model_input(&source)?;
     let names = p.map(|p| p.config.data.names).unwrap_or_default();
     let options = PrecisionOptions {
         tolerance,
@@ -248,12 +238,8 @@ pub fn hls(args: HlsArgs) -> Result<()> {
         csim,
         ap_types,
     } = args;
-    let ModelSource {
-        project,
-        model,
-        input,
-    } = source;
-    let (p, model, input) = project_model_input(&project, model, input)?;
+    let (p, model, input) = project_model_input(&source)?;
+    let project = source.project;
     let out = out.unwrap_or_else(|| project.join("hls"));
     let names = p.map(|p| p.config.data.names).unwrap_or_default();
     let networks = network.networks();
@@ -312,19 +298,14 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         rows,
         repeat,
     } = args;
-    let ModelSource {
-        project,
-        model,
-        input,
-    } = source;
-    let out = out.unwrap_or_else(|| project.join("bench"));
+    let out = out.unwrap_or_else(|| source.project.join("bench"));
     let (model, input, names, options) = match repeat {
         Some(recorded) => {
             let (model, input, options) = bench::recorded_run(&recorded)?;
             (model, input, Vec::new(), options)
         }
         None => {
-            let (p, model, input) = project_model_input(&project, model, input)?;
+            let (p, model, input) = project_model_input(&source)?;
             let options = BenchOptions {
                 devices: device,
                 batch_sizes: batch,
@@ -401,14 +382,18 @@ fn need(given: Option<PathBuf>, from_project: Option<PathBuf>, option: &str) -> 
 }
 
 /// The project in `dir` if there is one, and the model folder and data file: as given, else the project's.
-fn project_model_input(
-    dir: &Path,
-    model: Option<PathBuf>,
-    input: Option<PathBuf>,
-) -> Result<(Option<Project>, PathBuf, PathBuf)> {
-    let p = optional_project(dir)?;
-    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
-    let input = need(input, p.as_ref().map(Project::input), "input")?;
+fn project_model_input(source: &ModelSource) -> Result<(Option<Project>, PathBuf, PathBuf)> {
+    let p = optional_project(&source.project)?;
+    let model = need(
+        source.model.clone(),
+        p.as_ref().map(Project::model_dir),
+        "model",
+    )?;
+    let input = need(
+        source.input.clone(),
+        p.as_ref().map(Project::input),
+        "input",
+    )?;
     Ok((p, model, input))
 }
 
