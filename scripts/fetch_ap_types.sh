@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches the real Xilinx ap_types headers (Apache-2.0) from the hls4ml 1.3.0 wheel on PyPI, checks the wheel's
+# Fetches the open-source ap_types headers (Apache-2.0, as AMD/Xilinx publish them) from the hls4ml 1.3.0 wheel on PyPI, checks the wheel's
 # sha256 and unpacks them to scripts/.cache/ap_types (never committed). Prints the folder; idempotent.
 set -euo pipefail
 cd "$(dirname "$0")"
