@@ -5,7 +5,7 @@
 mod common;
 
 use baler::Error;
-use baler::container::{CompressedFile, MAGIC, MEMORY_BUDGET_ENV, VERSION};
+use baler::container::{CompressedFile, MEMORY_BUDGET_ENV};
 use baler::model_store::{DataSignature, Decoder};
 use baler::quantized::{QUANTIZED_DECODER, QuantizedDecoder};
 use baler_core::quantized::{QuantizedNetwork, quantized_model_id};
@@ -84,15 +84,7 @@ fn crafted(rows: u64, latent_size: u64, payload: &[u8]) -> Vec<u8> {
         "latent_size": latent_size,
         "latent_precision": "f32",
     });
-    let header = serde_json::to_vec(&header).unwrap();
-    let mut out = MAGIC.to_vec();
-    out.extend(VERSION.to_le_bytes());
-    out.extend((header.len() as u32).to_le_bytes());
-    out.extend(&header);
-    out.extend((payload.len() as u64).to_le_bytes());
-    out.extend(payload);
-    out.extend(crc32fast::hash(&out).to_le_bytes());
-    out
+    CompressedFile::assemble(&serde_json::from_value(header).unwrap(), payload)
 }
 
 /// One zstd frame of `n` zero bytes, compressed as a stream.

@@ -1,7 +1,7 @@
 //! The committed models in `models/` carry the ids their contents hash to (float and quantised, the
 //! quantised decoder naming its float source), and the one procedure that re-stamps them after a change of
 //! the id's definition:
-//! `cargo test --workspace --features baler/wgpu --test model_ids -- --ignored restamp_committed_models`.
+//! `bash scripts/restamp_model_ids.sh`.
 
 mod common;
 
@@ -42,7 +42,7 @@ fn committed_models_carry_the_ids_they_hash_to() {
 /// Rewrites the recorded ids of every committed model to the ids their contents hash to. Run it (see the
 /// module header) after changing what the id covers, and commit the changed JSON files.
 #[test]
-#[ignore = "rewrites the committed model files; run by hand after a change of the model id"]
+#[ignore = "rewrites the committed model files: run by scripts/restamp_model_ids.sh after a change of the model id"]
 fn restamp_committed_models() {
     for dir in model_folders() {
         let (old, new) = model_store::restamp_ids(&dir).unwrap_or_else(|e| panic!("{e}"));
