@@ -5,20 +5,23 @@
 use baler::codec;
 use baler::config::LatentPrecision;
 use baler::container::CompressedFile;
+use baler::model::AnyDecoder;
 use baler::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
-use burn::tensor::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::path::Path;
 
 fn codec_throughput(c: &mut Criterion) {
     let (model, data) = baler_benches::jets();
-    let device = Device::flex();
     let path = Path::new("hep_jets_dijet.npy");
-    let open = || {
-        let encoder = runtime::open_float(&DeviceSpec::CpuF32, &model).unwrap();
-        DeviceStream::new(encoder, 2, DEVICE_TIMEOUT)
-    };
-    let mut stream = open();
+    let (encoder, params, id) = (&model.encoder, &model.encoder_params, model.decoder.id);
+    let encoder = runtime::open_float(&DeviceSpec::CpuF32, encoder, params, id).unwrap();
+    let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+    let decoder = AnyDecoder::Float(model.decoder.clone());
+    let mut decoder_stream = DeviceStream::new(
+        runtime::open_decoder(&DeviceSpec::CpuF32, &decoder).unwrap(),
+        2,
+        DEVICE_TIMEOUT,
+    );
     let mut compress = || {
         codec::compress(
             &model.decoder,
@@ -38,9 +41,10 @@ fn codec_throughput(c: &mut Criterion) {
     group.bench_function("compress (normalise + encode on cpu-f32)", |b| {
         b.iter(&mut compress)
     });
-    group.bench_function("decompress (decode + denormalise + round)", |b| {
-        b.iter(|| codec::decompress(&model.decoder, &file, path, &device).unwrap())
-    });
+    group.bench_function(
+        "decompress (decode on cpu-f32 + denormalise + round)",
+        |b| b.iter(|| codec::decompress(&decoder, &file, path, &mut decoder_stream).unwrap()),
+    );
     group.bench_function("write file (f16 + zstd 19 + crc)", |b| {
         b.iter(|| file.to_bytes(19))
     });

@@ -4,8 +4,8 @@
 //! 64, 1,024 and 8,192 frames. PyTorch on the same model: scripts/pytorch_encoder_throughput.py.
 //!     RAYON_NUM_THREADS=1 cargo bench -p baler-benches --bench encoder
 
+use baler::model::QuantizedModel;
 use baler::network;
-use baler::quantized::QuantizedModel;
 use baler::runtime::{CpuKernel, DenseF32};
 use baler::train::normalized;
 use baler_core::inference::{FloatNetwork, FloatStorage};

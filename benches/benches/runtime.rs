@@ -3,7 +3,7 @@
 //! Compare the loopback figure with memcpy of the same bytes (`baler bench --device loopback` prints both).
 //!     cargo bench -p baler-benches --bench runtime
 
-use baler::quantized::QuantizedModel;
+use baler::model::QuantizedModel;
 use baler::runtime::{CpuFixed, DeviceStream, Loopback};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::Duration;

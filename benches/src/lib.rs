@@ -1,7 +1,7 @@
 //! Shared set-up of the benchmarks: the example data and reference models of the repository.
 
 use baler::data::Dataset;
-use baler::model_store::Model;
+use baler::model::Model;
 use std::path::{Path, PathBuf};
 
 /// The repository root.

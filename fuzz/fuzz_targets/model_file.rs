@@ -4,8 +4,8 @@
 //! Input: one byte choosing the reader, then the files, each but the last preceded by its length (u32 LE).
 #![no_main]
 
-use baler::model_store::{Decoder, Model};
-use baler::quantized::{QuantizedDecoder, QuantizedModel};
+use baler::model::{Decoder, Model};
+use baler::model::{QuantizedDecoder, QuantizedModel};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

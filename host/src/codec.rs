@@ -1,54 +1,17 @@
-//! Compression with any model on any device (normalise, encode through the device's stream, store the latent),
-//! and decompression with the float decoder (decode, undo the normalisation, round integer variables).
+//! Compression and decompression with either kind of model on any device: check the layout, normalise, run the
+//! encoder (or decoder) through the device's stream, store the latent (or undo the normalisation and round the
+//! integer variables).
 
 use crate::config::LatentPrecision;
 use crate::container::{CompressedFile, Header};
 use crate::data::Dataset;
-use crate::error::Result;
-use crate::model_store::{DataSignature, Decoder};
-#[cfg(feature = "train")]
-use crate::model_store::{check_header, restore};
-#[cfg(feature = "train")]
-use crate::network::{Network, run_network};
-use crate::quantized::{BATCH_FRAMES, QuantizedDecoder};
+use crate::error::{Error, Result};
+use crate::model::DecoderFacts;
 use crate::runtime::DeviceStream;
-use baler_core::{ModelId, Normalization};
-#[cfg(feature = "train")]
-use burn::tensor::Device;
 use std::path::Path;
 
-/// What compressing needs to know of the decoder that will restore the data: float and quantised decoders alike.
-pub trait DecoderFacts {
-    /// The id written into the file.
-    fn id(&self) -> ModelId;
-    /// The layout of the data it restores.
-    fn data(&self) -> &DataSignature;
-    /// The normalisation the encoder expects.
-    fn normalization(&self) -> &Normalization;
-    /// Latent values per sample.
-    fn latent(&self) -> usize;
-}
-
-/// Both decoders keep these facts in fields of the same names.
-macro_rules! decoder_facts {
-    ($($decoder:ty),*) => {$(
-        impl DecoderFacts for $decoder {
-            fn id(&self) -> ModelId {
-                self.id
-            }
-            fn data(&self) -> &DataSignature {
-                &self.data
-            }
-            fn normalization(&self) -> &Normalization {
-                &self.normalization
-            }
-            fn latent(&self) -> usize {
-                <$decoder>::latent(self)
-            }
-        }
-    )*};
-}
-decoder_facts!(Decoder, QuantizedDecoder);
+/// Frames per batch sent to a device.
+pub const BATCH_FRAMES: usize = 4096;
 
 /// Encodes `data` (whose layout must match the decoder's) with the encoder behind `encoder` (any device: the
 /// float model on `cpu-f32` or `gpu`, the quantised one on `cpu-fixed`, `csim:` or `xrt:`) into a compressed file
@@ -76,18 +39,65 @@ pub fn compress(
     })
 }
 
-/// Restores the data of a compressed file with its model's decoder; a file made by another model is refused.
-#[cfg(feature = "train")]
+/// Restores the data of a compressed file with its model's decoder running behind `decoder_device` (the float
+/// decoder on `cpu-f32` or `gpu`, the quantised one on `cpu-fixed` or a decoder kernel); a file made by another
+/// model is refused.
 pub fn decompress(
-    decoder: &Decoder,
+    decoder: &dyn DecoderFacts,
     file: &CompressedFile,
     source: &Path,
-    device: &Device,
+    decoder_device: &mut DeviceStream,
 ) -> Result<Dataset> {
     let h = &file.header;
-    check_header(h, decoder.id, decoder.latent(), &decoder.data, source)?;
-    let network = Network::from_params(&decoder.network, &decoder.params, device)?;
-    let output = run_network(&network, &file.latent, h.latent_size, device);
-    let values = output.into_iter().map(f64::from).collect();
-    Ok(restore(&decoder.normalization, &decoder.data, h, values))
+    check_header(h, decoder, source)?;
+    let latent: Vec<f64> = file.latent.iter().map(|&v| f64::from(v)).collect();
+    let mut values = decoder_device.run_all(&latent, BATCH_FRAMES)?;
+    let expected = h.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if expected != Some(values.len()) {
+        return Err(Error::Mismatch(format!(
+            "device {} gave {} values for data of shape {:?}: it does not run this model's decoder",
+            decoder_device.info().name,
+            values.len(),
+            h.shape
+        )));
+    }
+    decoder.normalization().invert(&mut values);
+    let integer = &decoder.data().integer;
+    if !integer.is_empty() {
+        for (i, v) in values.iter_mut().enumerate() {
+            if integer[i % integer.len()] {
+                *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
+            }
+        }
+    }
+    Ok(Dataset {
+        kind: h.kind,
+        names: h.names.clone(),
+        dtype: h.dtype,
+        rows: h.rows(),
+        values,
+    })
+}
+
+/// Refuses a compressed file that another model wrote or whose layout the decoder cannot restore.
+fn check_header(header: &Header, decoder: &dyn DecoderFacts, source: &Path) -> Result<()> {
+    let id = decoder.id();
+    if header.model_id != id.to_string() {
+        return Err(Error::Mismatch(format!(
+            "{}: compressed with model {} but the decoder given is model {id}; use the model that compressed it",
+            source.display(),
+            header.model_id,
+        )));
+    }
+    let data = decoder.data();
+    if header.latent_size != decoder.latent()
+        || header.kind != data.kind
+        || header.names != data.names
+    {
+        return Err(Error::Mismatch(format!(
+            "{}: the header's layout does not match model {id}",
+            source.display(),
+        )));
+    }
+    Ok(())
 }

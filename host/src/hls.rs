@@ -3,7 +3,7 @@
 
 use crate::data::load_for_model;
 use crate::error::{Error, Result};
-use crate::quantized::QuantizedModel;
+use crate::model::QuantizedModel;
 use baler_core::quantized::QuantizedNetwork;
 use baler_hls::{CsimOptions, CsimReport, HlsConfig, HlsDesign, HlsProject, TestFrames};
 use std::path::Path;
@@ -71,10 +71,7 @@ pub fn hls_projects(
     options: &HlsOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<HlsOutcome>> {
-    if !model_dir
-        .join(crate::quantized::QUANTIZED_DECODER)
-        .is_file()
-    {
+    if !model_dir.join(crate::model::QUANTIZED_DECODER).is_file() {
         return Err(Error::Mismatch(format!(
             "{}: no quantised model here; run `baler quantize` first",
             model_dir.display()

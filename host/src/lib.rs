@@ -13,7 +13,7 @@ pub mod error;
 pub mod evaluate;
 pub mod fsutil;
 pub mod hls;
-pub mod model_store;
+pub mod model;
 #[cfg(feature = "train")]
 pub mod network;
 #[cfg(feature = "train")]
@@ -22,7 +22,6 @@ pub mod power;
 #[cfg(feature = "train")]
 pub mod project;
 pub mod quantize;
-pub mod quantized;
 pub mod runtime;
 #[cfg(feature = "train")]
 pub mod train;

@@ -8,11 +8,10 @@ use crate::data::{DataKind, Dataset, load_for_model};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
 use crate::fsutil;
-use crate::model_store::{Decoder, Model};
+pub use crate::model::ModelKind;
+use crate::model::{AnyDecoder, DecoderFacts, Model};
 use crate::plot;
 use crate::quantize::{self, PrecisionOptions, PrecisionReport};
-use crate::quantized::{self, QuantizedDecoder, QuantizedModel};
-pub use crate::runtime::ModelKind;
 use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use crate::train::{self, EpochStats, TrainReport};
 use burn::tensor::Device;
@@ -162,9 +161,9 @@ impl Project {
         decompress_file(
             &self.model_dir(),
             ModelKind::Float,
+            &DeviceSpec::CpuF32,
             &compressed,
             &decompressed,
-            device,
         )?;
         let evaluation = evaluate_files(
             &self.evaluation_inputs(ModelKind::Float),
@@ -228,25 +227,16 @@ pub fn compress_file(
     if device.model_kind() != kind {
         return Err(runtime::wrong_model(device, kind));
     }
-    let precision = config.latent_precision;
-    let (data, file) = match kind {
-        ModelKind::Float => {
-            let model = Model::load(model_dir)?;
-            let data = load_for_model(input, names, &model.decoder.data.names)?;
-            let mut stream =
-                DeviceStream::new(runtime::open_float(device, &model)?, 2, DEVICE_TIMEOUT);
-            let file = codec::compress(&model.decoder, &data, input, precision, &mut stream)?;
-            (data, file)
-        }
-        ModelKind::Quantized => {
-            let model = QuantizedModel::load(model_dir)?;
-            let data = load_for_model(input, names, &model.decoder.data.names)?;
-            let encoder = runtime::open_quantized(device, &model)?;
-            let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
-            let file = codec::compress(&model.decoder, &data, input, precision, &mut stream)?;
-            (data, file)
-        }
-    };
+    let decoder = AnyDecoder::load(model_dir, kind)?;
+    let data = load_for_model(input, names, &decoder.data().names)?;
+    let mut encoder = DeviceStream::new(runtime::open(device, model_dir)?, 2, DEVICE_TIMEOUT);
+    let file = codec::compress(
+        &decoder,
+        &data,
+        input,
+        config.latent_precision,
+        &mut encoder,
+    )?;
     let bytes = file.to_bytes(config.zstd_level);
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dir(dir)?;
@@ -261,21 +251,19 @@ pub fn compress_file(
     })
 }
 
-/// Restores `input` (a compressed file) with the decoder in `model_dir` and writes `output`.
+/// Restores `input` (a compressed file) with the `kind` of decoder in `model_dir` on `device` and writes
+/// `output`. A device that runs the other kind of model is refused by name.
 pub fn decompress_file(
     model_dir: &Path,
     kind: ModelKind,
+    device: &DeviceSpec,
     input: &Path,
     output: &Path,
-    device: &Device,
 ) -> Result<Dataset> {
     let file = CompressedFile::read(input)?;
-    let data = match kind {
-        ModelKind::Float => codec::decompress(&Decoder::load(model_dir)?, &file, input, device)?,
-        ModelKind::Quantized => {
-            quantized::decompress(&QuantizedDecoder::load(model_dir)?, &file, input)?
-        }
-    };
+    let decoder = AnyDecoder::load(model_dir, kind)?;
+    let mut stream = DeviceStream::new(runtime::open_decoder(device, &decoder)?, 2, DEVICE_TIMEOUT);
+    let data = codec::decompress(&decoder, &file, input, &mut stream)?;
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dir(dir)?;
     }
@@ -327,10 +315,10 @@ pub struct EvaluationInputs {
 pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> Result<Evaluation> {
     let original = Dataset::load(&inputs.original, &inputs.names)?;
     let reconstructed = Dataset::load(&inputs.reconstructed, &original.names)?;
-    let decoder_files = inputs.model_dir.as_deref().map(|dir| match inputs.kind {
-        ModelKind::Float => Decoder::files(dir),
-        ModelKind::Quantized => QuantizedDecoder::files(dir),
-    });
+    let decoder_files = inputs
+        .model_dir
+        .as_deref()
+        .map(|dir| AnyDecoder::files(dir, inputs.kind));
     let sizes = Sizes::measure(
         original.raw_bytes() as u64,
         &inputs.compressed,

@@ -5,7 +5,7 @@ use crate::architecture::{self, AutoencoderSpec};
 use crate::config::{ModelConfig, TrainingConfig};
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
-use crate::model_store::{DataSignature, Decoder, Model};
+use crate::model::{DataSignature, Decoder, Model};
 use crate::network::{Autoencoder, Network};
 use baler_core::{LayerParams, LayerSpec, NetworkSpec, Normalization, ParamTensor};
 use burn::module::Module;

@@ -12,7 +12,7 @@
 //! outputs by whole products, far beyond it.
 
 use baler::data::Dataset;
-use baler::model_store::Model;
+use baler::model::Model;
 use baler::network::Network;
 use baler::network::run_network;
 use baler::train::normalized;

@@ -6,8 +6,8 @@ mod common;
 
 use baler::Error;
 use baler::container::{CompressedFile, MEMORY_BUDGET_ENV};
-use baler::model_store::{DataSignature, Decoder};
-use baler::quantized::{QUANTIZED_DECODER, QuantizedDecoder};
+use baler::model::{DataSignature, Decoder};
+use baler::model::{QUANTIZED_DECODER, QuantizedDecoder};
 use baler_core::quantized::{QuantizedNetwork, quantized_model_id};
 use baler_core::{NetworkSpec, Normalization};
 use common::fails;

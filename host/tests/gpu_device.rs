@@ -3,7 +3,7 @@
 //! Run with `cargo test -p baler --features wgpu --test gpu_device`.
 #![cfg(feature = "wgpu")]
 
-use baler::model_store::Model;
+use baler::model::Model;
 use baler::runtime::{CpuFloat, Device, GpuFloat};
 use std::path::Path;
 use std::process::Command;
@@ -16,8 +16,14 @@ fn gpu_and_cpu_encoders_agree() {
     let input: Vec<f64> = (0..256 * 9)
         .map(|i| ((i * 37) % 100) as f64 / 100.0)
         .collect();
-    let gpu = GpuFloat::new(&model).unwrap().run(&input).unwrap();
-    let cpu = CpuFloat::new(&model).unwrap().run(&input).unwrap();
+    let gpu = GpuFloat::new(&model.encoder, &model.encoder_params, model.decoder.id)
+        .unwrap()
+        .run(&input)
+        .unwrap();
+    let cpu = CpuFloat::new(&model.encoder, &model.encoder_params, model.decoder.id)
+        .unwrap()
+        .run(&input)
+        .unwrap();
     assert_eq!(gpu.len(), 256 * 5);
     for (g, c) in gpu.iter().zip(&cpu) {
         assert!((g - c).abs() <= 1e-4 * (1.0 + c.abs()), "{g} vs {c}");

@@ -125,6 +125,53 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     ];
     fails(tmp.path(), &args, "the kernel was built for model");
     assert!(!tmp.path().join("x.baler").exists());
+    // decompression runs the decoder kernel, to the same bytes as the fixed-point reference
+    let decompressed = |device: &str, name: &str| {
+        let args = [
+            "decompress",
+            "-m",
+            model,
+            "-i",
+            "cpu.baler",
+            "-o",
+            name,
+            "--fixed",
+            "--device",
+            device,
+        ];
+        ok(tmp.path(), &args);
+        std::fs::read(tmp.path().join(name)).unwrap()
+    };
+    assert_eq!(
+        decompressed("cpu-fixed", "cpu.npy"),
+        decompressed(&decoder_kernel, "csim.npy")
+    );
+    let args = [
+        "decompress",
+        "-m",
+        model,
+        "-i",
+        "cpu.baler",
+        "-o",
+        "z.npy",
+        "--fixed",
+        "--device",
+        &csim,
+    ];
+    fails(tmp.path(), &args, "the kernel was built for model");
+    let args = [
+        "decompress",
+        "-m",
+        model,
+        "-i",
+        "cpu.baler",
+        "-o",
+        "z.npy",
+        "--device",
+        "loopback",
+    ];
+    fails(tmp.path(), &args, "device loopback runs no decoder");
+    assert!(!tmp.path().join("z.npy").exists());
     common::refused_usage(
         tmp.path(),
         &[

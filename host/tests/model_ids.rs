@@ -5,8 +5,7 @@
 
 mod common;
 
-use baler::model_store::{self, Model};
-use baler::quantized::{self, QUANTIZED_DECODER, QuantizedModel};
+use baler::model::{self, DECODER_JSON, Model, QUANTIZED_DECODER, QuantizedModel};
 use std::path::PathBuf;
 
 /// Every model folder under `models/`.
@@ -14,7 +13,7 @@ fn model_folders() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(common::root().join("models"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join(model_store::DECODER_JSON).exists())
+        .filter(|p| p.join(DECODER_JSON).exists())
         .collect();
     dirs.sort();
     dirs
@@ -45,9 +44,11 @@ fn committed_models_carry_the_ids_they_hash_to() {
 #[ignore = "rewrites the committed model files: run by scripts/restamp_model_ids.sh after a change of the model id"]
 fn restamp_committed_models() {
     for dir in model_folders() {
-        let (old, new) = model_store::restamp_ids(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let (old, new) = model::float::restamp_ids(&dir).unwrap_or_else(|e| panic!("{e}"));
         println!("{}: {old} -> {new}", dir.display());
-        if let Some((old, new)) = quantized::restamp_ids(&dir).unwrap_or_else(|e| panic!("{e}")) {
+        if let Some((old, new)) =
+            model::quantized::restamp_ids(&dir).unwrap_or_else(|e| panic!("{e}"))
+        {
             println!("{} (quantised): {old} -> {new}", dir.display());
         }
     }

@@ -5,11 +5,10 @@
 use baler::config::LatentPrecision;
 use baler::data::Dataset;
 use baler::evaluate::{Evaluation, evaluate};
-use baler::model_store::Model;
-use baler::quantized::{self, QuantizedModel, run_rows};
+use baler::model::{AnyDecoder, Model, QuantizedModel};
+use baler::runtime::run_rows;
 use baler::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use baler::{codec, container::CompressedFile};
-use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
@@ -19,6 +18,16 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// `device` with the encoder, or the decoder, of the model in `dir` (its kind is the device's).
+fn open_stream(device: &DeviceSpec, dir: &Path, decoder: bool) -> DeviceStream {
+    let opened = if decoder {
+        runtime::open_decoder(device, &AnyDecoder::load(dir, device.model_kind()).unwrap())
+    } else {
+        runtime::open(device, dir)
+    };
+    DeviceStream::new(opened.unwrap(), 2, DEVICE_TIMEOUT)
+}
+
 /// Compresses the data with the model (f16 latent, as recorded), decompresses through the file format,
 /// and evaluates; returns the new and the recorded evaluation.
 fn round_trip(model: &str, data: &str) -> (Evaluation, Evaluation) {
@@ -26,9 +35,7 @@ fn round_trip(model: &str, data: &str) -> (Evaluation, Evaluation) {
     let model = Model::load(&dir).unwrap();
     let path = repo().join("data").join(data);
     let original = Dataset::load(&path, &model.decoder.data.names).unwrap();
-    let device = Device::flex();
-    let encoder = runtime::open_float(&DeviceSpec::CpuF32, &model).unwrap();
-    let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+    let mut stream = open_stream(&DeviceSpec::CpuF32, &dir, false);
     let file = codec::compress(
         &model.decoder,
         &original,
@@ -38,7 +45,8 @@ fn round_trip(model: &str, data: &str) -> (Evaluation, Evaluation) {
     )
     .unwrap();
     let file = CompressedFile::from_bytes(&file.to_bytes(3), Path::new("mem")).unwrap();
-    let restored = codec::decompress(&model.decoder, &file, &path, &device).unwrap();
+    let mut decoder = open_stream(&DeviceSpec::CpuF32, &dir, true);
+    let restored = codec::decompress(&model.decoder, &file, &path, &mut decoder).unwrap();
     let now = evaluate(&original, &restored, 1e-6, None).unwrap();
     let recorded =
         serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
@@ -117,8 +125,7 @@ fn quantized_cfd_model_reproduces_its_recorded_precision() {
     );
 
     // all frames through the compressed format (f32 latent) and back, in fixed point
-    let encoder = runtime::open_quantized(&DeviceSpec::CpuFixed, &model).unwrap();
-    let mut stream = DeviceStream::new(encoder, 2, DEVICE_TIMEOUT);
+    let mut stream = open_stream(&DeviceSpec::CpuFixed, &dir, false);
     let file = codec::compress(
         &model.decoder,
         &data,
@@ -128,7 +135,8 @@ fn quantized_cfd_model_reproduces_its_recorded_precision() {
     )
     .unwrap();
     let file = CompressedFile::from_bytes(&file.to_bytes(3), Path::new("mem")).unwrap();
-    let restored = quantized::decompress(&model.decoder, &file, &path).unwrap();
+    let mut decoder = open_stream(&DeviceSpec::CpuFixed, &dir, true);
+    let restored = codec::decompress(&model.decoder, &file, &path, &mut decoder).unwrap();
     let psnr = evaluate(&data, &restored, 1e-6, None)
         .unwrap()
         .psnr_db

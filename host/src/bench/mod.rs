@@ -12,9 +12,9 @@ pub use report::{
 };
 
 use crate::error::{Error, Result};
-use crate::model_store::Model;
+use crate::model::Model;
+use crate::model::QuantizedModel;
 use crate::power::{EnergyMeter, Locations};
-use crate::quantized::QuantizedModel;
 use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream, ModelKind};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -266,9 +266,15 @@ pub fn run_bench(
     for name in &options.devices {
         // one device, meter and stream for all batch sizes: a card is programmed once
         let device = match name.model_kind() {
-            ModelKind::Float => runtime::open_float(name, &model)?,
+            ModelKind::Float => runtime::open_float(
+                name,
+                &model.encoder,
+                &model.encoder_params,
+                model.decoder.id,
+            )?,
             ModelKind::Quantized => {
-                runtime::open_quantized(name, quantized.as_ref().expect("loaded above"))?
+                let q = quantized.as_ref().expect("loaded above");
+                runtime::open_quantized(name, &q.encoder, q.decoder.id)?
             }
         };
         let meter = EnergyMeter::open(&device.power_source(), &Locations::from_env());

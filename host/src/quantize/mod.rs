@@ -11,8 +11,9 @@ pub use report::{LayerChoice, PrecisionReport};
 
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::model_store::Model;
-use crate::quantized::{QuantizedDecoder, QuantizedModel, run_rows};
+use crate::model::Model;
+use crate::model::{QuantizedDecoder, QuantizedModel};
+use crate::runtime::run_rows;
 use baler_core::inference::FloatStorage;
 use formats::{build, signed_int_bits};
 use profile::{Errors, float_errors};

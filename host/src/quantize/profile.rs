@@ -3,7 +3,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model_store::Model;
+use crate::model::Model;
 use baler_core::inference::{FloatNetwork, FloatStorage};
 use baler_core::{Activation, LayerParams, LayerSpec};
 use rayon::prelude::*;

@@ -58,3 +58,14 @@ impl Device for CpuFixed {
         Ok(input.par_chunks(inputs).flat_map_iter(run).collect())
     }
 }
+
+/// Runs a validated network over rows of `inputs` values (in parallel), as `cpu-fixed` does, without a device;
+/// returns the output values.
+pub fn run_rows(network: &QuantizedNetwork, values: &[f64], inputs: usize) -> Vec<f64> {
+    let output = network.output();
+    let runner = network.runner();
+    values
+        .par_chunks(inputs)
+        .flat_map_iter(|row| runner.run(row).into_iter().map(|c| output.value_of(c)))
+        .collect()
+}

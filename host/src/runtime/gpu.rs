@@ -1,9 +1,9 @@
-//! `gpu`: the float encoder through burn's wgpu backend (Vulkan, Metal or DX12; Mesa's software Vulkan where
+//! `gpu`: the float encoder (or decoder) through burn's wgpu backend (Vulkan, Metal or DX12; Mesa's software Vulkan where
 //! there is no GPU), built with the `wgpu` feature.
 
-use super::cpu_float::BurnEncoder;
+use super::cpu_float::{BurnNetwork, output_values};
 use super::{Device, DeviceError, DeviceInfo, PowerSource};
-use crate::model_store::Model;
+use baler_core::{LayerParams, ModelId, NetworkSpec};
 use burn::tensor::Device as BurnDevice;
 use std::sync::OnceLock;
 
@@ -24,16 +24,20 @@ fn default_adapter() -> &'static Result<(BurnDevice, String, String), String> {
     })
 }
 
-/// The float model's encoder on the default wgpu adapter.
+/// A float network (encoder or decoder) on the default wgpu adapter.
 pub struct GpuFloat {
     info: DeviceInfo,
     adapter: String,
-    encoder: BurnEncoder,
+    network: BurnNetwork,
 }
 
 impl GpuFloat {
-    /// The encoder of `model` on the default wgpu adapter.
-    pub fn new(model: &Model) -> Result<Self, DeviceError> {
+    /// `network` with `params` (a half of model `id`) on the default wgpu adapter.
+    pub fn new(
+        network: &NetworkSpec,
+        params: &[LayerParams],
+        id: ModelId,
+    ) -> Result<Self, DeviceError> {
         let (device, adapter, about) = default_adapter().as_ref().map_err(|e| DeviceError {
             device: "gpu".into(),
             message: e.clone(),
@@ -41,13 +45,13 @@ impl GpuFloat {
         Ok(GpuFloat {
             info: DeviceInfo {
                 name: "gpu".into(),
-                detail: format!("float encoder, burn wgpu backend on {about}"),
-                model_id: Some(model.decoder.id.to_string()),
-                inputs: model.encoder.input_shape.iter().product(),
-                outputs: model.decoder.latent(),
+                detail: format!("float network, burn wgpu backend on {about}"),
+                model_id: Some(id.to_string()),
+                inputs: network.input_shape.iter().product(),
+                outputs: output_values(network),
             },
             adapter: adapter.clone(),
-            encoder: BurnEncoder::new(model, device.clone(), "gpu")?,
+            network: BurnNetwork::new(network, params, device.clone(), "gpu")?,
         })
     }
 }
@@ -59,7 +63,7 @@ impl Device for GpuFloat {
 
     fn run(&mut self, input: &[f64]) -> Result<Vec<f64>, DeviceError> {
         super::whole_frames(&self.info, input)?;
-        Ok(self.encoder.run(input, self.info.inputs))
+        Ok(self.network.run(input, self.info.inputs))
     }
 
     fn power_source(&self) -> PowerSource {

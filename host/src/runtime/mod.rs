@@ -1,4 +1,4 @@
-//! The device runtime: one streaming API over the devices that run an encoder on frames — the CPU in float
+//! The device runtime: one streaming API over the devices that run an encoder (or decoder) on frames — the CPU in float
 //! (`cpu-f32`) and fixed point (`cpu-fixed`), a GPU (`gpu`, wgpu feature), the C-simulated HLS kernel (`csim:`),
 //! a card through XRT (`xrt:`) and a `loopback` for the streaming path alone — with batches in flight.
 
@@ -17,7 +17,9 @@ mod stream;
 mod xrt;
 
 pub use crate::error::DeviceError;
+pub use crate::model::ModelKind;
 pub use cpu_fixed::CpuFixed;
+pub use cpu_fixed::run_rows;
 #[cfg(feature = "train")]
 pub use cpu_float::CpuFloat;
 pub use csim::CsimKernel;
@@ -26,7 +28,7 @@ pub use dense_f32::{CpuKernel, DenseF32};
 pub use gpu::GpuFloat;
 pub use loopback::Loopback;
 pub use spec::{
-    DEVICE_NAMES, DeviceSpec, ModelKind, open, open_float, open_quantized, wrong_model,
+    DEVICE_NAMES, DeviceSpec, open, open_decoder, open_float, open_quantized, wrong_model,
 };
 pub use stream::{BatchTiming, DeviceStream, StreamCounters};
 pub use xrt::XrtKernel;

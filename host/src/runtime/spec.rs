@@ -1,10 +1,11 @@
 //! The device a user names (`cpu-f32`, `gpu`, `cpu-fixed`, `csim:<path>`, `xrt:<manifest>`, `loopback`), parsed
-//! once into a `DeviceSpec`, and the one function that opens it for a model folder.
+//! once into a `DeviceSpec`, and the functions that open it with a model's encoder or decoder.
 
 use super::{CpuFixed, CsimKernel, Device, DeviceError, Loopback, XrtKernel};
 use crate::error::{Error, Result};
-use crate::model_store::Model;
-use crate::quantized::QuantizedModel;
+use crate::model::{AnyDecoder, Model, ModelKind, QuantizedModel};
+use baler_core::quantized::QuantizedNetwork;
+use baler_core::{LayerParams, ModelId, NetworkSpec};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -30,28 +31,16 @@ pub enum DeviceSpec {
     Loopback,
 }
 
-/// Which model runs: the trained float model, or its fixed-point version from `baler quantize`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ModelKind {
-    /// `encoder.*` and `decoder.*`, in f32.
-    #[default]
-    Float,
-    /// `quantized-encoder.json` and `quantized-decoder.json`, bit-exact fixed point.
-    Quantized,
-}
-
-impl ModelKind {
-    /// The device that runs this kind of model when none is named: `cpu-f32` (the fastest float encoder on any
+impl DeviceSpec {
+    /// The device that runs a `kind` of model when none is named: `cpu-f32` (the fastest float network on any
     /// CPU) or `cpu-fixed`.
-    pub fn default_device(self) -> DeviceSpec {
-        match self {
+    pub fn default_for(kind: ModelKind) -> DeviceSpec {
+        match kind {
             ModelKind::Float => DeviceSpec::CpuF32,
             ModelKind::Quantized => DeviceSpec::CpuFixed,
         }
     }
-}
 
-impl DeviceSpec {
     /// The kind of model it runs (the loopback reads the float model's frame size).
     pub fn model_kind(&self) -> ModelKind {
         match self {
@@ -122,23 +111,54 @@ impl<'de> serde::Deserialize<'de> for DeviceSpec {
     }
 }
 
-/// Opens `spec` with the model in `model_dir`: the float model for `cpu-f32`, `gpu` and `loopback`, the
-/// quantised one (from `baler quantize`) for the others.
+/// Opens `spec` with the encoder of the model in `model_dir`: the float model for `cpu-f32`, `gpu` and
+/// `loopback`, the quantised one (from `baler quantize`) for the others.
 pub fn open(spec: &DeviceSpec, model_dir: &Path) -> Result<Box<dyn Device>> {
     match spec.model_kind() {
-        ModelKind::Float => open_float(spec, &Model::load(model_dir)?),
-        ModelKind::Quantized => open_quantized(spec, &QuantizedModel::load(model_dir)?),
+        ModelKind::Float => {
+            let m = Model::load(model_dir)?;
+            open_float(spec, &m.encoder, &m.encoder_params, m.decoder.id)
+        }
+        ModelKind::Quantized => {
+            let m = QuantizedModel::load(model_dir)?;
+            open_quantized(spec, &m.encoder, m.decoder.id)
+        }
     }
 }
 
-/// Opens a float-model device (`cpu-f32`, `gpu`, `loopback`) for `model`.
-pub fn open_float(spec: &DeviceSpec, model: &Model) -> Result<Box<dyn Device>> {
+/// Opens `spec` with a decoder (for decompression): the float one on `cpu-f32` or `gpu`, the quantised one on
+/// `cpu-fixed` or a decoder kernel (`csim:`, `xrt:`). The loopback has no decoder.
+pub fn open_decoder(spec: &DeviceSpec, decoder: &AnyDecoder) -> Result<Box<dyn Device>> {
+    if spec.model_kind() != decoder.kind() {
+        return Err(wrong_model(spec, decoder.kind()));
+    }
+    if *spec == DeviceSpec::Loopback {
+        return Err(Error::Mismatch(
+            "device loopback runs no decoder: decompress on cpu-f32 or gpu".into(),
+        ));
+    }
+    match decoder {
+        AnyDecoder::Float(d) => open_float(spec, &d.network, &d.params, d.id),
+        AnyDecoder::Quantized(d) => open_quantized(spec, &d.network, d.id),
+    }
+}
+
+/// Opens a float-model device (`cpu-f32`, `gpu`, `loopback`) running `network` with `params` (either half of
+/// the model `id`).
+pub fn open_float(
+    spec: &DeviceSpec,
+    network: &NetworkSpec,
+    params: &[LayerParams],
+    id: ModelId,
+) -> Result<Box<dyn Device>> {
+    #[cfg(not(feature = "train"))]
+    let _ = (params, id); // only cpu-f32 and gpu, which need burn, use them
     Ok(match spec {
         #[cfg(feature = "train")]
-        DeviceSpec::CpuF32 => Box::new(super::CpuFloat::new(model)?),
+        DeviceSpec::CpuF32 => Box::new(super::CpuFloat::new(network, params, id)?),
         #[cfg(feature = "wgpu")]
-        DeviceSpec::Gpu => Box::new(super::GpuFloat::new(model)?),
-        DeviceSpec::Loopback => Box::new(Loopback::new(model.encoder.input_shape.iter().product())),
+        DeviceSpec::Gpu => Box::new(super::GpuFloat::new(network, params, id)?),
+        DeviceSpec::Loopback => Box::new(Loopback::new(network.input_shape.iter().product())),
         #[cfg(not(feature = "train"))]
         DeviceSpec::CpuF32 => return Err(not_built(spec, "train")),
         #[cfg(not(feature = "wgpu"))]
@@ -147,13 +167,18 @@ pub fn open_float(spec: &DeviceSpec, model: &Model) -> Result<Box<dyn Device>> {
     })
 }
 
-/// Opens a quantised-model device (`cpu-fixed`, `csim:`, `xrt:`) for `model`.
-pub fn open_quantized(spec: &DeviceSpec, model: &QuantizedModel) -> Result<Box<dyn Device>> {
-    let id = model.decoder.id.to_string();
+/// Opens a quantised-model device (`cpu-fixed`, `csim:`, `xrt:`) running `network` (either half of the
+/// quantised model `id`).
+pub fn open_quantized(
+    spec: &DeviceSpec,
+    network: &QuantizedNetwork,
+    id: ModelId,
+) -> Result<Box<dyn Device>> {
+    let id = id.to_string();
     Ok(match spec {
-        DeviceSpec::CpuFixed => Box::new(CpuFixed::new(model.encoder.clone(), &id)),
-        DeviceSpec::Csim(path) => Box::new(CsimKernel::open(path, &model.encoder, &id)?),
-        DeviceSpec::Xrt(manifest) => Box::new(XrtKernel::open(manifest, &model.encoder, &id)?),
+        DeviceSpec::CpuFixed => Box::new(CpuFixed::new(network.clone(), &id)),
+        DeviceSpec::Csim(path) => Box::new(CsimKernel::open(path, network, &id)?),
+        DeviceSpec::Xrt(manifest) => Box::new(XrtKernel::open(manifest, network, &id)?),
         _ => return Err(wrong_model(spec, ModelKind::Quantized)),
     })
 }

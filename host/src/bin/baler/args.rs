@@ -22,7 +22,7 @@ pub struct ModelSource {
     pub input: Option<PathBuf>,
 }
 
-/// The compute backend of training and of float compression through burn.
+/// The compute backend of training (burn's).
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Backend {
     /// burn's flex CPU backend.
@@ -99,7 +99,7 @@ impl From<IoArg> for IoType {
     }
 }
 
-/// `baler`: the verbs and the global backend.
+/// `baler`: the verbs.
 #[derive(Parser)]
 #[command(
     name = "baler",
@@ -107,9 +107,6 @@ impl From<IoArg> for IoType {
     about = "Lossy compression of scientific data with autoencoders, FPGA-first"
 )]
 pub struct Cli {
-    /// Compute backend of training (and of the float decoder): cpu, or wgpu when built with `--features wgpu`.
-    #[arg(long, global = true, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -171,6 +168,9 @@ pub struct TrainArgs {
     /// Project folder.
     #[arg(short, long, default_value = ".")]
     pub project: PathBuf,
+    /// Compute backend of training: cpu, or wgpu when built with `--features wgpu`.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
 }
 
 /// Arguments of `baler compress`.
@@ -204,6 +204,11 @@ pub struct DecompressArgs {
     /// Model folder holding decoder.json and decoder.safetensors [default: <project>/model].
     #[arg(short, long)]
     pub model: Option<PathBuf>,
+    /// The device that runs the decoder: cpu-f32 or gpu (wgpu feature) for the float model; with --fixed,
+    /// cpu-fixed, or csim:/xrt: with a decoder kernel from `baler hls --network decoder` [default: cpu-f32, or
+    /// cpu-fixed with --fixed].
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
     /// Compressed file [default: <project>/output/compressed.baler].
     #[arg(short, long)]
     pub input: Option<PathBuf>,
@@ -377,4 +382,7 @@ pub struct DemoArgs {
     /// Maximum epochs per project [default: the demo's own].
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Compute backend of training: cpu, or wgpu when built with `--features wgpu`.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
 }

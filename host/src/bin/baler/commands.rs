@@ -8,9 +8,10 @@ use baler::config::{LatentPrecision, ModelConfig, ProjectConfig};
 use baler::container::CompressedFile;
 use baler::data::Dataset;
 use baler::hls::{HlsOptions, hls_projects};
-use baler::model_store::{Decoder, Model};
+use baler::model::{Decoder, Model};
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
 use baler::quantize::PrecisionOptions;
+use baler::runtime::DeviceSpec;
 use baler::runtime::manifest::BitstreamManifest;
 use baler::train::EpochStats;
 use baler_hls::{CsimOptions, HlsConfig};
@@ -51,7 +52,8 @@ pub fn new_project(args: NewProjectArgs) -> Result<()> {
 }
 
 /// `baler train`.
-pub fn train(args: TrainArgs, backend: Backend) -> Result<()> {
+pub fn train(args: TrainArgs) -> Result<()> {
+    let backend = args.backend;
     let p = Project::open(&args.project)?;
     let report = p.train(&device(backend)?, &mut progress_printer())?;
     println!(
@@ -90,7 +92,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         config.compression.latent_precision = precision;
     }
     let precision = config.compression.latent_precision;
-    let device = device.unwrap_or(kind.default_device());
+    let device = device.unwrap_or(DeviceSpec::default_for(kind));
     let s = project::compress_file(
         &model,
         kind,
@@ -118,10 +120,11 @@ pub fn compress(args: CompressArgs) -> Result<()> {
 }
 
 /// `baler decompress`.
-pub fn decompress(args: DecompressArgs, backend: Backend) -> Result<()> {
+pub fn decompress(args: DecompressArgs) -> Result<()> {
     let DecompressArgs {
         project,
         model,
+        device,
         input,
         output,
         fixed,
@@ -135,7 +138,8 @@ pub fn decompress(args: DecompressArgs, backend: Backend) -> Result<()> {
         p.as_ref().map(|p| p.decompressed_path(kind)),
         "output",
     )?;
-    let data = project::decompress_file(&model, kind, &input, &output, &device(backend)?)?;
+    let device = device.unwrap_or(DeviceSpec::default_for(kind));
+    let data = project::decompress_file(&model, kind, &device, &input, &output)?;
     println!(
         "restored {:?} {:?} into {}",
         data.shape(),
@@ -435,7 +439,7 @@ pub fn info(args: InfoArgs) -> Result<()> {
     let path = args.path.as_path();
     if path.is_dir() {
         let decoder = Decoder::load(path)?;
-        let full = match path.join(baler::model_store::ENCODER_JSON).exists() {
+        let full = match path.join(baler::model::ENCODER_JSON).exists() {
             true => Some(Model::load(path)?),
             false => None,
         };
@@ -489,11 +493,12 @@ pub fn info(args: InfoArgs) -> Result<()> {
 }
 
 /// `baler demo`: both example projects, trained, compressed, decompressed and evaluated.
-pub fn demo(args: DemoArgs, backend: Backend) -> Result<()> {
+pub fn demo(args: DemoArgs) -> Result<()> {
     let DemoArgs {
         data_dir,
         out,
         epochs,
+        backend,
     } = args;
     let device = &device(backend)?;
     for (name, config) in baler::demo::cases(&data_dir, epochs)? {

@@ -9,19 +9,18 @@ use clap::Parser;
 
 fn main() {
     let cli = Cli::parse();
-    let backend = cli.backend;
     let result = match cli.command {
         Command::NewProject(args) => commands::new_project(args),
-        Command::Train(args) => commands::train(args, backend),
+        Command::Train(args) => commands::train(args),
         Command::Compress(args) => commands::compress(args),
-        Command::Decompress(args) => commands::decompress(args, backend),
+        Command::Decompress(args) => commands::decompress(args),
         Command::Evaluate(args) => commands::evaluate(args),
         Command::Quantize(args) => commands::quantize(args),
         Command::Hls(args) => commands::hls(args),
         Command::Bench(args) => commands::bench(args),
         Command::Manifest(args) => commands::manifest(args),
         Command::Info(args) => commands::info(args),
-        Command::Demo(args) => commands::demo(args, backend),
+        Command::Demo(args) => commands::demo(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -1,268 +1,20 @@
-//! Trained models on disk. The decoder (JSON description + safetensors weights) is all that
-//! decompression needs and is stored apart from the encoder; both carry the model id, which is
-//! recomputed on load so an edited or mismatched file is refused. Every count in the files is checked
-//! against the network before it is used.
+//! The trained float model on disk: the decoder (JSON + safetensors weights) is all that decompression needs
+//! and is stored apart from the encoder; the id is recomputed on load, so an edited or mismatched file is refused.
 
-use crate::container::Header;
-use crate::data::{DataKind, Dataset, FloatType};
+use super::envelope::{self, DecoderBody, EncoderBody, check_id, replace_id};
+use super::signature::{check_decoder_parts, check_encoder, invalid_model};
+use super::{
+    DECODER_JSON, DECODER_WEIGHTS, DataSignature, ENCODER_JSON, ENCODER_WEIGHTS, QUANTIZED_DECODER,
+};
 use crate::error::{Error, Result};
 use crate::fsutil;
-use baler_core::{
-    DataLayout, LayerParams, MAX_TENSOR_VALUES, ModelId, NetworkError, NetworkSpec, Normalization,
-    ParamTensor, SampleKind,
-};
+use baler_core::{LayerParams, ModelId, NetworkSpec, Normalization, ParamTensor};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// File names inside a model folder.
-pub const DECODER_JSON: &str = "decoder.json";
-/// Decoder weights.
-pub const DECODER_WEIGHTS: &str = "decoder.safetensors";
-/// Encoder description.
-pub const ENCODER_JSON: &str = "encoder.json";
-/// Quantised decoder file name (written by `baler quantize`, read by `crate::quantized`).
-pub const QUANTIZED_DECODER: &str = "quantized-decoder.json";
-/// Quantised encoder file name.
-pub const QUANTIZED_ENCODER: &str = "quantized-encoder.json";
-/// Encoder weights.
-pub const ENCODER_WEIGHTS: &str = "encoder.safetensors";
-
-/// What a model knows about the data it was trained on; new data must match it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DataSignature {
-    /// Table or fields (with their size).
-    pub kind: DataKind,
-    /// Variable names of a table.
-    pub names: Vec<String>,
-    /// Per variable: integer-valued in the training data (restored by rounding).
-    pub integer: Vec<bool>,
-    /// Stored type of the training data.
-    pub dtype: FloatType,
-}
-
-impl DataSignature {
-    /// The signature of a dataset.
-    pub fn of(data: &Dataset) -> Self {
-        DataSignature {
-            kind: data.kind,
-            names: data.names.clone(),
-            integer: data.integer_columns(),
-            dtype: data.dtype,
-        }
-    }
-
-    /// The signature as the model id hashes it.
-    pub fn layout(&self) -> DataLayout<'_> {
-        DataLayout {
-            kind: match self.kind {
-                DataKind::Table => SampleKind::Table,
-                DataKind::Fields { height, width } => SampleKind::Fields { height, width },
-            },
-            names: &self.names,
-            integer: &self.integer,
-        }
-    }
-
-    /// Values per sample (table variables, or field height × width); `None` if that overflows.
-    pub fn features(&self) -> Option<usize> {
-        match self.kind {
-            DataKind::Table => Some(self.names.len()),
-            DataKind::Fields { height, width } => height.checked_mul(width),
-        }
-    }
-
-    /// Offset/scale pairs the normalisation has: one per table variable, one for all values of fields.
-    pub fn normalization_variables(&self) -> usize {
-        match self.kind {
-            DataKind::Table => self.names.len(),
-            DataKind::Fields { .. } => 1,
-        }
-    }
-
-    /// Checks the signature on its own: a table has at least one variable and one integer flag per
-    /// variable; fields have a non-empty size of at most [`MAX_TENSOR_VALUES`] values, no names and no
-    /// flags. `path` names the model file in the error.
-    pub fn validate(&self, path: &Path) -> Result<()> {
-        let fail = |field: &str, message: String| Err(invalid_model(path, field, message));
-        match self.kind {
-            DataKind::Table => {
-                if self.names.is_empty() {
-                    return fail("data.names", "a table needs at least one variable".into());
-                }
-                if self.integer.len() != self.names.len() {
-                    return fail(
-                        "data.integer",
-                        format!(
-                            "{} flags for {} variables; there must be one per variable",
-                            self.integer.len(),
-                            self.names.len()
-                        ),
-                    );
-                }
-            }
-            DataKind::Fields { height, width } => {
-                if height == 0
-                    || width == 0
-                    || self.features().is_none_or(|n| n > MAX_TENSOR_VALUES)
-                {
-                    return fail(
-                        "data.kind",
-                        format!(
-                            "fields of {height} × {width}: each side must be at least 1 and the field at most {MAX_TENSOR_VALUES} values"
-                        ),
-                    );
-                }
-                if !self.names.is_empty() || !self.integer.is_empty() {
-                    return fail(
-                        "data.names",
-                        "fields have no variable names or integer flags (both must be empty)"
-                            .into(),
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Refuses data whose layout or variables differ from the training data's.
-    pub fn check(&self, data: &Dataset, path: &Path) -> Result<()> {
-        let problem = if data.kind != self.kind {
-            Some(format!(
-                "it is {:?} but the model was trained on {:?}",
-                data.kind, self.kind
-            ))
-        } else if data.names != self.names {
-            Some(format!(
-                "its variables {:?} differ from the model's {:?}",
-                data.names, self.names
-            ))
-        } else {
-            None
-        };
-        match problem {
-            Some(p) => Err(Error::Mismatch(format!(
-                "{}: this model cannot encode the data: {p}",
-                path.display()
-            ))),
-            None => Ok(()),
-        }
-    }
-}
-
-/// An [`Error::InvalidModel`].
-pub(crate) fn invalid_model(path: &Path, field: &str, message: impl Into<String>) -> Error {
-    Error::InvalidModel {
-        path: path.to_path_buf(),
-        field: field.into(),
-        message: message.into(),
-    }
-}
-
-/// A network's error as an [`Error::InvalidModel`] naming the part of `field` (`network`) at fault.
-pub(crate) fn invalid_network(path: &Path, field: &str, e: &NetworkError) -> Error {
-    let part = match e {
-        NetworkError::InputShape(_) => format!("{field}.input_shape"),
-        NetworkError::Shape(s) => format!("{field}.layers[{}]", s.layer),
-        NetworkError::Layer { layer, .. } => format!("{field}.layers[{layer}]"),
-        NetworkError::NoParameters => format!("{field}.layers"),
-    };
-    invalid_model(path, &part, e.to_string())
-}
-
-/// Checks that a decoder's network, normalisation and data signature fit together: the network is valid
-/// (see [`NetworkSpec::validate`]), takes `[latent]` and gives one value per data feature, and the
-/// normalisation has one finite pair per variable. Returns the latent size. `path` names the decoder file.
-pub(crate) fn check_decoder_parts(
-    path: &Path,
-    network: &NetworkSpec,
-    normalization: &Normalization,
-    data: &DataSignature,
-) -> Result<usize> {
-    data.validate(path)?;
-    let shapes = network
-        .validate()
-        .map_err(|e| invalid_network(path, "network", &e))?;
-    let [latent] = network.input_shape[..] else {
-        return Err(invalid_model(
-            path,
-            "network.input_shape",
-            format!(
-                "{:?}: a decoder takes the latent vector, [latent size]",
-                network.input_shape
-            ),
-        ));
-    };
-    let output = shapes.last().expect("shapes start with the input");
-    let values: usize = output.iter().product();
-    if Some(values) != data.features() {
-        return Err(invalid_model(
-            path,
-            "network",
-            format!(
-                "the decoder gives {output:?} = {values} values per sample, but the data ({:?}, {} names) has {} features",
-                data.kind,
-                data.names.len(),
-                data.features().map_or("too many".into(), |n| n.to_string())
-            ),
-        ));
-    }
-    normalization
-        .validate(data.normalization_variables())
-        .map_err(|e| invalid_model(path, "normalization", e.to_string()))?;
-    Ok(latent)
-}
-
-/// Checks that an encoder fits its decoder: a valid network taking one sample of `features` values and
-/// giving the decoder's `[latent]`. `path` names the encoder file.
-pub(crate) fn check_encoder(
-    path: &Path,
-    network: &NetworkSpec,
-    features: usize,
-    latent: usize,
-) -> Result<()> {
-    let shapes = network
-        .validate()
-        .map_err(|e| invalid_network(path, "network", &e))?;
-    let inputs: usize = network.input_shape.iter().product();
-    if inputs != features {
-        return Err(invalid_model(
-            path,
-            "network.input_shape",
-            format!(
-                "{:?} = {inputs} values, but the data has {features} features per sample",
-                network.input_shape
-            ),
-        ));
-    }
-    let output = shapes.last().expect("shapes start with the input");
-    if output[..] != [latent] {
-        return Err(invalid_model(
-            path,
-            "network",
-            format!("the encoder gives {output:?}, the decoder takes [{latent}]"),
-        ));
-    }
-    Ok(())
-}
-
-#[derive(Serialize, Deserialize)]
-struct DecoderFile {
-    format: String,
-    version: u32,
-    model_id: String,
-    data: DataSignature,
-    normalization: Normalization,
-    network: NetworkSpec,
-}
-
-#[derive(Serialize, Deserialize)]
-struct EncoderFile {
-    format: String,
-    version: u32,
-    model_id: String,
-    network: NetworkSpec,
-}
+/// The `format` tags of the two JSON files.
+const DECODER_FORMAT: &str = "baler-decoder";
+const ENCODER_FORMAT: &str = "baler-encoder";
 
 /// Everything decompression needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -316,11 +68,12 @@ impl Decoder {
     /// names the files in errors. Everything is checked, and the model id recomputed, before it is used.
     pub fn from_bytes(dir: &Path, json: &[u8], weights: &[u8]) -> Result<Self> {
         let json_path = dir.join(DECODER_JSON);
-        let file: DecoderFile = parse_json(json, &json_path, "baler-decoder")?;
+        let (id, file): (_, DecoderBody<NetworkSpec>) =
+            envelope::read(json, &json_path, DECODER_FORMAT)?;
         check_decoder_parts(&json_path, &file.network, &file.normalization, &file.data)?;
         let params = parse_weights(weights, &dir.join(DECODER_WEIGHTS), &file.network)?;
         let decoder = Decoder::new(file.network, params, file.normalization, file.data);
-        check_id(&json_path, &file.model_id, decoder.id)?;
+        check_id(&json_path, &id, decoder.id)?;
         Ok(decoder)
     }
 
@@ -333,21 +86,13 @@ impl Decoder {
 
     /// Writes the two decoder files into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let file = DecoderFile {
-            format: "baler-decoder".into(),
-            version: 1,
-            model_id: self.id.to_string(),
+        let body = DecoderBody {
             data: self.data.clone(),
             normalization: self.normalization.clone(),
             network: self.network.clone(),
         };
         write_weights(&dir.join(DECODER_WEIGHTS), &self.params)?;
-        write_json(&dir.join(DECODER_JSON), &file)
-    }
-
-    /// The files a receiver needs besides the compressed data, for R_actual.
-    pub fn files(dir: &Path) -> Vec<PathBuf> {
-        vec![dir.join(DECODER_JSON), dir.join(DECODER_WEIGHTS)]
+        envelope::write(&dir.join(DECODER_JSON), DECODER_FORMAT, self.id, body)
     }
 }
 
@@ -374,8 +119,9 @@ impl Model {
     ) -> Result<Self> {
         let decoder = Decoder::from_bytes(dir, decoder_json, decoder_weights)?;
         let json = dir.join(ENCODER_JSON);
-        let file: EncoderFile = parse_json(encoder_json, &json, "baler-encoder")?;
-        check_id(&json, &file.model_id, decoder.id)?;
+        let (id, file): (_, EncoderBody<NetworkSpec>) =
+            envelope::read(encoder_json, &json, ENCODER_FORMAT)?;
+        check_id(&json, &id, decoder.id)?;
         let features = decoder.data.features().expect("checked with the decoder");
         check_encoder(&json, &file.network, features, decoder.latent())?;
         let encoder_params =
@@ -408,13 +154,15 @@ impl Model {
         fsutil::create_dir(dir)?;
         self.decoder.save(dir)?;
         write_weights(&dir.join(ENCODER_WEIGHTS), &self.encoder_params)?;
-        let file = EncoderFile {
-            format: "baler-encoder".into(),
-            version: 1,
-            model_id: self.decoder.id.to_string(),
+        let body = EncoderBody {
             network: self.encoder.clone(),
         };
-        write_json(&dir.join(ENCODER_JSON), &file)
+        envelope::write(
+            &dir.join(ENCODER_JSON),
+            ENCODER_FORMAT,
+            self.decoder.id,
+            body,
+        )
     }
 }
 
@@ -423,119 +171,20 @@ impl Model {
 /// everything else is checked as on load. For after a change of the id's definition (its domain string
 /// names the version), never to accept a model edited by hand. Returns the recorded and the new id; the
 /// files are rewritten (atomically, only the id strings change) when they differ. See
-/// [`crate::quantized::restamp_ids`] for the quantised files.
+/// [`super::quantized::restamp_ids`] for the quantised files.
 pub fn restamp_ids(dir: &Path) -> Result<(String, ModelId)> {
     let json_path = dir.join(DECODER_JSON);
     let json = fsutil::read_bytes(&json_path)?;
-    let file: DecoderFile = parse_json(&json, &json_path, "baler-decoder")?;
+    let (recorded, file): (String, DecoderBody<NetworkSpec>) =
+        envelope::read(&json, &json_path, DECODER_FORMAT)?;
     check_decoder_parts(&json_path, &file.network, &file.normalization, &file.data)?;
     let weights = fsutil::read_bytes(&dir.join(DECODER_WEIGHTS))?;
     let params = parse_weights(&weights, &dir.join(DECODER_WEIGHTS), &file.network)?;
     let id = Decoder::new(file.network, params, file.normalization, file.data).id;
     let paths = [DECODER_JSON, ENCODER_JSON, QUANTIZED_DECODER].map(|f| dir.join(f));
-    replace_id(&paths, &file.model_id, &id.to_string())?;
+    replace_id(&paths, &recorded, &id.to_string())?;
     Decoder::load(dir)?;
-    Ok((file.model_id, id))
-}
-
-/// Replaces the JSON string `"old"` by `"new"` in those of `paths` that exist.
-pub(crate) fn replace_id(paths: &[PathBuf], old: &str, new: &str) -> Result<()> {
-    if old == new {
-        return Ok(());
-    }
-    for path in paths.iter().filter(|p| p.exists()) {
-        let text = String::from_utf8(fsutil::read_bytes(path)?)
-            .map_err(|e| Error::malformed(path, e.to_string()))?;
-        let quoted = |id: &str| format!("\"{id}\"");
-        fsutil::write_bytes(path, text.replace(&quoted(old), &quoted(new)).as_bytes())?;
-    }
-    Ok(())
-}
-
-/// Refuses a compressed file that another model wrote or whose layout the decoder cannot restore.
-pub fn check_header(
-    header: &Header,
-    id: ModelId,
-    latent: usize,
-    data: &DataSignature,
-    source: &Path,
-) -> Result<()> {
-    if header.model_id != id.to_string() {
-        return Err(Error::Mismatch(format!(
-            "{}: compressed with model {} but the decoder given is model {id}; use the model that compressed it",
-            source.display(),
-            header.model_id,
-        )));
-    }
-    if header.latent_size != latent || header.kind != data.kind || header.names != data.names {
-        return Err(Error::Mismatch(format!(
-            "{}: the header's layout does not match model {id}",
-            source.display(),
-        )));
-    }
-    Ok(())
-}
-
-/// Decoded, normalised values back to data: undo the normalisation and round the integer variables.
-pub fn restore(
-    normalization: &Normalization,
-    data: &DataSignature,
-    header: &Header,
-    mut values: Vec<f64>,
-) -> Dataset {
-    normalization.invert(&mut values);
-    let n = data.integer.len();
-    if n > 0 {
-        for (i, v) in values.iter_mut().enumerate() {
-            if data.integer[i % n] {
-                *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
-            }
-        }
-    }
-    Dataset {
-        kind: header.kind,
-        names: header.names.clone(),
-        dtype: header.dtype,
-        rows: header.rows(),
-        values,
-    }
-}
-
-fn check_id(path: &Path, stored: &str, computed: ModelId) -> Result<()> {
-    if stored == computed.to_string() {
-        Ok(())
-    } else {
-        Err(Error::Mismatch(format!(
-            "{}: model id {stored} does not match the decoder ({computed}); the model files do not belong together or were modified",
-            path.display()
-        )))
-    }
-}
-
-/// Parses a model JSON file's contents, checking its `format` tag and version; `path` names it in errors.
-pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
-    bytes: &[u8],
-    path: &Path,
-    format: &str,
-) -> Result<T> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::malformed(path, format!("invalid JSON: {e}")))?;
-    if value.get("format").and_then(|f| f.as_str()) != Some(format) {
-        return Err(Error::malformed(path, format!("not a {format} file")));
-    }
-    if value.get("version").and_then(|v| v.as_u64()) != Some(1) {
-        return Err(Error::malformed(
-            path,
-            "unsupported version (this build reads version 1)",
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| Error::malformed(path, e.to_string()))
-}
-
-/// Writes a model JSON file atomically.
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_vec_pretty(value).expect("model files serialise");
-    fsutil::write_bytes(path, &text)
+    Ok((recorded, id))
 }
 
 fn write_weights(path: &Path, params: &[LayerParams]) -> Result<()> {
@@ -647,6 +296,7 @@ fn parse_weights(bytes: &[u8], path: &Path, network: &NetworkSpec) -> Result<Vec
 mod tests {
     use super::*;
     use crate::architecture;
+    use crate::data::{DataKind, FloatType};
     use baler_core::{Activation, LayerSpec, NormalizationMethod};
 
     fn params_for(spec: &NetworkSpec, seed: f32) -> Vec<LayerParams> {
