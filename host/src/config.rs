@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use baler_core::NormalizationMethod;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// The whole configuration file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -167,6 +169,9 @@ pub struct CompressionConfig {
     pub latent_precision: LatentPrecision,
     /// zstd level for the latent payload (1–22).
     pub zstd_level: i32,
+    /// Error-bounded mode when not empty: `abs:<bound>`, `rel:<bound>` (× the variable's range), or either
+    /// behind a variable name (`pt=rel:1e-4`); every variable needs a bound.
+    pub error_bounds: Vec<BoundSpec>,
 }
 
 impl Default for CompressionConfig {
@@ -174,6 +179,7 @@ impl Default for CompressionConfig {
         CompressionConfig {
             latent_precision: LatentPrecision::F32,
             zstd_level: 19,
+            error_bounds: Vec::new(),
         }
     }
 }
@@ -413,9 +419,102 @@ fn inline_table(map: &BTreeMap<String, f64>) -> String {
     format!("{{ {} }}", items.join(", "))
 }
 
+/// An error bound as a user states it, for every variable or for one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoundSpec {
+    /// The variable it is for (a table's variable name); `None` for every variable not named elsewhere.
+    pub variable: Option<String>,
+    /// The bound.
+    pub bound: ErrorBound,
+}
+
+/// The kinds of bound.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ErrorBound {
+    /// |restored − original| ≤ this, in the variable's units.
+    Absolute(f64),
+    /// |restored − original| ≤ this × (the variable's largest − smallest value in the data compressed).
+    Relative(f64),
+}
+
+impl FromStr for BoundSpec {
+    type Err = String;
+
+    /// `abs:0.01`, `rel:1e-3`, or either behind a variable name: `pt=rel:1e-4`.
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let (variable, bound) = match text.rsplit_once('=') {
+            Some((name, bound)) if !name.is_empty() => (Some(name.to_string()), bound),
+            _ => (None, text),
+        };
+        let usage = || {
+            format!(
+                "'{text}': write abs:<bound>, rel:<bound> (relative to the variable's range), or <variable>=…"
+            )
+        };
+        let (kind, value) = bound.split_once(':').ok_or_else(usage)?;
+        let value: f64 = value.parse().map_err(|_| usage())?;
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(format!("'{text}': a bound must be a finite number ≥ 0"));
+        }
+        let bound = match kind {
+            "abs" => ErrorBound::Absolute(value),
+            "rel" => ErrorBound::Relative(value),
+            _ => return Err(usage()),
+        };
+        Ok(BoundSpec { variable, bound })
+    }
+}
+
+impl serde::Serialize for BoundSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BoundSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for BoundSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(v) = &self.variable {
+            write!(f, "{v}=")?;
+        }
+        match self.bound {
+            ErrorBound::Absolute(b) => write!(f, "abs:{b}"),
+            ErrorBound::Relative(b) => write!(f, "rel:{b}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn specs_parse_and_print_back() {
+        for text in ["abs:0.01", "rel:0.001", "pt=rel:0.0001", "a=b=abs:2"] {
+            let spec: BoundSpec = text.parse().unwrap();
+            assert_eq!(spec.to_string(), text);
+        }
+        assert_eq!(
+            "a=b=abs:2"
+                .parse::<BoundSpec>()
+                .unwrap()
+                .variable
+                .as_deref(),
+            Some("a=b")
+        );
+        for bad in [
+            "0.01", "abs", "abs:x", "pw:0.1", "rel:-1", "abs:inf", "abs:NaN", "=abs:1",
+        ] {
+            assert!(bad.parse::<BoundSpec>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn partial_file_takes_defaults_and_bad_values_are_named() {

@@ -1,7 +1,7 @@
 //! `baler hls`: the quantised encoder and decoder of a model folder as HLS projects, with test frames taken
 //! from the data and run through the bit-exact reference, each project estimated and optionally C-simulated.
 
-use crate::data::load_for_model;
+use crate::data::{NonFinite, load_for_model};
 use crate::error::{Error, Result};
 use crate::model::QuantizedModel;
 use baler_core::quantized::QuantizedNetwork;
@@ -79,7 +79,7 @@ pub fn hls_projects(
     }
     let model = QuantizedModel::load(model_dir)?;
     let decoder = &model.decoder;
-    let data = load_for_model(input, names, &decoder.data.names)?;
+    let data = load_for_model(input, names, &decoder.data.names, NonFinite::Refuse)?;
     decoder.data.check(&data, input)?;
     let rows = options
         .frames

@@ -3,8 +3,8 @@
 
 use crate::codec;
 use crate::config::{CompressionConfig, EvaluationConfig, ProjectConfig};
-use crate::container::CompressedFile;
-use crate::data::{DataKind, Dataset, load_for_model};
+use crate::container::{CompressedFile, LatentPrecision};
+use crate::data::{DataKind, Dataset, NonFinite, load_for_model};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
 use crate::fsutil;
@@ -161,7 +161,7 @@ impl Project {
         decompress_file(
             &self.model_dir(),
             ModelKind::Float,
-            &DeviceSpec::CpuF32,
+            None,
             &compressed,
             &decompressed,
         )?;
@@ -197,10 +197,22 @@ pub struct CompressSummary {
     pub rows: usize,
     /// Latent values per sample.
     pub latent_size: usize,
+    /// How they are stored.
+    pub latent_precision: LatentPrecision,
+    /// With codes, the value of one step.
+    pub latent_step: Option<f64>,
     /// Raw input bytes.
     pub input_bytes: u64,
     /// Compressed file bytes.
     pub compressed_bytes: u64,
+    /// Of which the compressed latent values.
+    pub latent_bytes: u64,
+    /// Of which the residual section (error-bounded mode; 0 otherwise).
+    pub residual_bytes: u64,
+    /// Values stored exactly (error-bounded mode).
+    pub exact_values: usize,
+    /// The absolute bound of each variable (error-bounded mode).
+    pub error_bounds: Option<Vec<f64>>,
     /// Model id written in the file.
     pub model_id: String,
 }
@@ -214,7 +226,9 @@ fn suffix(kind: ModelKind) -> &'static str {
 }
 
 /// Compresses `input` with the `kind` of model in `model_dir` on `device` into `output`. `names` overrides the
-/// file's variable names. A device that runs the other kind of model is refused by name.
+/// file's variable names. A device that runs the other kind of model is refused by name. With error bounds in
+/// `config`, the quantised model compresses in error-bounded mode (its fixed-point decoder predicts on
+/// `cpu-fixed`), and NaN and infinities in the data are kept exactly.
 pub fn compress_file(
     model_dir: &Path,
     kind: ModelKind,
@@ -228,16 +242,33 @@ pub fn compress_file(
         return Err(runtime::wrong_model(device, kind));
     }
     let decoder = AnyDecoder::load(model_dir, kind)?;
-    let data = load_for_model(input, names, &decoder.data().names)?;
     let mut encoder = DeviceStream::new(runtime::open(device, model_dir)?, 2, DEVICE_TIMEOUT);
-    let file = codec::compress(
-        &decoder,
-        &data,
-        input,
-        config.latent_precision,
-        &mut encoder,
-    )?;
-    let bytes = file.to_bytes(config.zstd_level);
+    let precision = config.latent_precision;
+    let (data, file) = match (&decoder, config.error_bounds.is_empty()) {
+        (_, true) => {
+            let data = load_for_model(input, names, &decoder.data().names, NonFinite::Refuse)?;
+            let file = codec::compress(&decoder, &data, input, precision, &mut encoder)?;
+            (data, file)
+        }
+        (AnyDecoder::Quantized(q), false) => {
+            let data = load_for_model(input, names, &q.data.names, NonFinite::Keep)?;
+            let bounds = codec::resolve_bounds(&config.error_bounds, &data)?;
+            let predictor = runtime::open_decoder(&DeviceSpec::CpuFixed, &decoder)?;
+            let mut predictor = DeviceStream::new(predictor, 2, DEVICE_TIMEOUT);
+            let file =
+                codec::compress_bounded(q, &data, input, &bounds, &mut encoder, &mut predictor)?;
+            (data, file)
+        }
+        (AnyDecoder::Float(_), false) => {
+            return Err(Error::Mismatch(
+                "error-bounded mode predicts with the fixed-point decoder: compress with the quantised \
+                 model (--fixed, after `baler quantize`)"
+                    .into(),
+            ));
+        }
+    };
+    let encoded = file.encode(config.zstd_level);
+    let bytes = encoded.bytes;
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dir(dir)?;
     }
@@ -245,24 +276,43 @@ pub fn compress_file(
     Ok(CompressSummary {
         rows: data.rows,
         latent_size: file.header.latent_size,
+        latent_precision: file.header.latent_precision,
+        latent_step: file.header.latent_step,
         input_bytes: data.raw_bytes() as u64,
         compressed_bytes: bytes.len() as u64,
+        latent_bytes: encoded.latent_bytes as u64,
+        residual_bytes: encoded.residual_bytes as u64,
+        exact_values: file.residuals.as_ref().map_or(0, |r| r.exact_at.len()),
+        error_bounds: file.header.error_bounds,
         model_id: file.header.model_id,
     })
 }
 
-/// Restores `input` (a compressed file) with the `kind` of decoder in `model_dir` on `device` and writes
-/// `output`. A device that runs the other kind of model is refused by name.
+/// Restores `input` (a compressed file) with the `kind` of decoder in `model_dir` on `device` (by default the
+/// kind's default device) and writes `output`. An error-bounded file is always restored by the fixed-point
+/// decoder, whose predictions its residuals correct; a device that runs the other kind of model is refused by
+/// name.
 pub fn decompress_file(
     model_dir: &Path,
     kind: ModelKind,
-    device: &DeviceSpec,
+    device: Option<&DeviceSpec>,
     input: &Path,
     output: &Path,
 ) -> Result<Dataset> {
     let file = CompressedFile::read(input)?;
+    let bounded = file.header.error_bounds.is_some();
+    let kind = if bounded { ModelKind::Quantized } else { kind };
+    let device = device.cloned().unwrap_or(DeviceSpec::default_for(kind));
+    if bounded && device.model_kind() != kind {
+        return Err(Error::Mismatch(format!(
+            "{}: an error-bounded file is restored by the fixed-point decoder, which device {device} does not run; \
+             use cpu-fixed (the default), or csim:/xrt: with a decoder kernel",
+            input.display()
+        )));
+    }
     let decoder = AnyDecoder::load(model_dir, kind)?;
-    let mut stream = DeviceStream::new(runtime::open_decoder(device, &decoder)?, 2, DEVICE_TIMEOUT);
+    let opened = runtime::open_decoder(&device, &decoder)?;
+    let mut stream = DeviceStream::new(opened, 2, DEVICE_TIMEOUT);
     let data = codec::decompress(&decoder, &file, input, &mut stream)?;
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         fsutil::create_dir(dir)?;
@@ -281,7 +331,7 @@ pub fn quantize_model(
     progress: impl FnMut(&str),
 ) -> Result<PrecisionReport> {
     let model = Model::load(model_dir)?;
-    let data = load_for_model(input, names, &model.decoder.data.names)?;
+    let data = load_for_model(input, names, &model.decoder.data.names, NonFinite::Refuse)?;
     let (quantized, report) = quantize::select_precision(&model, &data, options, progress)?;
     quantized.save(model_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");

@@ -243,7 +243,12 @@ pub fn run_bench(
     let model = Model::load(model_dir)?;
     options.check(model.encoder.input_shape.iter().product())?;
     let decoder = &model.decoder;
-    let mut data = crate::data::load_for_model(input, names, &decoder.data.names)?;
+    let mut data = crate::data::load_for_model(
+        input,
+        names,
+        &decoder.data.names,
+        crate::data::NonFinite::Refuse,
+    )?;
     decoder.data.check(&data, input)?;
     data.rows = data.rows.min(options.rows.max(1));
     data.values.truncate(data.rows * data.features());

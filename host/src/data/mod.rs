@@ -67,6 +67,14 @@ impl Dataset {
     /// Reads `.npy`, `.npz` or `.csv` (by extension). `names`, when not empty, names the table's variables
     /// and overrides names found in the file. NaN and infinities are refused, naming variable and row.
     pub fn load(path: &Path, names: &[String]) -> Result<Self> {
+        let data = Self::load_keeping_non_finite(path, names)?;
+        data.check_finite(path)?;
+        Ok(data)
+    }
+
+    /// [`Dataset::load`] that keeps NaN and infinities (for error-bounded compression, which stores them
+    /// exactly).
+    pub fn load_keeping_non_finite(path: &Path, names: &[String]) -> Result<Self> {
         let format = Format::of(path)?;
         let file = std::fs::File::open(path).map_err(Error::io(path))?;
         Self::read_from(format, file, path, names)
@@ -75,7 +83,9 @@ impl Dataset {
     /// Reads a data file held in memory, in the format of `path`'s extension (`.npy`, `.npz` or
     /// `.csv`); `path` names it in errors. The same checks as [`Dataset::load`], through the same code.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        Self::read_from(Format::of(path)?, std::io::Cursor::new(bytes), path, &[])
+        let data = Self::read_from(Format::of(path)?, std::io::Cursor::new(bytes), path, &[])?;
+        data.check_finite(path)?;
+        Ok(data)
     }
 
     fn read_from<R: Read + Seek>(
@@ -110,7 +120,6 @@ impl Dataset {
                 format!("empty data (shape {:?})", data.shape()),
             ));
         }
-        data.check_finite(path)?;
         Ok(data)
     }
 
@@ -245,9 +254,23 @@ impl Dataset {
     }
 }
 
+/// Whether loading refuses NaN and infinities (as every verb does) or keeps them (error-bounded compression).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonFinite {
+    /// An error naming the first one.
+    Refuse,
+    /// Kept as they are.
+    Keep,
+}
+
 /// Loads data for a model: a `.npy` file carries no variable names, so it gets the model's (a count
 /// mismatch is still an error); `names` overrides the file's.
-pub fn load_for_model(input: &Path, names: &[String], model_names: &[String]) -> Result<Dataset> {
+pub fn load_for_model(
+    input: &Path,
+    names: &[String],
+    model_names: &[String],
+    non_finite: NonFinite,
+) -> Result<Dataset> {
     let npy = input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
@@ -256,7 +279,10 @@ pub fn load_for_model(input: &Path, names: &[String], model_names: &[String]) ->
     } else {
         names
     };
-    Dataset::load(input, names)
+    match non_finite {
+        NonFinite::Refuse => Dataset::load(input, names),
+        NonFinite::Keep => Dataset::load_keeping_non_finite(input, names),
+    }
 }
 
 fn extension(path: &Path) -> String {

@@ -7,6 +7,7 @@ pub mod quantized;
 mod signature;
 
 use crate::error::Result;
+use baler_core::fixed::FixedFormat;
 use baler_core::{ModelId, Normalization};
 use std::path::{Path, PathBuf};
 
@@ -47,12 +48,17 @@ pub trait DecoderFacts {
     fn normalization(&self) -> &Normalization;
     /// Latent values per sample.
     fn latent(&self) -> usize;
+    /// The fixed-point format the decoder reads the latent in (the quantised decoder's).
+    fn latent_format(&self) -> Option<FixedFormat>;
 }
 
 /// Both decoders keep these facts in fields of the same names.
 macro_rules! decoder_facts {
-    ($($decoder:ty),*) => {$(
+    ($($decoder:ty => $format:expr),*) => {$(
         impl DecoderFacts for $decoder {
+            fn latent_format(&self) -> Option<FixedFormat> {
+                $format(self)
+            }
             fn id(&self) -> ModelId {
                 self.id
             }
@@ -68,7 +74,10 @@ macro_rules! decoder_facts {
         }
     )*};
 }
-decoder_facts!(Decoder, QuantizedDecoder);
+decoder_facts!(
+    Decoder => |_: &Decoder| None,
+    QuantizedDecoder => |d: &QuantizedDecoder| Some(d.network.input)
+);
 
 /// The decoder of either kind of model.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,5 +133,8 @@ impl DecoderFacts for AnyDecoder {
     }
     fn latent(&self) -> usize {
         self.facts().latent()
+    }
+    fn latent_format(&self) -> Option<FixedFormat> {
+        self.facts().latent_format()
     }
 }

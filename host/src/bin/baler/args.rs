@@ -1,6 +1,7 @@
 //! The command line's arguments: one clap type per verb, the project/model/data triple shared through
 //! `#[command(flatten)]`, and every closed set of values a `ValueEnum`, so clap lists and checks them.
 
+use baler::codec::BoundSpec;
 use baler::config::{LatentPrecision, Preset};
 use baler::hls::Network;
 use baler::runtime::DeviceSpec;
@@ -189,10 +190,18 @@ pub struct CompressArgs {
     /// same file [default: cpu-f32, or cpu-fixed with --fixed].
     #[arg(long)]
     pub device: Option<DeviceSpec>,
-    /// Precision of the stored latent values: f32, or f16 (half the bytes; rounds each value to 11
-    /// significant bits) [default: the project's `[compression] latent_precision`, else f32].
-    #[arg(long, value_enum)]
+    /// Precision of the stored latent values: f32, f16 (half the bytes; rounds each value to 11 significant
+    /// bits), or codes (with --fixed: the quantised decoder's own input codes, pco-compressed; what it reads
+    /// anyway) [default: the project's `[compression] latent_precision`, else f32; error-bounded mode chooses
+    /// codes and their step itself].
+    #[arg(long, value_enum, conflicts_with = "error_bound")]
     pub latent_precision: Option<LatentPrecision>,
+    /// Error-bounded mode (repeat the flag for several): every restored value within its bound, NaN and ±Inf
+    /// kept exactly. abs:<bound> in the variable's units, rel:<bound> × the variable's range, either for every
+    /// variable or behind a name (pt=rel:1e-4). Uses the quantised model (implies --fixed) [default: the
+    /// project's `[compression] error_bounds`, else off].
+    #[arg(long, value_name = "[VARIABLE=]abs|rel:BOUND")]
+    pub error_bound: Vec<BoundSpec>,
 }
 
 /// Arguments of `baler decompress`.
@@ -204,9 +213,9 @@ pub struct DecompressArgs {
     /// Model folder holding decoder.json and decoder.safetensors [default: <project>/model].
     #[arg(short, long)]
     pub model: Option<PathBuf>,
-    /// The device that runs the decoder: cpu-f32 or gpu (wgpu feature) for the float model; with --fixed,
-    /// cpu-fixed, or csim:/xrt: with a decoder kernel from `baler hls --network decoder` [default: cpu-f32, or
-    /// cpu-fixed with --fixed].
+    /// The device that runs the decoder: cpu-f32 or gpu (wgpu feature) for the float model; with --fixed (and
+    /// always for an error-bounded file), cpu-fixed, or csim:/xrt: with a decoder kernel from `baler hls --network
+    /// decoder` [default: cpu-f32, or cpu-fixed with --fixed].
     #[arg(long)]
     pub device: Option<DeviceSpec>,
     /// Compressed file [default: <project>/output/compressed.baler].

@@ -79,19 +79,23 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         fixed,
         device,
         latent_precision,
+        error_bound,
     } = args;
-    let kind = model_kind(fixed);
     let (p, model, input) = project_model_input(&source)?;
+    let mut config = p.as_ref().map(|p| p.config.clone()).unwrap_or_default();
+    if let Some(precision) = latent_precision {
+        config.compression.latent_precision = precision;
+    }
+    if !error_bound.is_empty() {
+        config.compression.error_bounds = error_bound;
+    }
+    // error-bounded mode predicts with the fixed-point decoder
+    let kind = model_kind(fixed || !config.compression.error_bounds.is_empty());
     let output = need(
         output,
         p.as_ref().map(|p| p.compressed_path(kind)),
         "output",
     )?;
-    let mut config = p.map(|p| p.config).unwrap_or_default();
-    if let Some(precision) = latent_precision {
-        config.compression.latent_precision = precision;
-    }
-    let precision = config.compression.latent_precision;
     let device = device.unwrap_or(DeviceSpec::default_for(kind));
     let s = project::compress_file(
         &model,
@@ -106,9 +110,11 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         "{} rows → {} latent values each ({}); {} B → {} B (R = {:.2}) in {}; model {}",
         s.rows,
         s.latent_size,
-        match precision {
-            LatentPrecision::F32 => "f32; --latent-precision f16 halves them",
-            LatentPrecision::F16 => "f16",
+        match (s.latent_precision, s.latent_step) {
+            (LatentPrecision::F32, _) => "f32; --latent-precision f16 halves them".to_string(),
+            (LatentPrecision::F16, _) => "f16".to_string(),
+            (LatentPrecision::Codes, step) =>
+                format!("integer codes in steps of {}", step.unwrap_or(0.0)),
         },
         s.input_bytes,
         s.compressed_bytes,
@@ -116,6 +122,16 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         output.display(),
         s.model_id
     );
+    if let Some(bounds) = &s.error_bounds {
+        let list: Vec<String> = bounds.iter().map(|b| format!("{b:.3e}")).collect();
+        println!(
+            "error-bounded: every value within its bound ({}); {} B latent, {} B residuals, {} values stored exactly",
+            list.join(", "),
+            s.latent_bytes,
+            s.residual_bytes,
+            s.exact_values
+        );
+    }
     Ok(())
 }
 
@@ -138,8 +154,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         p.as_ref().map(|p| p.decompressed_path(kind)),
         "output",
     )?;
-    let device = device.unwrap_or(DeviceSpec::default_for(kind));
-    let data = project::decompress_file(&model, kind, &device, &input, &output)?;
+    let data = project::decompress_file(&model, kind, device.as_ref(), &input, &output)?;
     println!(
         "restored {:?} {:?} into {}",
         data.shape(),

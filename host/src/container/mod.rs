@@ -1,6 +1,12 @@
 //! The container, the compressed file (`.baler`): magic, version, a JSON header (shape, dtype, variable names,
-//! model id, latent size and precision), the zstd-compressed latent payload and a CRC-32. See docs/format.md.
-//! Decoding is sized by the header and held to a memory budget, never by what the payload claims.
+//! model id, latent size and precision, error bounds), the zstd-compressed latent payload, the residual section of
+//! an error-bounded file, and a CRC-32. See docs/format.md. Decoding is sized by the header and held to a memory
+//! budget, never by what the payload claims.
+
+mod residuals;
+mod streams;
+
+pub use residuals::Residuals;
 
 use crate::data::{DataKind, FloatType};
 use crate::error::{Error, Result};
@@ -11,8 +17,10 @@ use std::path::Path;
 
 /// First eight bytes of every compressed file.
 pub const MAGIC: [u8; 8] = *b"\x89BALER\r\n";
-/// The format version this build writes and reads.
+/// The format version of a file without residuals (this build writes and reads it).
 pub const VERSION: u16 = 1;
+/// The format version of an error-bounded file: version 1 and a residual section after the latent payload.
+pub const VERSION_BOUNDED: u16 = 2;
 const MAX_HEADER: usize = 1 << 20;
 /// Payload bytes decoded at a time.
 const CHUNK: usize = 1 << 16;
@@ -66,13 +74,17 @@ pub enum LatentPrecision {
     F32,
     /// 16-bit float (IEEE half).
     F16,
+    /// Integer multiples of a power-of-two step (the header's `latent_step`), pco-compressed per latent
+    /// dimension: the quantised decoder's own input codes, or coarser ones (error-bounded mode chooses the step
+    /// that makes the file smallest). Needs the quantised model.
+    Codes,
 }
 
 impl LatentPrecision {
     /// `value` as stored: rounded to f16 or f32; `None` where it is beyond the type's finite range.
     pub fn store(self, value: f64) -> Option<f32> {
         let stored = match self {
-            LatentPrecision::F32 => value as f32,
+            LatentPrecision::F32 | LatentPrecision::Codes => value as f32,
             LatentPrecision::F16 => half::f16::from_f64(value).to_f32(),
         };
         stored.is_finite().then_some(stored)
@@ -97,7 +109,7 @@ impl LatentPrecision {
     /// Bytes per latent value.
     pub fn size(self) -> usize {
         match self {
-            LatentPrecision::F32 => 4,
+            LatentPrecision::F32 | LatentPrecision::Codes => 4,
             LatentPrecision::F16 => 2,
         }
     }
@@ -121,6 +133,13 @@ pub struct Header {
     pub latent_size: usize,
     /// Precision of the stored latent values.
     pub latent_precision: LatentPrecision,
+    /// With [`LatentPrecision::Codes`]: the value of one step of the stored integers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latent_step: Option<f64>,
+    /// Error-bounded files: the absolute bound of each variable (one for fields), which every restored value
+    /// keeps to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_bounds: Option<Vec<f64>>,
 }
 
 impl Header {
@@ -134,17 +153,30 @@ impl Header {
         (self.rows() as u64).checked_mul(self.latent_size as u64)
     }
 
+    /// Values in the data (the product of `shape`; `None` on overflow).
+    pub fn data_values(&self) -> Option<u64> {
+        self.shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+    }
+
+    /// Variables the error bounds and residual codes are kept per: the table's, or one for fields.
+    pub fn variables(&self) -> usize {
+        match self.kind {
+            DataKind::Table => self.names.len(),
+            DataKind::Fields { .. } => 1,
+        }
+    }
+
     /// Memory that decoding the file holds, from the header alone: the latent values as `f32` (4 bytes
-    /// each) and the restored data as `f64` (8 bytes per value of `shape`), as decompression holds them.
+    /// each) and the restored data as `f64` (8 bytes per value of `shape`), as decompression holds them; an
+    /// error-bounded file's residuals at most 20 bytes more per value (a code, or a position and exact bits).
     /// `None` on overflow.
     pub fn decoded_bytes(&self) -> Option<u64> {
-        let data_values = self
-            .shape
-            .iter()
-            .try_fold(1u64, |n, &d| n.checked_mul(d as u64))?;
+        let per_value = if self.error_bounds.is_some() { 28 } else { 8 };
         self.latent_values()?
             .checked_mul(4)?
-            .checked_add(data_values.checked_mul(8)?)
+            .checked_add(self.data_values()?.checked_mul(per_value)?)
     }
 
     fn check(&self) -> std::result::Result<(), String> {
@@ -165,44 +197,124 @@ impl Header {
         if self.shape.contains(&0) || self.latent_size == 0 {
             return Err("header describes empty data".into());
         }
+        let step_ok = match (self.latent_precision, self.latent_step) {
+            (LatentPrecision::Codes, Some(step)) => step.is_finite() && step > 0.0,
+            (LatentPrecision::Codes, None) => false,
+            (_, step) => step.is_none(),
+        };
+        if !step_ok {
+            return Err(format!(
+                "latent step {:?} with precision {:?}: codes need a finite positive step, the others none",
+                self.latent_step, self.latent_precision
+            ));
+        }
+        if let Some(bounds) = &self.error_bounds
+            && (bounds.len() != self.variables()
+                || !bounds.iter().all(|b| b.is_finite() && *b >= 0.0))
+        {
+            return Err(format!(
+                "error bounds {bounds:?}: there must be one finite, non-negative bound per variable ({})",
+                self.variables()
+            ));
+        }
         Ok(())
     }
 }
 
-/// A compressed file in memory: header and the latent values (rows × latent_size, row-major).
+/// A compressed file in memory: header, the latent values (rows × latent_size, row-major) and, in an
+/// error-bounded file, the residuals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompressedFile {
     /// Description of the data.
     pub header: Header,
     /// Latent values, already rounded to the header's precision.
     pub latent: Vec<f32>,
+    /// The residuals of an error-bounded file (present exactly when the header has error bounds).
+    pub residuals: Option<Residuals>,
+}
+
+/// A compressed file's bytes and the size of its sections.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    /// The whole file.
+    pub bytes: Vec<u8>,
+    /// The compressed latent payload.
+    pub latent_bytes: usize,
+    /// The residual section (0 without one).
+    pub residual_bytes: usize,
 }
 
 impl CompressedFile {
     /// Encodes to bytes with the given zstd level.
     pub fn to_bytes(&self, zstd_level: i32) -> Vec<u8> {
+        self.encode(zstd_level).bytes
+    }
+
+    /// Encodes to bytes with the given zstd level, saying how large each section is.
+    pub fn encode(&self, zstd_level: i32) -> Encoded {
+        let payload = match (self.header.latent_precision, self.header.latent_step) {
+            (LatentPrecision::Codes, Some(step)) => {
+                let dims = self.header.latent_size.max(1);
+                let mut out = Vec::new();
+                for d in 0..dims {
+                    let codes: Vec<i32> = self
+                        .latent
+                        .iter()
+                        .skip(d)
+                        .step_by(dims)
+                        .map(|&v| (f64::from(v) / step) as i32)
+                        .collect();
+                    streams::put_stream(&mut out, &codes);
+                }
+                out
+            }
+            _ => self.zstd_payload(zstd_level),
+        };
+        let residuals = self.residuals.as_ref().map(Residuals::to_bytes);
+        Encoded {
+            bytes: Self::assemble_with(&self.header, &payload, residuals.as_deref()),
+            latent_bytes: payload.len(),
+            residual_bytes: residuals.map_or(0, |r| r.len()),
+        }
+    }
+
+    /// The latent as little-endian floats of its precision, zstd-compressed.
+    fn zstd_payload(&self, zstd_level: i32) -> Vec<u8> {
         let raw: Vec<u8> = match self.header.latent_precision {
-            LatentPrecision::F32 => self.latent.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            LatentPrecision::F32 | LatentPrecision::Codes => {
+                self.latent.iter().flat_map(|v| v.to_le_bytes()).collect()
+            }
             LatentPrecision::F16 => self
                 .latent
                 .iter()
                 .flat_map(|v| f16::from_f32(*v).to_le_bytes())
                 .collect(),
         };
-        let payload = zstd::bulk::compress(&raw, zstd_level).expect("zstd compresses in memory");
-        Self::assemble(&self.header, &payload)
+        zstd::bulk::compress(&raw, zstd_level).expect("zstd compresses in memory")
     }
 
     /// The file's bytes from a header and an already compressed payload: magic, version, header length and
     /// JSON, payload length and bytes, CRC-32 of all before it. (Tests use it to build crafted files.)
     pub fn assemble(header: &Header, payload: &[u8]) -> Vec<u8> {
+        Self::assemble_with(header, payload, None)
+    }
+
+    /// [`CompressedFile::assemble`] with a residual section after the payload (its length, then its bytes),
+    /// which makes it a version-2 file.
+    pub fn assemble_with(header: &Header, payload: &[u8], residuals: Option<&[u8]>) -> Vec<u8> {
         let header = serde_json::to_vec(header).expect("header serialises");
         let mut out = MAGIC.to_vec();
-        out.extend(VERSION.to_le_bytes());
+        let version = match residuals {
+            Some(_) => VERSION_BOUNDED,
+            None => VERSION,
+        };
+        out.extend(version.to_le_bytes());
         out.extend((header.len() as u32).to_le_bytes());
         out.extend(&header);
-        out.extend((payload.len() as u64).to_le_bytes());
-        out.extend(payload);
+        for section in [Some(payload), residuals].into_iter().flatten() {
+            out.extend((section.len() as u64).to_le_bytes());
+            out.extend(section);
+        }
         out.extend(crc32fast::hash(&out).to_le_bytes());
         out
     }
@@ -223,9 +335,9 @@ impl CompressedFile {
             return Err(bad("wrong magic number (is this a .baler file?)"));
         }
         let version = u16::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated"))?);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_BOUNDED {
             return Err(bad(&format!(
-                "format version {version}; this build reads version {VERSION}"
+                "format version {version}; this build reads versions {VERSION} and {VERSION_BOUNDED}"
             )));
         }
         let header_len =
@@ -236,11 +348,18 @@ impl CompressedFile {
         let header_bytes = cursor
             .take(header_len)
             .ok_or_else(|| bad("truncated header"))?;
-        let payload_len = u64::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated"))?);
-        let payload = usize::try_from(payload_len)
-            .ok()
-            .and_then(|n| cursor.take(n))
-            .ok_or_else(|| bad("truncated payload"))?;
+        let mut section = || {
+            let len = u64::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated"))?);
+            usize::try_from(len)
+                .ok()
+                .and_then(|n| cursor.take(n))
+                .ok_or_else(|| bad("truncated payload"))
+        };
+        let payload = section()?;
+        let residual_bytes = match version {
+            VERSION_BOUNDED => Some(section()?),
+            _ => None,
+        };
         let body_end = cursor.at;
         let crc = u32::from_le_bytes(cursor.array().ok_or_else(|| bad("truncated checksum"))?);
         if cursor.at != bytes.len() {
@@ -252,6 +371,16 @@ impl CompressedFile {
         let header: Header =
             serde_json::from_slice(header_bytes).map_err(|e| bad(&format!("header: {e}")))?;
         header.check().map_err(|m| bad(&m))?;
+        if header.error_bounds.is_some() != residual_bytes.is_some() {
+            return Err(bad(&format!(
+                "a version-{version} file {} error bounds in its header",
+                if residual_bytes.is_some() {
+                    "must have"
+                } else {
+                    "cannot have"
+                }
+            )));
+        }
         let over = |needed| Error::OverBudget {
             path: path.to_path_buf(),
             what: format!(
@@ -270,15 +399,54 @@ impl CompressedFile {
             .latent_values()
             .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| over(u64::MAX))?;
-        let latent = decode_latent(payload, header.latent_precision, values)
-            .map_err(|m| bad(&format!("payload: {m}")))?;
-        Ok(CompressedFile { header, latent })
+        let latent = match (header.latent_precision, header.latent_step) {
+            (LatentPrecision::Codes, Some(step)) => {
+                decode_codes(payload, header.rows(), header.latent_size, step)
+            }
+            (precision, _) => decode_latent(payload, precision, values),
+        }
+        .map_err(|m| bad(&format!("payload: {m}")))?;
+        let residuals = match residual_bytes {
+            Some(bytes) => {
+                let data_values = header.data_values().and_then(|n| usize::try_from(n).ok());
+                let data_values = data_values.ok_or_else(|| over(u64::MAX))?;
+                Some(
+                    Residuals::from_bytes(bytes, data_values, header.variables())
+                        .map_err(|m| bad(&format!("residuals: {m}")))?,
+                )
+            }
+            None => None,
+        };
+        Ok(CompressedFile {
+            header,
+            latent,
+            residuals,
+        })
     }
 
     /// Reads a compressed file from disk.
     pub fn read(path: &Path) -> Result<Self> {
         Self::from_bytes(&crate::fsutil::read_bytes(path)?, path)
     }
+}
+
+/// Decodes `dims` pco streams of `rows` integer codes each into the latent values (code × `step`, row-major).
+fn decode_codes(
+    payload: &[u8],
+    rows: usize,
+    dims: usize,
+    step: f64,
+) -> std::result::Result<Vec<f32>, String> {
+    let mut at = 0;
+    let columns: Vec<Vec<i32>> = (0..dims)
+        .map(|_| streams::get_stream(payload, &mut at, rows, "latent codes"))
+        .collect::<std::result::Result<_, _>>()?;
+    if at != payload.len() {
+        return Err("bytes after the last latent stream".into());
+    }
+    Ok((0..rows * dims)
+        .map(|i| (f64::from(columns[i % dims][i / dims]) * step) as f32)
+        .collect())
 }
 
 /// Decompresses exactly `values` latent values in `precision` from `payload`, `CHUNK` bytes at a time: the
@@ -329,7 +497,7 @@ fn decode_latent(
                 .map_err(|e| e.to_string())?;
         }
         match precision {
-            LatentPrecision::F32 => latent.extend(
+            LatentPrecision::F32 | LatentPrecision::Codes => latent.extend(
                 chunk[..whole]
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
@@ -384,9 +552,48 @@ mod tests {
                 names: vec!["a".into(), "b".into()],
                 latent_size: 1,
                 latent_precision: precision,
+                latent_step: None,
+                error_bounds: None,
             },
             latent: vec![0.5, -1.25, 3.0],
+            residuals: None,
         }
+    }
+
+    #[test]
+    fn an_error_bounded_file_round_trips_as_version_2() {
+        let mut file = sample(LatentPrecision::F16);
+        file.header.error_bounds = Some(vec![0.5, 0.0]);
+        file.residuals = Some(Residuals {
+            codes: vec![vec![0, 7, 3], vec![1, -2]],
+            exact_at: vec![1],
+            exact_bits: vec![f64::INFINITY.to_bits()],
+        });
+        let bytes = file.to_bytes(3);
+        assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), VERSION_BOUNDED);
+        assert_eq!(
+            CompressedFile::from_bytes(&bytes, Path::new("x")).unwrap(),
+            file
+        );
+        // bounds without residuals, residuals without bounds, a bound per variable missing: refused
+        let payload = zstd::bulk::compress(&[0u8; 6], 3).unwrap();
+        let bounded_v1 = CompressedFile::assemble(&file.header, &payload);
+        let err = CompressedFile::from_bytes(&bounded_v1, Path::new("x")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("version-1 file cannot have error bounds"),
+            "{err}"
+        );
+        let mut header = file.header.clone();
+        header.error_bounds = Some(vec![0.5]);
+        let residuals = file.residuals.as_ref().unwrap().to_bytes();
+        let short = CompressedFile::assemble_with(&header, &payload, Some(&residuals));
+        let err = CompressedFile::from_bytes(&short, Path::new("x")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("one finite, non-negative bound per variable (2)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,0 +1,323 @@
+//! Error-bounded mode: the fixed-point decoder's reconstruction predicts each value, the residual is quantised
+//! with a step of twice the variable's bound, and values the quantiser cannot reach (NaN, ±Inf, far outliers)
+//! are stored exactly. The compressor replays the decompressor's arithmetic, so every restored value keeps to
+//! its bound.
+
+use crate::config::{BoundSpec, ErrorBound};
+use crate::container::Residuals;
+use crate::data::{DataKind, Dataset, FloatType};
+use crate::error::{Error, Result};
+
+/// The absolute bound of each variable of `data` (a table's columns, or one for fields): the spec naming it,
+/// else the one naming none. A variable without a bound, or a name the data does not have, is an error.
+pub fn resolve_bounds(specs: &[BoundSpec], data: &Dataset) -> Result<Vec<f64>> {
+    let names: Vec<String> = match data.kind {
+        DataKind::Table => data.names.clone(),
+        DataKind::Fields { .. } => vec!["field".into()],
+    };
+    for s in specs {
+        if let Some(v) = &s.variable
+            && !names.contains(v)
+        {
+            return Err(Error::Mismatch(format!(
+                "error bound {s}: the data has no variable '{v}' (it has {})",
+                names.join(", ")
+            )));
+        }
+    }
+    names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let spec = specs
+                .iter()
+                .rev()
+                .find(|s| s.variable.as_ref() == Some(name))
+                .or_else(|| specs.iter().rev().find(|s| s.variable.is_none()))
+                .ok_or_else(|| {
+                    Error::Mismatch(format!(
+                        "variable '{name}' has no error bound: add one for it (--error-bound {name}=rel:1e-3) \
+                         or for every variable (--error-bound rel:1e-3)"
+                    ))
+                })?;
+            Ok(match spec.bound {
+                ErrorBound::Absolute(b) => b,
+                ErrorBound::Relative(r) => r * variable_range(data, j),
+            })
+        })
+        .collect()
+}
+
+/// Largest minus smallest finite value of variable `j` (all values of fields); 0 when it has none.
+fn variable_range(data: &Dataset, j: usize) -> f64 {
+    let values: Box<dyn Iterator<Item = &f64>> = match data.kind {
+        DataKind::Table => Box::new(data.values.iter().skip(j).step_by(data.features())),
+        DataKind::Fields { .. } => Box::new(data.values.iter()),
+    };
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo <= hi { hi - lo } else { 0.0 }
+}
+
+/// How one variable's values are quantised: the step, and whether the restored value is rounded to an integer.
+#[derive(Clone, Copy, Debug)]
+struct Quantizer {
+    step: f64,
+    round: bool,
+}
+
+impl Quantizer {
+    /// An integer variable (by the model's training data) with a bound below ½ is restored exactly from
+    /// integer steps and rounding; every other variable in steps of twice its bound.
+    fn new(bound: f64, integer: bool) -> Self {
+        match integer && bound < 0.5 {
+            true => Quantizer {
+                step: 1.0,
+                round: true,
+            },
+            false => Quantizer {
+                step: 2.0 * bound,
+                round: false,
+            },
+        }
+    }
+
+    /// The restored value from a prediction and a code, as the data's dtype holds it: the decompressor's
+    /// arithmetic, replayed by the compressor.
+    fn restore(self, prediction: f64, code: i32, dtype: FloatType) -> f64 {
+        let mut v = prediction + self.step * f64::from(code);
+        if self.round {
+            v = v.round() + 0.0;
+        }
+        match dtype {
+            FloatType::F32 => f64::from(v as f32),
+            FloatType::F64 => v,
+        }
+    }
+
+    /// The code that restores `value` within `bound` from `prediction`, if there is one.
+    fn code(self, value: f64, prediction: f64, bound: f64, dtype: FloatType) -> Option<i32> {
+        if !value.is_finite() || !prediction.is_finite() {
+            return None;
+        }
+        let q = if self.step > 0.0 {
+            ((value - prediction) / self.step).round()
+        } else {
+            0.0
+        };
+        if q.abs() > f64::from(i32::MAX) {
+            return None;
+        }
+        let code = q as i32;
+        ((self.restore(prediction, code, dtype) - value).abs() <= bound).then_some(code)
+    }
+}
+
+/// Bits of a value as `dtype` holds it, and back.
+fn bits_of(value: f64, dtype: FloatType) -> u64 {
+    match dtype {
+        FloatType::F32 => u64::from((value as f32).to_bits()),
+        FloatType::F64 => value.to_bits(),
+    }
+}
+
+fn value_of(bits: u64, dtype: FloatType) -> f64 {
+    match dtype {
+        FloatType::F32 => f64::from(f32::from_bits(bits as u32)),
+        FloatType::F64 => f64::from_bits(bits),
+    }
+}
+
+/// The quantiser of each variable: `bounds` per variable, `integer` the model's integer flags (empty for fields).
+fn quantizers(bounds: &[f64], integer: &[bool]) -> Vec<Quantizer> {
+    bounds
+        .iter()
+        .enumerate()
+        .map(|(j, &b)| Quantizer::new(b, integer.get(j).copied().unwrap_or(false)))
+        .collect()
+}
+
+/// The residuals that restore `values` (row-major, `bounds.len()` variables, value `i` of variable
+/// `i % bounds.len()`) within `bounds` from `predictions`, for data held as `dtype`.
+pub fn residuals(
+    values: &[f64],
+    predictions: &[f64],
+    bounds: &[f64],
+    integer: &[bool],
+    dtype: FloatType,
+) -> Residuals {
+    let quantizers = quantizers(bounds, integer);
+    let n = bounds.len();
+    let mut out = Residuals {
+        codes: vec![Vec::with_capacity(values.len() / n); n],
+        ..Residuals::default()
+    };
+    for (i, (&v, &p)) in values.iter().zip(predictions).enumerate() {
+        let j = i % n;
+        match quantizers[j].code(v, p, bounds[j], dtype) {
+            Some(code) => out.codes[j].push(code),
+            None => {
+                out.exact_at.push(i as u64);
+                out.exact_bits.push(bits_of(v, dtype));
+            }
+        }
+    }
+    out
+}
+
+/// The restored values: `predictions` (row-major) corrected by `residuals` within `bounds`.
+pub fn restore(
+    mut predictions: Vec<f64>,
+    residuals: &Residuals,
+    bounds: &[f64],
+    integer: &[bool],
+    dtype: FloatType,
+) -> Vec<f64> {
+    let quantizers = quantizers(bounds, integer);
+    let n = bounds.len();
+    let mut next_code = vec![0usize; n];
+    let mut exact = residuals
+        .exact_at
+        .iter()
+        .zip(&residuals.exact_bits)
+        .peekable();
+    for (i, p) in predictions.iter_mut().enumerate() {
+        let j = i % n;
+        if exact.peek().is_some_and(|(at, _)| **at == i as u64) {
+            let (_, &bits) = exact.next().expect("peeked");
+            *p = value_of(bits, dtype);
+        } else {
+            // the container checked that each variable has a code for every value not stored exactly
+            let code = residuals.codes[j][next_code[j]];
+            next_code[j] += 1;
+            *p = quantizers[j].restore(*p, code, dtype);
+        }
+    }
+    predictions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn table(values: Vec<f64>, names: &[&str]) -> Dataset {
+        Dataset {
+            kind: DataKind::Table,
+            rows: values.len() / names.len(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            dtype: FloatType::F32,
+            values,
+        }
+    }
+
+    #[test]
+    fn bounds_resolve_per_variable() {
+        let data = table(vec![0.0, 10.0, 4.0, -10.0, f64::NAN, 4.0], &["a", "b", "c"]);
+        let specs: Vec<BoundSpec> = ["rel:0.1", "b=abs:3"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        // ranges: a 10, b 0 (NaN skipped) but named, c 0 (constant)
+        assert_eq!(resolve_bounds(&specs, &data).unwrap(), vec![1.0, 3.0, 0.0]);
+        let only_b = vec!["b=abs:3".parse().unwrap()];
+        let err = resolve_bounds(&only_b, &data).unwrap_err().to_string();
+        assert!(err.contains("variable 'a' has no error bound"), "{err}");
+        let typo = vec!["rel:0.1".parse().unwrap(), "x=abs:1".parse().unwrap()];
+        let err = resolve_bounds(&typo, &data).unwrap_err().to_string();
+        assert!(err.contains("no variable 'x' (it has a, b, c)"), "{err}");
+    }
+
+    /// Compresses and restores; asserts every value keeps to its bound (NaN as NaN, infinities exactly).
+    fn assert_bound_holds(
+        values: &[f64],
+        predictions: &[f64],
+        bounds: &[f64],
+        integer: &[bool],
+        dtype: FloatType,
+    ) -> Residuals {
+        let r = residuals(values, predictions, bounds, integer, dtype);
+        let bytes = r.to_bytes();
+        let r = Residuals::from_bytes(&bytes, values.len(), bounds.len()).unwrap();
+        let restored = restore(predictions.to_vec(), &r, bounds, integer, dtype);
+        for (i, (&v, &got)) in values.iter().zip(&restored).enumerate() {
+            let v_stored = value_of(bits_of(v, dtype), dtype);
+            let ok = if v.is_nan() {
+                got.is_nan()
+            } else if v.is_infinite() {
+                got == v_stored
+            } else {
+                (got - v).abs() <= bounds[i % bounds.len()]
+            };
+            assert!(
+                ok,
+                "value {i}: {v} restored as {got}, bound {}",
+                bounds[i % bounds.len()]
+            );
+        }
+        r
+    }
+
+    #[test]
+    fn the_bound_holds_on_random_data_of_every_kind() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let specials = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-310,
+            -0.0,
+            3.4e38,
+            1e300,
+        ];
+        for dtype in [FloatType::F32, FloatType::F64] {
+            for round in 0..20 {
+                let n = 3;
+                let rows = 500;
+                let scale = 10f64.powi(rng.random_range(-30..30));
+                let mut values: Vec<f64> = (0..rows * n)
+                    .map(|_| {
+                        if rng.random_bool(0.02) {
+                            specials[rng.random_range(0..specials.len())]
+                        } else {
+                            rng.random_range(-1.0..1.0) * scale
+                        }
+                    })
+                    .collect();
+                if dtype == FloatType::F32 {
+                    values.iter_mut().for_each(|v| *v = f64::from(*v as f32));
+                }
+                // a constant column and an integer column
+                for r in 0..rows {
+                    values[r * n + 1] = 42.0;
+                    values[r * n + 2] = (r % 7) as f64;
+                }
+                let predictions: Vec<f64> = values
+                    .iter()
+                    .map(|v| {
+                        if v.is_finite() {
+                            v + rng.random_range(-0.3..0.3) * scale
+                        } else {
+                            0.5
+                        }
+                    })
+                    .collect();
+                let bound = scale * [0.0, 1e-9, 1e-4, 1e-2, 1.0][round % 5];
+                let bounds = [bound, bound, [0.0, 0.3, 0.5, 2.0][round % 4]];
+                assert_bound_holds(&values, &predictions, &bounds, &[false, false, true], dtype);
+            }
+        }
+    }
+
+    #[test]
+    fn integer_variables_below_half_are_exact_in_unit_steps() {
+        let values: Vec<f64> = (0..100).map(|i| (i % 13) as f64).collect();
+        let predictions: Vec<f64> = values.iter().map(|v| v + 0.37).collect();
+        let r = assert_bound_holds(&values, &predictions, &[0.01], &[true], FloatType::F32);
+        assert!(r.exact_at.is_empty());
+        assert!(r.codes[0].iter().all(|&c| c == 0), "{:?}", r.codes[0]);
+    }
+}

@@ -1,0 +1,210 @@
+//! Compression and decompression with either kind of model on any device: check the layout, normalise, run the
+//! encoder (or decoder) through the device's stream, store the latent (or undo the normalisation and round the
+//! integer variables); in error-bounded mode, with the residuals that keep every value to its bound.
+
+mod bounded;
+
+pub use crate::config::{BoundSpec, ErrorBound};
+pub use bounded::resolve_bounds;
+
+use crate::container::{CompressedFile, Header, LatentPrecision};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::{DecoderFacts, QuantizedDecoder};
+use crate::runtime::DeviceStream;
+use std::path::Path;
+
+/// Frames per batch sent to a device.
+pub const BATCH_FRAMES: usize = 4096;
+
+/// Encodes `data` (whose layout must match the decoder's) with the encoder behind `encoder` (any device: the
+/// float model on `cpu-f32` or `gpu`, the quantised one on `cpu-fixed`, `csim:` or `xrt:`) into a compressed file
+/// whose latent is stored in `precision`.
+pub fn compress(
+    decoder: &dyn DecoderFacts,
+    data: &Dataset,
+    source: &Path,
+    precision: LatentPrecision,
+    encoder: &mut DeviceStream,
+) -> Result<CompressedFile> {
+    decoder.data().check(data, source)?;
+    let mut input = data.normalized(decoder.normalization());
+    // a value that is not finite (kept exactly in error-bounded mode) reaches the encoder as 0
+    input
+        .iter_mut()
+        .filter(|v| !v.is_finite())
+        .for_each(|v| *v = 0.0);
+    let latent = encoder.run_all(&input, BATCH_FRAMES)?;
+    let (latent, latent_step) = match precision {
+        LatentPrecision::Codes => {
+            let format = decoder.latent_format().ok_or_else(|| {
+                Error::Mismatch(
+                    "latent precision 'codes' stores the quantised decoder's input codes: use the quantised \
+                     model (--fixed)"
+                        .into(),
+                )
+            })?;
+            let step = format.value_of(1);
+            let codes: Vec<f64> = latent.iter().map(|&v| format.from_f64(v) as f64).collect();
+            (latent_on_grid(&codes, step, 0)?, Some(step))
+        }
+        _ => (precision.store_all(latent)?, None),
+    };
+    Ok(CompressedFile {
+        header: Header {
+            model_id: decoder.id().to_string(),
+            kind: data.kind,
+            shape: data.shape(),
+            dtype: data.dtype,
+            names: data.names.clone(),
+            latent_size: decoder.latent(),
+            latent_precision: precision,
+            latent_step,
+            error_bounds: None,
+        },
+        latent,
+        residuals: None,
+    })
+}
+
+/// Latent codes (in steps of `step`) rounded to multiples of 2^`coarsen` steps, as values; an error where a value
+/// would not be exact in `f32` (more than 24 significant bits).
+fn latent_on_grid(codes: &[f64], step: f64, coarsen: i32) -> Result<Vec<f32>> {
+    let scale = f64::powi(2.0, coarsen);
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let q = (c / scale).round();
+            if q.abs() >= f64::from(1 << 24) {
+                return Err(Error::Mismatch(format!(
+                    "latent value {i} is code {c} of its format, beyond the 24 bits a stored code may have"
+                )));
+            }
+            Ok((q * scale * step) as f32)
+        })
+        .collect()
+}
+
+/// Coarser latent grids error-bounded mode tries: up to 2^12 of the decoder's input steps.
+const MAX_COARSEN: i32 = 12;
+
+/// Error-bounded compression: the latent as the quantised decoder's input codes, then the residuals that restore
+/// every value of `data` within its variable's absolute bound (`bounds`, one per variable, from
+/// [`resolve_bounds`]) from the prediction of the fixed-point decoder running behind `decoder_device`
+/// (bit-exact: `cpu-fixed` or a decoder kernel). Values the quantiser cannot reach, NaN and ±Inf included, are
+/// stored exactly; the encoder sees them as 0 (the normalised mean or midpoint). The latent grid is coarsened
+/// step by step (rate against distortion: fewer latent bits, larger residuals) while the file shrinks.
+pub fn compress_bounded(
+    decoder: &QuantizedDecoder,
+    data: &Dataset,
+    source: &Path,
+    bounds: &[f64],
+    encoder: &mut DeviceStream,
+    decoder_device: &mut DeviceStream,
+) -> Result<CompressedFile> {
+    let mut file = compress(decoder, data, source, LatentPrecision::Codes, encoder)?;
+    file.header.error_bounds = Some(bounds.to_vec());
+    let step = file.header.latent_step.expect("codes have a step");
+    let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
+    let mut best: Option<(usize, CompressedFile)> = None;
+    for coarsen in 0..=MAX_COARSEN {
+        let mut candidate = file.clone();
+        candidate.latent = latent_on_grid(&codes, step, coarsen)?;
+        candidate.header.latent_step = Some(step * f64::powi(2.0, coarsen));
+        let predictions = predict(decoder, &candidate, decoder_device)?;
+        let integer = &decoder.data.integer;
+        candidate.residuals = Some(bounded::residuals(
+            &data.values,
+            &predictions,
+            bounds,
+            integer,
+            data.dtype,
+        ));
+        let size = candidate.encode(0).bytes.len();
+        match &best {
+            Some((smallest, _)) if size >= *smallest => break,
+            _ => best = Some((size, candidate)),
+        }
+    }
+    Ok(best.expect("at least one candidate").1)
+}
+
+/// Restores the data of a compressed file with its model's decoder running behind `decoder_device` (the float
+/// decoder on `cpu-f32` or `gpu`, the quantised one on `cpu-fixed` or a decoder kernel); a file made by another
+/// model is refused.
+pub fn decompress(
+    decoder: &dyn DecoderFacts,
+    file: &CompressedFile,
+    source: &Path,
+    decoder_device: &mut DeviceStream,
+) -> Result<Dataset> {
+    let h = &file.header;
+    check_header(h, decoder, source)?;
+    let mut values = predict(decoder, file, decoder_device)?;
+    let integer = &decoder.data().integer;
+    match (&h.error_bounds, &file.residuals) {
+        (Some(bounds), Some(residuals)) => {
+            values = bounded::restore(values, residuals, bounds, integer, h.dtype);
+        }
+        _ if !integer.is_empty() => {
+            for (i, v) in values.iter_mut().enumerate() {
+                if integer[i % integer.len()] {
+                    *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(Dataset {
+        kind: h.kind,
+        names: h.names.clone(),
+        dtype: h.dtype,
+        rows: h.rows(),
+        values,
+    })
+}
+
+/// The decoder's reconstruction of a file's data, in the data's units (decoded, normalisation undone).
+fn predict(
+    decoder: &dyn DecoderFacts,
+    file: &CompressedFile,
+    decoder_device: &mut DeviceStream,
+) -> Result<Vec<f64>> {
+    let latent: Vec<f64> = file.latent.iter().map(|&v| f64::from(v)).collect();
+    let mut values = decoder_device.run_all(&latent, BATCH_FRAMES)?;
+    let expected = file.header.data_values();
+    if expected != Some(values.len() as u64) {
+        return Err(Error::Mismatch(format!(
+            "device {} gave {} values for data of shape {:?}: it does not run this model's decoder",
+            decoder_device.info().name,
+            values.len(),
+            file.header.shape
+        )));
+    }
+    decoder.normalization().invert(&mut values);
+    Ok(values)
+}
+
+/// Refuses a compressed file that another model wrote or whose layout the decoder cannot restore.
+fn check_header(header: &Header, decoder: &dyn DecoderFacts, source: &Path) -> Result<()> {
+    let id = decoder.id();
+    if header.model_id != id.to_string() {
+        return Err(Error::Mismatch(format!(
+            "{}: compressed with model {} but the decoder given is model {id}; use the model that compressed it",
+            source.display(),
+            header.model_id,
+        )));
+    }
+    let data = decoder.data();
+    if header.latent_size != decoder.latent()
+        || header.kind != data.kind
+        || header.names != data.names
+    {
+        return Err(Error::Mismatch(format!(
+            "{}: the header's layout does not match model {id}",
+            source.display(),
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! Error-bounded mode through the binary: every restored value within its bound on the shipped table and field,
+//! with NaN, ±Inf, denormals, a constant variable and a huge-range variable in the data; and the refusals.
+
+mod common;
+
+use baler::data::{DataKind, Dataset};
+use common::{fails, ok, refused_usage};
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Asserts that every value of `restored` is within `bound(variable)` of `original` (NaN for NaN, an
+/// infinity exactly).
+fn assert_within(original: &Dataset, restored: &Dataset, bound: impl Fn(usize) -> f64) {
+    assert_eq!(original.shape(), restored.shape());
+    let n = match original.kind {
+        DataKind::Table => original.features(),
+        DataKind::Fields { .. } => 1,
+    };
+    for (i, (&v, &r)) in original.values.iter().zip(&restored.values).enumerate() {
+        let held = if v.is_nan() {
+            r.is_nan()
+        } else if v.is_infinite() {
+            r == v
+        } else {
+            (r - v).abs() <= bound(i % n)
+        };
+        assert!(
+            held,
+            "value {i}: {v} restored as {r}, bound {}",
+            bound(i % n)
+        );
+    }
+}
+
+#[test]
+fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let model = repo().join("models/jets-baler-9to5");
+    let model = model.to_str().unwrap();
+    let mut data = Dataset::load(&repo().join("data/hep_jets_dijet.npy"), &[]).unwrap();
+    // 3,000 rows, with NaN, ±Inf and an f32 denormal in pt, a constant eta, and a phi of 1e12–4e16
+    data.rows = 3000;
+    data.values.truncate(3000 * 9);
+    let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-40];
+    for (k, special) in specials.iter().enumerate() {
+        data.values[(17 + 100 * k) * 9] = f64::from(*special);
+    }
+    for r in 0..3000 {
+        data.values[r * 9 + 1] = 0.5;
+        data.values[r * 9 + 2] = f64::from((1e12 + (r as f64) * 1.33e13) as f32);
+    }
+    data.save(&dir.join("jets.npy")).unwrap();
+    let compress = |bounds: &[&str], out: &str| {
+        let mut args = vec!["compress", "-m", model, "-i", "jets.npy", "-o", out];
+        for b in bounds {
+            args.extend(["--error-bound", b]);
+        }
+        let printed = ok(dir, &args);
+        assert!(
+            printed.contains("error-bounded: every value within its bound"),
+            "{printed}"
+        );
+        ok(
+            dir,
+            &[
+                "decompress",
+                "-m",
+                model,
+                "-i",
+                out,
+                "-o",
+                &format!("{out}.npy"),
+            ],
+        );
+        Dataset::load_keeping_non_finite(&dir.join(format!("{out}.npy")), &[]).unwrap()
+    };
+    let range = |j: usize| {
+        let (lo, hi) = data
+            .values
+            .iter()
+            .skip(j)
+            .step_by(9)
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        hi - lo
+    };
+    for rel in [1e-2, 1e-4] {
+        let restored = compress(&[&format!("rel:{rel}")], "rel.baler");
+        assert_within(&data, &restored, |j| rel * range(j));
+    }
+    // per-variable bounds over a global one; integer variables under ½ come back exact
+    let restored = compress(&["rel:1e-3", "pt=abs:0.5", "jet_id=abs:0"], "mixed.baler");
+    assert_within(&data, &restored, |j| match j {
+        0 => 0.5,
+        4 => 0.0,
+        _ => 1e-3 * range(j),
+    });
+
+    // the refusals: exit status and message, nothing written
+    fails(
+        dir,
+        &[
+            "compress",
+            "-m",
+            model,
+            "-i",
+            "jets.npy",
+            "-o",
+            "x.baler",
+            "--error-bound",
+            "ptt=abs:1",
+        ],
+        "no variable 'ptt'",
+    );
+    fails(
+        dir,
+        &[
+            "compress",
+            "-m",
+            model,
+            "-i",
+            "jets.npy",
+            "-o",
+            "x.baler",
+            "--error-bound",
+            "pt=abs:1",
+        ],
+        "variable 'eta' has no error bound",
+    );
+    refused_usage(
+        dir,
+        &[
+            "compress",
+            "-m",
+            model,
+            "-i",
+            "jets.npy",
+            "-o",
+            "x.baler",
+            "--error-bound",
+            "abs:-1",
+        ],
+        "a bound must be a finite number",
+    );
+    refused_usage(
+        dir,
+        &[
+            "compress",
+            "-m",
+            model,
+            "-i",
+            "jets.npy",
+            "-o",
+            "x.baler",
+            "--error-bound",
+            "rel:1e-3",
+            "--latent-precision",
+            "f16",
+        ],
+        "cannot be used with",
+    );
+    assert!(!dir.join("x.baler").exists());
+    fails(
+        dir,
+        &[
+            "decompress",
+            "-m",
+            model,
+            "-i",
+            "rel.baler",
+            "-o",
+            "y.npy",
+            "--device",
+            "cpu-f32",
+        ],
+        "restored by the fixed-point decoder",
+    );
+    assert!(!dir.join("y.npy").exists());
+    // without error bounds, NaN is refused as before
+    fails(
+        dir,
+        &[
+            "compress", "-m", model, "-i", "jets.npy", "-o", "x.baler", "--fixed",
+        ],
+        "NaN",
+    );
+}
+
+#[test]
+fn every_value_keeps_to_its_bound_on_the_cfd_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let model = repo().join("models/cfd-conv-r100");
+    let input = repo().join("data/CFD_animation.npz");
+    let data = Dataset::load(&input, &[]).unwrap();
+    let (lo, hi) = data
+        .values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let args = [
+        "compress",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        input.to_str().unwrap(),
+        "-o",
+        "f.baler",
+        "--error-bound",
+        "rel:1e-3",
+    ];
+    ok(dir, &args);
+    ok(
+        dir,
+        &[
+            "decompress",
+            "-m",
+            model.to_str().unwrap(),
+            "-i",
+            "f.baler",
+            "-o",
+            "f.npz",
+        ],
+    );
+    let restored = Dataset::load(&dir.join("f.npz"), &[]).unwrap();
+    assert_within(&data, &restored, |_| 1e-3 * (hi - lo));
+}
