@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Error-bounded mode on the shipped data with the reference models at bounds 1e-2, 1e-3 and 1e-4 × each variable's
 # range: a markdown table of R on float32 bytes (the basis of the SZ3 figures in docs/results.md), the latent and
-# residual bytes, the values stored exactly, and R_actual with the quantised decoder file counted.
+# residual bytes, the values stored exactly, and R_actual with the packed quantised decoder (quantized-decoder.pack) counted.
 #   bash scripts/error_bounded_figures.sh        (builds baler first; the bound itself is checked by the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ echo "| data | bound × range | R (f32 bytes) | latent B | residual B | exact va
 echo "|---|---|---|---|---|---|---|---|"
 for case in "hep_jets_dijet.npy jets-baler-9to5" "CFD_animation.npz cfd-conv-r100"; do
     read -r file model <<<"$case"
-    decoder=$(stat -c %s "models/$model/quantized-decoder.json")
+    decoder=$(stat -c %s "models/$model/quantized-decoder.pack")
     for eb in 1e-2 1e-3 1e-4; do
         summary=$($baler compress -m "models/$model" -i "data/$file" -o "$out/c.baler" --error-bound "rel:$eb")
         restored=$($baler decompress -m "models/$model" -i "$out/c.baler" -o "$out/d.npy")

@@ -59,6 +59,8 @@ open("fuzz/seeds/data_file/table.csv", "wb").write(b"\x02pt,eta,m\n1.5,-2,3.25\n
 json = open("models/jets-baler-9to5/decoder.json", "rb").read()
 weights = open("models/jets-baler-9to5/decoder.safetensors", "rb").read()
 open("fuzz/seeds/model_file/jets-decoder", "wb").write(b"\x00" + struct.pack("<I", len(json)) + json + weights)
+packed = open("models/jets-baler-9to5/quantized-decoder.pack", "rb").read()
+open("fuzz/seeds/model_file/jets-decoder-packed", "wb").write(b"\x04" + packed)
 PY
 if [ -x target/debug/baler ]; then
     python3 - <<'PY'

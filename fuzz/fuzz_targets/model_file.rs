@@ -1,5 +1,5 @@
 //! Fuzzes the model readers (float `decoder.json` + `decoder.safetensors` + encoder, and the quantised
-//! JSON files) through their from-bytes entries, which the loaders from disk also use: any bytes must give
+//! JSON files and the packed quantised decoder) through their from-bytes entries, which the loaders from disk also use: any bytes must give
 //! a model whose parts fit together, or an error, never a panic or an allocation a count merely claims.
 //! Input: one byte choosing the reader, then the files, each but the last preceded by its length (u32 LE).
 #![no_main]
@@ -61,7 +61,7 @@ fuzz_target!(|bytes: &[u8]| {
     let Some((&choice, rest)) = bytes.split_first() else {
         return;
     };
-    match choice % 4 {
+    match choice % 5 {
         0 => {
             if let Some([json, weights]) = split(rest, 2).as_deref()
                 && let Ok(decoder) = Decoder::from_bytes(dir, json, weights)
@@ -80,6 +80,11 @@ fuzz_target!(|bytes: &[u8]| {
         }
         2 => {
             if let Ok(decoder) = QuantizedDecoder::from_bytes(dir, rest) {
+                check_quantized(&decoder);
+            }
+        }
+        4 => {
+            if let Ok(decoder) = QuantizedDecoder::from_packed(dir, rest) {
                 check_quantized(&decoder);
             }
         }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod evaluate;
 pub mod fsutil;
 pub mod hls;
+pub mod int_streams;
 pub mod model;
 #[cfg(feature = "train")]
 pub mod network;

@@ -102,6 +102,28 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
         _ => 1e-3 * range(j),
     });
 
+    // a receiver with only the packed decoder restores the same bytes
+    let receiver = dir.join("receiver");
+    std::fs::create_dir(&receiver).unwrap();
+    let pack = "quantized-decoder.pack";
+    std::fs::copy(Path::new(model).join(pack), receiver.join(pack)).unwrap();
+    ok(
+        dir,
+        &[
+            "decompress",
+            "-m",
+            "receiver",
+            "-i",
+            "mixed.baler",
+            "-o",
+            "received.npy",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(dir.join("received.npy")).unwrap(),
+        std::fs::read(dir.join("mixed.baler.npy")).unwrap()
+    );
+
     // the refusals: exit status and message, nothing written
     fails(
         dir,

@@ -4,7 +4,6 @@
 //! budget, never by what the payload claims.
 
 mod residuals;
-mod streams;
 
 pub use residuals::Residuals;
 
@@ -264,7 +263,7 @@ impl CompressedFile {
                         .step_by(dims)
                         .map(|&v| (f64::from(v) / step) as i32)
                         .collect();
-                    streams::put_stream(&mut out, &codes);
+                    crate::int_streams::put_stream(&mut out, &codes);
                 }
                 out
             }
@@ -439,7 +438,7 @@ fn decode_codes(
 ) -> std::result::Result<Vec<f32>, String> {
     let mut at = 0;
     let columns: Vec<Vec<i32>> = (0..dims)
-        .map(|_| streams::get_stream(payload, &mut at, rows, "latent codes"))
+        .map(|_| crate::int_streams::get_stream(payload, &mut at, rows, "latent codes"))
         .collect::<std::result::Result<_, _>>()?;
     if at != payload.len() {
         return Err("bytes after the last latent stream".into());

@@ -1,7 +1,7 @@
 //! The residual section of an error-bounded file (format version 2): the values stored exactly (their positions
 //! and bits) and, per variable, the quantised residual codes of the others, each stream compressed with pco.
 
-use super::streams::{get_stream, put_stream, take};
+use crate::int_streams::{get_stream, put_stream, take};
 
 /// What the error-bounded mode stores beside the latent.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -52,14 +52,27 @@ pub(crate) fn write<T: Serialize>(
     model_id: ModelId,
     body: T,
 ) -> Result<()> {
+    fsutil::write_bytes(path, &to_bytes(format, model_id, body, true))
+}
+
+/// A model JSON file's bytes: `body` in the envelope, indented or compact.
+pub(crate) fn to_bytes<T: Serialize>(
+    format: &str,
+    model_id: ModelId,
+    body: T,
+    pretty: bool,
+) -> Vec<u8> {
     let file = Envelope {
         format: format.into(),
         version: VERSION,
         model_id: model_id.to_string(),
         body,
     };
-    let text = serde_json::to_vec_pretty(&file).expect("model files serialise");
-    fsutil::write_bytes(path, &text)
+    match pretty {
+        true => serde_json::to_vec_pretty(&file),
+        false => serde_json::to_vec(&file),
+    }
+    .expect("model files serialise")
 }
 
 /// Refuses a file whose recorded id is not `computed` (the id its decoder's contents hash to).

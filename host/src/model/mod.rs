@@ -27,6 +27,8 @@ pub const ENCODER_WEIGHTS: &str = "encoder.safetensors";
 pub const QUANTIZED_DECODER: &str = "quantized-decoder.json";
 /// Quantised encoder.
 pub const QUANTIZED_ENCODER: &str = "quantized-encoder.json";
+/// The quantised decoder packed for sending: what a receiver needs and R_actual counts.
+pub const QUANTIZED_DECODER_PACKED: &str = "quantized-decoder.pack";
 
 /// Which model runs: the trained float model, or its fixed-point version from `baler quantize`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,7 +103,7 @@ impl AnyDecoder {
     pub fn files(dir: &Path, kind: ModelKind) -> Vec<PathBuf> {
         match kind {
             ModelKind::Float => vec![dir.join(DECODER_JSON), dir.join(DECODER_WEIGHTS)],
-            ModelKind::Quantized => vec![dir.join(QUANTIZED_DECODER)],
+            ModelKind::Quantized => vec![dir.join(QUANTIZED_DECODER_PACKED)],
         }
     }
 

@@ -1,11 +1,12 @@
 //! The quantised model on disk (`quantized-decoder.json` apart from `quantized-encoder.json`: formats and exact
-//! integer codes, see docs/quantization.md), beside the float model it came from.
+//! integer codes, see docs/quantization.md), beside the float model it came from; and the decoder packed for sending.
 
 use super::envelope::{self, DecoderBody, EncoderBody, check_id, replace_id};
 use super::signature::{check_decoder_parts, check_encoder, invalid_model};
-use super::{DataSignature, QUANTIZED_DECODER, QUANTIZED_ENCODER};
+use super::{DataSignature, QUANTIZED_DECODER, QUANTIZED_DECODER_PACKED, QUANTIZED_ENCODER};
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::int_streams;
 use baler_core::quantized::{QuantizedError, QuantizedNetwork, quantized_model_id};
 use baler_core::{ModelId, Normalization};
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,13 @@ impl QuantizedDecoder {
     pub fn from_bytes(dir: &Path, json: &[u8]) -> Result<Self> {
         let path = dir.join(QUANTIZED_DECODER);
         let (id, body): (_, QuantizedDecoderBody) = envelope::read(json, &path, DECODER_FORMAT)?;
+        Self::from_body(&path, &id, body)
+    }
+
+    /// A decoder from a parsed file (`path` names it in errors): the network, normalisation and data signature
+    /// are checked against each other and the id recomputed.
+    fn from_body(path: &Path, id: &str, body: QuantizedDecoderBody) -> Result<Self> {
+        let path = path.to_path_buf();
         let file = body.decoder;
         file.network
             .validate()
@@ -93,15 +101,119 @@ impl QuantizedDecoder {
         let source = ModelId::parse(&body.source_model_id)
             .ok_or_else(|| Error::malformed(&path, "source_model_id is not a model id"))?;
         let decoder = QuantizedDecoder::new(file.network, file.normalization, file.data, source);
-        check_id(&path, &id, decoder.id)?;
+        check_id(&path, id, decoder.id)?;
         Ok(decoder)
     }
 
-    /// Reads and checks `quantized-decoder.json` in a model folder.
+    /// Reads and checks the quantised decoder of a model folder: `quantized-decoder.json`, or where only the
+    /// packed decoder was sent, `quantized-decoder.pack`.
     pub fn load(dir: &Path) -> Result<Self> {
-        Self::from_bytes(dir, &fsutil::read_bytes(&dir.join(QUANTIZED_DECODER))?)
+        let json = dir.join(QUANTIZED_DECODER);
+        let packed = dir.join(QUANTIZED_DECODER_PACKED);
+        if !json.exists() && packed.exists() {
+            return Self::from_packed(dir, &fsutil::read_bytes(&packed)?);
+        }
+        Self::from_bytes(dir, &fsutil::read_bytes(&json)?)
+    }
+
+    /// The body of its JSON file.
+    fn body(&self) -> QuantizedDecoderBody {
+        QuantizedDecoderBody {
+            source_model_id: self.source_model_id.to_string(),
+            decoder: DecoderBody {
+                data: self.data.clone(),
+                normalization: self.normalization.clone(),
+                network: self.network.clone(),
+            },
+        }
+    }
+
+    /// The packed decoder (`quantized-decoder.pack`, what a receiver needs and R_actual counts): its JSON
+    /// without the integer codes, zstd-compressed, then each layer's weight and bias codes as pco streams.
+    pub fn to_packed(&self) -> Vec<u8> {
+        let mut body = self.body();
+        let mut codes = Vec::new();
+        for layer in body
+            .decoder
+            .network
+            .layers
+            .iter_mut()
+            .filter_map(|l| l.fixed.as_mut())
+        {
+            codes.push(std::mem::take(&mut layer.weights));
+            codes.push(std::mem::take(&mut layer.biases));
+        }
+        let json = envelope::to_bytes(DECODER_FORMAT, self.id, body, false);
+        let json = zstd::bulk::compress(&json, 19).expect("zstd compresses in memory");
+        let mut out = PACKED_MAGIC.to_vec();
+        out.extend((json.len() as u64).to_le_bytes());
+        out.extend(json);
+        for c in &codes {
+            int_streams::put_stream(&mut out, c);
+        }
+        out
+    }
+
+    /// Parses a packed decoder (`dir` names it in errors): its JSON at most 16 MiB, its codes at most
+    /// [`MAX_PACKED_CODES`], each stream decoded into the count the layer's shape implies; then every check of
+    /// [`QuantizedDecoder::from_bytes`].
+    pub fn from_packed(dir: &Path, bytes: &[u8]) -> Result<Self> {
+        let path = dir.join(QUANTIZED_DECODER_PACKED);
+        let bad = |m: String| Error::malformed(&path, format!("not a packed decoder: {m}"));
+        let mut at = 0;
+        if int_streams::take(bytes, &mut at, 8).map_err(bad)? != PACKED_MAGIC {
+            return Err(bad("wrong magic number".into()));
+        }
+        let len = u64::from_le_bytes(
+            int_streams::take(bytes, &mut at, 8)
+                .map_err(bad)?
+                .try_into()
+                .expect("8"),
+        );
+        let json = int_streams::take(bytes, &mut at, usize::try_from(len).unwrap_or(usize::MAX))
+            .map_err(bad)?;
+        let json =
+            zstd::bulk::decompress(json, MAX_PACKED_JSON).map_err(|e| bad(format!("JSON: {e}")))?;
+        let (id, mut body): (_, QuantizedDecoderBody) =
+            envelope::read(&json, &path, DECODER_FORMAT)?;
+        let mut total = 0usize;
+        for (i, layer) in body.decoder.network.layers.iter_mut().enumerate() {
+            let (Some(fixed), Some((weights, biases))) =
+                (layer.fixed.as_mut(), layer.spec.param_shapes())
+            else {
+                continue;
+            };
+            let weights = weights.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+            for (codes, n) in [
+                (&mut fixed.weights, weights),
+                (&mut fixed.biases, Some(biases)),
+            ] {
+                total = n
+                    .and_then(|n| total.checked_add(n))
+                    .filter(|&t| t <= MAX_PACKED_CODES)
+                    .ok_or_else(|| bad(format!("layer {i}: more than {MAX_PACKED_CODES} codes")))?;
+                *codes = int_streams::get_stream(bytes, &mut at, n.expect("checked"), "codes")
+                    .map_err(bad)?;
+            }
+        }
+        if at != bytes.len() {
+            return Err(bad("bytes after the last stream".into()));
+        }
+        Self::from_body(&path, &id, body)
+    }
+
+    /// Writes `quantized-decoder.pack` into the model folder.
+    pub fn write_packed(&self, dir: &Path) -> Result<()> {
+        fsutil::write_bytes(&dir.join(QUANTIZED_DECODER_PACKED), &self.to_packed())
     }
 }
+
+/// The first bytes of a packed decoder.
+const PACKED_MAGIC: &[u8; 8] = b"BALERQD1";
+/// The most a packed decoder's JSON may inflate to.
+const MAX_PACKED_JSON: usize = 16 << 20;
+/// The most integer codes a packed decoder may hold (512 MiB as `i64`).
+pub const MAX_PACKED_CODES: usize = 1 << 26;
 
 impl QuantizedModel {
     /// Parses the contents of both quantised files without touching the disk (`dir` names them in errors)
@@ -130,19 +242,12 @@ impl QuantizedModel {
         Self::from_bytes(dir, &decoder_json, &encoder_json)
     }
 
-    /// Writes the two files into the model folder.
+    /// Writes the two files, and the packed decoder, into the model folder.
     pub fn save(&self, dir: &Path) -> Result<()> {
         fsutil::create_dir(dir)?;
         let d = &self.decoder;
-        let body = QuantizedDecoderBody {
-            source_model_id: d.source_model_id.to_string(),
-            decoder: DecoderBody {
-                data: d.data.clone(),
-                normalization: d.normalization.clone(),
-                network: d.network.clone(),
-            },
-        };
-        envelope::write(&dir.join(QUANTIZED_DECODER), DECODER_FORMAT, d.id, body)?;
+        envelope::write(&dir.join(QUANTIZED_DECODER), DECODER_FORMAT, d.id, d.body())?;
+        d.write_packed(dir)?;
         let body = EncoderBody {
             network: self.encoder.clone(),
         };
@@ -170,6 +275,47 @@ pub fn restamp_ids(dir: &Path) -> Result<Option<(String, ModelId)>> {
     let id = quantized_model_id(&file.network, &file.normalization, &file.data.layout());
     let paths = [QUANTIZED_DECODER, QUANTIZED_ENCODER].map(|f| dir.join(f));
     replace_id(&paths, &recorded, &id.to_string())?;
-    QuantizedModel::load(dir)?;
+    QuantizedModel::load(dir)?.decoder.write_packed(dir)?;
     Ok(Some((recorded, id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_packed_decoder_round_trips_and_any_damage_is_refused() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/jets-baler-9to5");
+        let decoder = QuantizedDecoder::load(&dir).unwrap();
+        let packed = decoder.to_packed();
+        let json = std::fs::metadata(dir.join(QUANTIZED_DECODER))
+            .unwrap()
+            .len() as usize;
+        assert!(
+            packed.len() * 10 < json,
+            "{} B packed against {json} B of JSON",
+            packed.len()
+        );
+        assert_eq!(
+            QuantizedDecoder::from_packed(&dir, &packed).unwrap(),
+            decoder
+        );
+        // the committed pack is this one
+        assert_eq!(
+            std::fs::read(dir.join(QUANTIZED_DECODER_PACKED)).unwrap(),
+            packed
+        );
+        for n in (0..packed.len()).step_by(89) {
+            assert!(
+                QuantizedDecoder::from_packed(&dir, &packed[..n]).is_err(),
+                "prefix {n}"
+            );
+        }
+        // a changed byte changes the JSON, a code or a length: refused (by the model id at the latest)
+        for i in (0..packed.len()).step_by(97) {
+            let mut b = packed.clone();
+            b[i] ^= 0x21;
+            assert!(QuantizedDecoder::from_packed(&dir, &b).is_err(), "byte {i}");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 const PCO_LEVEL: usize = pco::DEFAULT_COMPRESSION_LEVEL;
 
 /// The next `n` bytes at `at` (advanced past them).
-pub(super) fn take<'a>(
+pub(crate) fn take<'a>(
     bytes: &'a [u8],
     at: &mut usize,
     n: usize,
@@ -17,7 +17,7 @@ pub(super) fn take<'a>(
 }
 
 /// Appends `numbers` as a length-prefixed pco stream (an empty one for none).
-pub(super) fn put_stream<T: pco::data_types::Number>(out: &mut Vec<u8>, numbers: &[T]) {
+pub(crate) fn put_stream<T: pco::data_types::Number>(out: &mut Vec<u8>, numbers: &[T]) {
     let bytes = if numbers.is_empty() {
         Vec::new()
     } else {
@@ -30,7 +30,7 @@ pub(super) fn put_stream<T: pco::data_types::Number>(out: &mut Vec<u8>, numbers:
 
 /// Decodes a length-prefixed stream of exactly `n` numbers into a buffer of that size (never more, whatever
 /// the stream claims).
-pub(super) fn get_stream<T: pco::data_types::Number + Default>(
+pub(crate) fn get_stream<T: pco::data_types::Number + Default>(
     bytes: &[u8],
     at: &mut usize,
     n: usize,
