@@ -2,6 +2,7 @@
 //! latent codes. Every field has a default; `baler new-project` writes a commented copy.
 
 pub use crate::container::LatentPrecision;
+use crate::container::Predictor;
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use baler_core::NormalizationMethod;
@@ -172,6 +173,9 @@ pub struct CompressionConfig {
     /// Error-bounded mode when not empty: `abs:<bound>`, `rel:<bound>` (× the variable's range), or either
     /// behind a variable name (`pt=rel:1e-4`); every variable needs a bound.
     pub error_bounds: Vec<BoundSpec>,
+    /// Error-bounded fields: what predicts the values (`autoencoder`, `autoencoder+lorenzo`, or `lorenzo` alone
+    /// for comparison); unset, the smaller file of the first two.
+    pub predictor: Option<Predictor>,
 }
 
 impl Default for CompressionConfig {
@@ -180,6 +184,7 @@ impl Default for CompressionConfig {
             latent_precision: LatentPrecision::F32,
             zstd_level: 19,
             error_bounds: Vec::new(),
+            predictor: None,
         }
     }
 }

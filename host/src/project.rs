@@ -213,6 +213,8 @@ pub struct CompressSummary {
     pub exact_values: usize,
     /// The absolute bound of each variable (error-bounded mode).
     pub error_bounds: Option<Vec<f64>>,
+    /// What predicted the values (error-bounded mode).
+    pub predictor: crate::container::Predictor,
     /// Model id written in the file.
     pub model_id: String,
 }
@@ -255,8 +257,15 @@ pub fn compress_file(
             let bounds = codec::resolve_bounds(&config.error_bounds, &data)?;
             let predictor = runtime::open_decoder(&DeviceSpec::CpuFixed, &decoder)?;
             let mut predictor = DeviceStream::new(predictor, 2, DEVICE_TIMEOUT);
-            let file =
-                codec::compress_bounded(q, &data, input, &bounds, &mut encoder, &mut predictor)?;
+            let file = codec::compress_bounded(
+                q,
+                &data,
+                input,
+                &bounds,
+                config.predictor,
+                &mut encoder,
+                &mut predictor,
+            )?;
             (data, file)
         }
         (AnyDecoder::Float(_), false) => {
@@ -284,6 +293,7 @@ pub fn compress_file(
         residual_bytes: encoded.residual_bytes as u64,
         exact_values: file.residuals.as_ref().map_or(0, |r| r.exact_at.len()),
         error_bounds: file.header.error_bounds,
+        predictor: file.header.predictor,
         model_id: file.header.model_id,
     })
 }

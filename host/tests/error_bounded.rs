@@ -227,30 +227,56 @@ fn every_value_keeps_to_its_bound_on_the_cfd_field() {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
+    // each predictor, and the default choice between the first two
+    for predictor in ["autoencoder", "autoencoder+lorenzo", "lorenzo", ""] {
+        let model = model.to_str().unwrap();
+        let input = input.to_str().unwrap();
+        let mut args = vec![
+            "compress",
+            "-m",
+            model,
+            "-i",
+            input,
+            "-o",
+            "f.baler",
+            "--error-bound",
+            "rel:1e-3",
+        ];
+        if !predictor.is_empty() {
+            args.extend(["--predictor", predictor]);
+        }
+        let printed = ok(dir, &args);
+        let chosen = if predictor.is_empty() {
+            "autoencoder"
+        } else {
+            predictor
+        };
+        assert!(
+            printed.contains(&format!("predictor {chosen}")),
+            "{printed}"
+        );
+        ok(
+            dir,
+            &["decompress", "-m", model, "-i", "f.baler", "-o", "f.npz"],
+        );
+        let restored = Dataset::load(&dir.join("f.npz"), &[]).unwrap();
+        assert_within(&data, &restored, |_| 1e-3 * (hi - lo));
+    }
+    // a table has no local predictor
+    let jets = repo().join("models/jets-baler-9to5");
+    let table = repo().join("data/hep_jets_dijet.npy");
     let args = [
         "compress",
         "-m",
-        model.to_str().unwrap(),
+        jets.to_str().unwrap(),
         "-i",
-        input.to_str().unwrap(),
+        table.to_str().unwrap(),
         "-o",
-        "f.baler",
+        "t.baler",
         "--error-bound",
         "rel:1e-3",
+        "--predictor",
+        "lorenzo",
     ];
-    ok(dir, &args);
-    ok(
-        dir,
-        &[
-            "decompress",
-            "-m",
-            model.to_str().unwrap(),
-            "-i",
-            "f.baler",
-            "-o",
-            "f.npz",
-        ],
-    );
-    let restored = Dataset::load(&dir.join("f.npz"), &[]).unwrap();
-    assert_within(&data, &restored, |_| 1e-3 * (hi - lo));
+    fails(dir, &args, "is for fields; a table's rows are independent");
 }

@@ -140,14 +140,65 @@ fn quantizers(bounds: &[f64], integer: &[bool]) -> Vec<Quantizer> {
         .collect()
 }
 
+/// The local predictor of fields (`None` for tables, whose rows are independent): 2-D Lorenzo within each field,
+/// on the residual the autoencoder leaves. It predicts a value's residual from its restored neighbours above, left
+/// and above-left, so it runs in the order of the data, the same way in compressor and decompressor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lorenzo {
+    /// Field height.
+    pub height: usize,
+    /// Field width.
+    pub width: usize,
+}
+
+/// Walks the values in order, calling `restore_one(i, variable, prediction)` for each (prediction: the
+/// autoencoder's, plus the local predictor's estimate of the residual from values already restored), which
+/// returns the restored value.
+fn walk(
+    predictions: &[f64],
+    variables: usize,
+    local: Option<Lorenzo>,
+    mut restore_one: impl FnMut(usize, usize, f64) -> f64,
+) {
+    // the restored residual (restored − autoencoder's prediction) of the current field, for the local predictor
+    let mut residual = local.map_or_else(Vec::new, |l| vec![0.0; l.height * l.width]);
+    for (i, &p) in predictions.iter().enumerate() {
+        let estimate = match local {
+            None => 0.0,
+            Some(Lorenzo { width, .. }) => {
+                let k = i % residual.len();
+                let (y, x) = (k / width, k % width);
+                let at = |y: usize, x: usize| residual[y * width + x];
+                let up = if y > 0 { at(y - 1, x) } else { 0.0 };
+                let left = if x > 0 { at(y, x - 1) } else { 0.0 };
+                let corner = if x > 0 && y > 0 {
+                    at(y - 1, x - 1)
+                } else {
+                    0.0
+                };
+                up + left - corner
+            }
+        };
+        let restored = restore_one(i, i % variables, p + estimate);
+        if local.is_some() {
+            let k = i % residual.len();
+            let r = restored - p;
+            // a value stored exactly may be NaN or infinite: its neighbours see no residual there
+            residual[k] = if r.is_finite() { r } else { 0.0 };
+        }
+    }
+}
+
 /// The residuals that restore `values` (row-major, `bounds.len()` variables, value `i` of variable
-/// `i % bounds.len()`) within `bounds` from `predictions`, for data held as `dtype`.
+/// `i % bounds.len()`) within `bounds` from `predictions` (and the `local` predictor, for fields), for data held as
+/// `dtype`.
 pub fn residuals(
     values: &[f64],
     predictions: &[f64],
     bounds: &[f64],
     integer: &[bool],
     dtype: FloatType,
+    local: Option<Lorenzo>,
 ) -> Residuals {
     let quantizers = quantizers(bounds, integer);
     let n = bounds.len();
@@ -155,26 +206,32 @@ pub fn residuals(
         codes: vec![Vec::with_capacity(values.len() / n); n],
         ..Residuals::default()
     };
-    for (i, (&v, &p)) in values.iter().zip(predictions).enumerate() {
-        let j = i % n;
+    walk(predictions, n, local, |i, j, p| {
+        let v = values[i];
         match quantizers[j].code(v, p, bounds[j], dtype) {
-            Some(code) => out.codes[j].push(code),
+            Some(code) => {
+                out.codes[j].push(code);
+                quantizers[j].restore(p, code, dtype)
+            }
             None => {
                 out.exact_at.push(i as u64);
                 out.exact_bits.push(bits_of(v, dtype));
+                value_of(bits_of(v, dtype), dtype)
             }
         }
-    }
+    });
     out
 }
 
-/// The restored values: `predictions` (row-major) corrected by `residuals` within `bounds`.
+/// The restored values: `predictions` (row-major) corrected by `residuals` within `bounds` (with the `local`
+/// predictor the residuals were made with).
 pub fn restore(
-    mut predictions: Vec<f64>,
+    predictions: Vec<f64>,
     residuals: &Residuals,
     bounds: &[f64],
     integer: &[bool],
     dtype: FloatType,
+    local: Option<Lorenzo>,
 ) -> Vec<f64> {
     let quantizers = quantizers(bounds, integer);
     let n = bounds.len();
@@ -184,19 +241,20 @@ pub fn restore(
         .iter()
         .zip(&residuals.exact_bits)
         .peekable();
-    for (i, p) in predictions.iter_mut().enumerate() {
-        let j = i % n;
-        if exact.peek().is_some_and(|(at, _)| **at == i as u64) {
+    let mut restored = vec![0.0; predictions.len()];
+    walk(&predictions, n, local, |i, j, p| {
+        restored[i] = if exact.peek().is_some_and(|(at, _)| **at == i as u64) {
             let (_, &bits) = exact.next().expect("peeked");
-            *p = value_of(bits, dtype);
+            value_of(bits, dtype)
         } else {
             // the container checked that each variable has a code for every value not stored exactly
             let code = residuals.codes[j][next_code[j]];
             next_code[j] += 1;
-            *p = quantizers[j].restore(*p, code, dtype);
-        }
-    }
-    predictions
+            quantizers[j].restore(p, code, dtype)
+        };
+        restored[i]
+    });
+    restored
 }
 
 #[cfg(test)]
@@ -238,11 +296,12 @@ mod tests {
         bounds: &[f64],
         integer: &[bool],
         dtype: FloatType,
+        local: Option<Lorenzo>,
     ) -> Residuals {
-        let r = residuals(values, predictions, bounds, integer, dtype);
+        let r = residuals(values, predictions, bounds, integer, dtype, local);
         let bytes = r.to_bytes();
         let r = Residuals::from_bytes(&bytes, values.len(), bounds.len()).unwrap();
-        let restored = restore(predictions.to_vec(), &r, bounds, integer, dtype);
+        let restored = restore(predictions.to_vec(), &r, bounds, integer, dtype, local);
         for (i, (&v, &got)) in values.iter().zip(&restored).enumerate() {
             let v_stored = value_of(bits_of(v, dtype), dtype);
             let ok = if v.is_nan() {
@@ -307,7 +366,24 @@ mod tests {
                     .collect();
                 let bound = scale * [0.0, 1e-9, 1e-4, 1e-2, 1.0][round % 5];
                 let bounds = [bound, bound, [0.0, 0.3, 0.5, 2.0][round % 4]];
-                assert_bound_holds(&values, &predictions, &bounds, &[false, false, true], dtype);
+                assert_bound_holds(
+                    &values,
+                    &predictions,
+                    &bounds,
+                    &[false, false, true],
+                    dtype,
+                    None,
+                );
+                // the same values as fields of 10 × 15, with and without the local predictor
+                for local in [
+                    None,
+                    Some(Lorenzo {
+                        height: 10,
+                        width: 15,
+                    }),
+                ] {
+                    assert_bound_holds(&values, &predictions, &[bound], &[], dtype, local);
+                }
             }
         }
     }
@@ -316,7 +392,14 @@ mod tests {
     fn integer_variables_below_half_are_exact_in_unit_steps() {
         let values: Vec<f64> = (0..100).map(|i| (i % 13) as f64).collect();
         let predictions: Vec<f64> = values.iter().map(|v| v + 0.37).collect();
-        let r = assert_bound_holds(&values, &predictions, &[0.01], &[true], FloatType::F32);
+        let r = assert_bound_holds(
+            &values,
+            &predictions,
+            &[0.01],
+            &[true],
+            FloatType::F32,
+            None,
+        );
         assert!(r.exact_at.is_empty());
         assert!(r.codes[0].iter().all(|&c| c == 0), "{:?}", r.codes[0]);
     }

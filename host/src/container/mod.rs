@@ -114,6 +114,27 @@ impl LatentPrecision {
     }
 }
 
+/// What predicts the values of an error-bounded file, whose residuals correct it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Predictor {
+    /// The fixed-point decoder's reconstruction.
+    #[default]
+    Autoencoder,
+    /// Fields: the decoder's reconstruction, and 2-D Lorenzo (above + left − above-left) on the residual it leaves.
+    #[value(name = "autoencoder+lorenzo")]
+    #[serde(rename = "autoencoder+lorenzo")]
+    AutoencoderLorenzo,
+    /// Fields: 2-D Lorenzo alone (the decoder is not used; for comparison).
+    Lorenzo,
+}
+
+impl Predictor {
+    fn is_default(&self) -> bool {
+        *self == Predictor::Autoencoder
+    }
+}
+
 /// The header of a compressed file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +160,9 @@ pub struct Header {
     /// keeps to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_bounds: Option<Vec<f64>>,
+    /// Error-bounded files: what predicts the values.
+    #[serde(default, skip_serializing_if = "Predictor::is_default")]
+    pub predictor: Predictor,
 }
 
 impl Header {
@@ -205,6 +229,14 @@ impl Header {
             return Err(format!(
                 "latent step {:?} with precision {:?}: codes need a finite positive step, the others none",
                 self.latent_step, self.latent_precision
+            ));
+        }
+        let fields = matches!(self.kind, DataKind::Fields { .. });
+        let local_fits = fields && self.error_bounds.is_some();
+        if !self.predictor.is_default() && !local_fits {
+            return Err(format!(
+                "predictor {:?} is for error-bounded fields only",
+                self.predictor
             ));
         }
         if let Some(bounds) = &self.error_bounds
@@ -553,6 +585,7 @@ mod tests {
                 latent_precision: precision,
                 latent_step: None,
                 error_bounds: None,
+                predictor: Predictor::Autoencoder,
             },
             latent: vec![0.5, -1.25, 3.0],
             residuals: None,

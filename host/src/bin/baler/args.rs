@@ -1,7 +1,7 @@
 //! The command line's arguments: one clap type per verb, the project/model/data triple shared through
 //! `#[command(flatten)]`, and every closed set of values a `ValueEnum`, so clap lists and checks them.
 
-use baler::codec::BoundSpec;
+use baler::codec::{BoundSpec, Predictor};
 use baler::config::{LatentPrecision, Preset};
 use baler::hls::Network;
 use baler::runtime::DeviceSpec;
@@ -202,6 +202,11 @@ pub struct CompressArgs {
     /// project's `[compression] error_bounds`, else off].
     #[arg(long, value_name = "[VARIABLE=]abs|rel:BOUND")]
     pub error_bound: Vec<BoundSpec>,
+    /// Error-bounded fields: what predicts the values: autoencoder, autoencoder+lorenzo (2-D Lorenzo on the
+    /// residual the autoencoder leaves), or lorenzo alone (for comparison) [default: the smaller file of the
+    /// first two].
+    #[arg(long, value_enum, requires = "error_bound")]
+    pub predictor: Option<Predictor>,
 }
 
 /// Arguments of `baler decompress`.

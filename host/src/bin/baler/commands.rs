@@ -15,6 +15,7 @@ use baler::runtime::DeviceSpec;
 use baler::runtime::manifest::BitstreamManifest;
 use baler::train::EpochStats;
 use baler_hls::{CsimOptions, HlsConfig};
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         device,
         latent_precision,
         error_bound,
+        predictor,
     } = args;
     let (p, model, input) = project_model_input(&source)?;
     let mut config = p.as_ref().map(|p| p.config.clone()).unwrap_or_default();
@@ -88,6 +90,9 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     }
     if !error_bound.is_empty() {
         config.compression.error_bounds = error_bound;
+    }
+    if predictor.is_some() {
+        config.compression.predictor = predictor;
     }
     // error-bounded mode predicts with the fixed-point decoder
     let kind = model_kind(fixed || !config.compression.error_bounds.is_empty());
@@ -125,8 +130,9 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     if let Some(bounds) = &s.error_bounds {
         let list: Vec<String> = bounds.iter().map(|b| format!("{b:.3e}")).collect();
         println!(
-            "error-bounded: every value within its bound ({}); {} B latent, {} B residuals, {} values stored exactly",
+            "error-bounded: every value within its bound ({}); predictor {}; {} B latent, {} B residuals, {} values stored exactly",
             list.join(", "),
+            s.predictor.to_possible_value().expect("named").get_name(),
             s.latent_bytes,
             s.residual_bytes,
             s.exact_values
