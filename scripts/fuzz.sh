@@ -38,7 +38,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 # seeds from the shipped data and models (made here, not committed): a small table as .npy, .npz and .csv, a
-# compressed file of it, and the reference jet decoder
+# compressed file of it (plain and error-bounded), and the reference jet decoder (files and packed)
 mkdir -p fuzz/seeds/data_file fuzz/seeds/compressed_file fuzz/seeds/model_file
 python3 - <<'PY'
 import io, struct, zipfile
@@ -74,6 +74,9 @@ open("fuzz/seeds/jets20.npy", "wb").write(header + b[start:start + 20 * 9 * 4])
 PY
     target/debug/baler compress -m models/jets-baler-9to5 -i fuzz/seeds/jets20.npy \
         -o fuzz/seeds/compressed_file/jets20.baler >/dev/null
+    # an error-bounded file (version 2: latent codes and a residual section)
+    target/debug/baler compress -m models/jets-baler-9to5 -i fuzz/seeds/jets20.npy --error-bound rel:1e-3 \
+        -o fuzz/seeds/compressed_file/jets20-bounded.baler >/dev/null
     rm fuzz/seeds/jets20.npy
 fi
 cd fuzz

@@ -125,68 +125,24 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
     );
 
     // the refusals: exit status and message, nothing written
+    let compress_x = |extra: &[&'static str]| {
+        let mut args = vec!["compress", "-m", model, "-i", "jets.npy", "-o", "x.baler"];
+        args.extend(extra);
+        args
+    };
     fails(
         dir,
-        &[
-            "compress",
-            "-m",
-            model,
-            "-i",
-            "jets.npy",
-            "-o",
-            "x.baler",
-            "--error-bound",
-            "ptt=abs:1",
-        ],
+        &compress_x(&["--error-bound", "ptt=abs:1"]),
         "no variable 'ptt'",
     );
-    fails(
-        dir,
-        &[
-            "compress",
-            "-m",
-            model,
-            "-i",
-            "jets.npy",
-            "-o",
-            "x.baler",
-            "--error-bound",
-            "pt=abs:1",
-        ],
-        "variable 'eta' has no error bound",
-    );
-    refused_usage(
-        dir,
-        &[
-            "compress",
-            "-m",
-            model,
-            "-i",
-            "jets.npy",
-            "-o",
-            "x.baler",
-            "--error-bound",
-            "abs:-1",
-        ],
-        "a bound must be a finite number",
-    );
-    refused_usage(
-        dir,
-        &[
-            "compress",
-            "-m",
-            model,
-            "-i",
-            "jets.npy",
-            "-o",
-            "x.baler",
-            "--error-bound",
-            "rel:1e-3",
-            "--latent-precision",
-            "f16",
-        ],
-        "cannot be used with",
-    );
+    let message = "variable 'eta' has no error bound";
+    fails(dir, &compress_x(&["--error-bound", "pt=abs:1"]), message);
+    let message = "a bound must be a finite number";
+    refused_usage(dir, &compress_x(&["--error-bound", "abs:-1"]), message);
+    let both = ["--error-bound", "rel:1e-3", "--latent-precision", "f16"];
+    refused_usage(dir, &compress_x(&both), "cannot be used with");
+    // without error bounds, NaN is refused as before
+    fails(dir, &compress_x(&["--fixed"]), "NaN");
     assert!(!dir.join("x.baler").exists());
     fails(
         dir,
@@ -204,14 +160,6 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
         "restored by the fixed-point decoder",
     );
     assert!(!dir.join("y.npy").exists());
-    // without error bounds, NaN is refused as before
-    fails(
-        dir,
-        &[
-            "compress", "-m", model, "-i", "jets.npy", "-o", "x.baler", "--fixed",
-        ],
-        "NaN",
-    );
 }
 
 #[test]
