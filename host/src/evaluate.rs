@@ -24,6 +24,9 @@ pub struct VariableStats {
     pub response_skipped: usize,
     /// Largest |x̂ − x|.
     pub max_abs_error: f64,
+    /// The absolute error bound the compressed file promised for it (error-bounded mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_bound: Option<f64>,
 }
 
 /// Sizes that enter the compression ratios.
@@ -130,6 +133,7 @@ fn stats(name: String, pairs: impl Iterator<Item = (f64, f64)>, threshold: f64) 
         response_rms: mean(rsq, rn).sqrt(),
         response_skipped: skipped,
         max_abs_error: max,
+        error_bound: None,
     }
 }
 
@@ -238,6 +242,34 @@ impl Evaluation {
         }
         if let Some(p) = self.psnr_db {
             let _ = writeln!(out, "PSNR {p:.2} dB");
+        }
+        let bounded: Vec<(&VariableStats, f64)> = self
+            .variables
+            .iter()
+            .filter_map(|v| v.error_bound.map(|b| (v, b)))
+            .collect();
+        if !bounded.is_empty() {
+            let broken: Vec<String> = bounded
+                .iter()
+                .filter(|(v, b)| v.max_abs_error > *b)
+                .map(|(v, b)| {
+                    format!(
+                        "{} (max |error| {:.4e} > bound {b:.4e})",
+                        v.name, v.max_abs_error
+                    )
+                })
+                .collect();
+            let worst = bounded
+                .iter()
+                .map(|(v, b)| if *b > 0.0 { v.max_abs_error / b } else { 0.0 })
+                .fold(0.0, f64::max);
+            let _ = match broken.is_empty() {
+                true => writeln!(
+                    out,
+                    "error bounds held on every variable (largest |error| / bound {worst:.4})"
+                ),
+                false => writeln!(out, "error bounds NOT held: {}", broken.join(", ")),
+            };
         }
         if let Some(s) = &self.sizes {
             let actual = match (s.ratio_actual(), s.auxiliary_bytes()) {

@@ -384,12 +384,21 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
         &inputs.compressed,
         decoder_files.as_deref(),
     )?;
-    let report = evaluate::evaluate(
+    let mut report = evaluate::evaluate(
         &original,
         &reconstructed,
         config.response_threshold,
         Some(sizes),
     )?;
+    // an error-bounded file's promise, checked value by value
+    let header = CompressedFile::read(&inputs.compressed)?.header;
+    if let Some(bounds) = header.error_bounds
+        && bounds.len() == report.variables.len()
+    {
+        for (v, b) in report.variables.iter_mut().zip(bounds) {
+            v.error_bound = Some(b);
+        }
+    }
     fsutil::create_dir(&inputs.out_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
     let name = format!("evaluation{}.json", suffix(inputs.kind));

@@ -210,6 +210,21 @@ fn every_value_keeps_to_its_bound_on_the_cfd_field() {
         let restored = Dataset::load(&dir.join("f.npz"), &[]).unwrap();
         assert_within(&data, &restored, |_| 1e-3 * (hi - lo));
     }
+    // evaluate checks the file's promise
+    let args = [
+        "evaluate",
+        "--original",
+        input.to_str().unwrap(),
+        "--reconstructed",
+        "f.npz",
+        "--compressed",
+        "f.baler",
+    ];
+    let printed = ok(dir, &args);
+    assert!(
+        printed.contains("error bounds held on every variable (largest |error| / bound"),
+        "{printed}"
+    );
     // a table has no local predictor
     let jets = repo().join("models/jets-baler-9to5");
     let table = repo().join("data/hep_jets_dijet.npy");

@@ -103,7 +103,11 @@ impl AnyDecoder {
     pub fn files(dir: &Path, kind: ModelKind) -> Vec<PathBuf> {
         match kind {
             ModelKind::Float => vec![dir.join(DECODER_JSON), dir.join(DECODER_WEIGHTS)],
-            ModelKind::Quantized => vec![dir.join(QUANTIZED_DECODER_PACKED)],
+            // a folder quantised before the packed decoder existed has only the JSON
+            ModelKind::Quantized => match dir.join(QUANTIZED_DECODER_PACKED) {
+                packed if packed.exists() => vec![packed],
+                _ => vec![dir.join(QUANTIZED_DECODER)],
+            },
         }
     }
 
