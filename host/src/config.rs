@@ -440,6 +440,8 @@ pub enum ErrorBound {
     Absolute(f64),
     /// |restored − original| ≤ this × (the variable's largest − smallest value in the data compressed).
     Relative(f64),
+    /// |restored − original| ≤ this × |original|, value by value (for steep spectra: pt, energies).
+    Pointwise(f64),
 }
 
 impl FromStr for BoundSpec {
@@ -453,7 +455,7 @@ impl FromStr for BoundSpec {
         };
         let usage = || {
             format!(
-                "'{text}': write abs:<bound>, rel:<bound> (relative to the variable's range), or <variable>=…"
+                "'{text}': write abs:<bound>, rel:<bound> (× the variable's range), pw:<bound> (× each value), or <variable>=…"
             )
         };
         let (kind, value) = bound.split_once(':').ok_or_else(usage)?;
@@ -464,6 +466,7 @@ impl FromStr for BoundSpec {
         let bound = match kind {
             "abs" => ErrorBound::Absolute(value),
             "rel" => ErrorBound::Relative(value),
+            "pw" => ErrorBound::Pointwise(value),
             _ => return Err(usage()),
         };
         Ok(BoundSpec { variable, bound })
@@ -492,6 +495,7 @@ impl fmt::Display for BoundSpec {
         match self.bound {
             ErrorBound::Absolute(b) => write!(f, "abs:{b}"),
             ErrorBound::Relative(b) => write!(f, "rel:{b}"),
+            ErrorBound::Pointwise(b) => write!(f, "pw:{b}"),
         }
     }
 }
@@ -502,7 +506,13 @@ mod tests {
 
     #[test]
     fn specs_parse_and_print_back() {
-        for text in ["abs:0.01", "rel:0.001", "pt=rel:0.0001", "a=b=abs:2"] {
+        for text in [
+            "abs:0.01",
+            "rel:0.001",
+            "pt=rel:0.0001",
+            "a=b=abs:2",
+            "pt=pw:0.002",
+        ] {
             let spec: BoundSpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);
         }
@@ -515,7 +525,7 @@ mod tests {
             Some("a=b")
         );
         for bad in [
-            "0.01", "abs", "abs:x", "pw:0.1", "rel:-1", "abs:inf", "abs:NaN", "=abs:1",
+            "0.01", "abs", "abs:x", "pr:0.1", "rel:-1", "abs:inf", "abs:NaN", "=abs:1",
         ] {
             assert!(bad.parse::<BoundSpec>().is_err(), "{bad}");
         }

@@ -1,6 +1,7 @@
 //! Fidelity and compression figures of a reconstruction: per-variable residual and response, max error,
 //! PSNR for fields, and the ratios R (latent file only) and R_actual (counting the decoder files too).
 
+use crate::container::VariableBound;
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -24,9 +25,10 @@ pub struct VariableStats {
     pub response_skipped: usize,
     /// Largest |x̂ − x|.
     pub max_abs_error: f64,
-    /// The absolute error bound the compressed file promised for it (error-bounded mode).
+    /// The error bound the compressed file promised for it, and the largest |error| / allowed error over its
+    /// values (at most 1 when the promise held; error-bounded mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_bound: Option<f64>,
+    pub error_bound: Option<(VariableBound, f64)>,
 }
 
 /// Sizes that enter the compression ratios.
@@ -156,6 +158,24 @@ pub fn responses(
         .collect()
 }
 
+/// Per variable (`bounds.len()` of them, value `i` of variable `i % bounds.len()`), the largest |error| / allowed
+/// error: at most 1 where every value kept to its bound (NaN for NaN and an infinity restored exactly count as
+/// kept; anything else wrong as infinite).
+pub fn bound_ratios(original: &[f64], restored: &[f64], bounds: &[VariableBound]) -> Vec<f64> {
+    let mut worst = vec![0.0f64; bounds.len()];
+    for (i, (&x, &y)) in original.iter().zip(restored).enumerate() {
+        let j = i % bounds.len();
+        let kept = (x.is_nan() && y.is_nan()) || x == y;
+        let ratio = match kept {
+            true => 0.0,
+            false if (y - x).is_nan() => f64::INFINITY,
+            false => (y - x).abs() / bounds[j].allowed(x),
+        };
+        worst[j] = worst[j].max(if ratio.is_nan() { f64::INFINITY } else { ratio });
+    }
+    worst
+}
+
 /// Compares a reconstruction with the original; both must have the same layout.
 pub fn evaluate(
     original: &Dataset,
@@ -243,25 +263,22 @@ impl Evaluation {
         if let Some(p) = self.psnr_db {
             let _ = writeln!(out, "PSNR {p:.2} dB");
         }
-        let bounded: Vec<(&VariableStats, f64)> = self
+        let bounded: Vec<(&VariableStats, VariableBound, f64)> = self
             .variables
             .iter()
-            .filter_map(|v| v.error_bound.map(|b| (v, b)))
+            .filter_map(|v| v.error_bound.map(|(b, ratio)| (v, b, ratio)))
             .collect();
         if !bounded.is_empty() {
             let broken: Vec<String> = bounded
                 .iter()
-                .filter(|(v, b)| v.max_abs_error > *b)
-                .map(|(v, b)| {
-                    format!(
-                        "{} (max |error| {:.4e} > bound {b:.4e})",
-                        v.name, v.max_abs_error
-                    )
+                .filter(|(_, _, ratio)| *ratio > 1.0)
+                .map(|(v, b, ratio)| {
+                    format!("{} (bound {b}, largest |error| / bound {ratio:.4})", v.name)
                 })
                 .collect();
             let worst = bounded
                 .iter()
-                .map(|(v, b)| if *b > 0.0 { v.max_abs_error / b } else { 0.0 })
+                .map(|(_, _, ratio)| *ratio)
                 .fold(0.0, f64::max);
             let _ = match broken.is_empty() {
                 true => writeln!(

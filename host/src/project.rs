@@ -211,8 +211,8 @@ pub struct CompressSummary {
     pub residual_bytes: u64,
     /// Values stored exactly (error-bounded mode).
     pub exact_values: usize,
-    /// The absolute bound of each variable (error-bounded mode).
-    pub error_bounds: Option<Vec<f64>>,
+    /// The bound of each variable (error-bounded mode).
+    pub error_bounds: Option<Vec<crate::container::VariableBound>>,
     /// What predicted the values (error-bounded mode).
     pub predictor: crate::container::Predictor,
     /// Model id written in the file.
@@ -375,10 +375,16 @@ pub struct EvaluationInputs {
 pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> Result<Evaluation> {
     let original = Dataset::load(&inputs.original, &inputs.names)?;
     let reconstructed = Dataset::load(&inputs.reconstructed, &original.names)?;
+    let header = CompressedFile::read(&inputs.compressed)?.header;
+    // an error-bounded file was restored by the fixed-point decoder, whatever was asked
+    let kind = match header.error_bounds {
+        Some(_) => ModelKind::Quantized,
+        None => inputs.kind,
+    };
     let decoder_files = inputs
         .model_dir
         .as_deref()
-        .map(|dir| AnyDecoder::files(dir, inputs.kind));
+        .map(|dir| AnyDecoder::files(dir, kind));
     let sizes = Sizes::measure(
         original.raw_bytes() as u64,
         &inputs.compressed,
@@ -391,12 +397,12 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
         Some(sizes),
     )?;
     // an error-bounded file's promise, checked value by value
-    let header = CompressedFile::read(&inputs.compressed)?.header;
     if let Some(bounds) = header.error_bounds
         && bounds.len() == report.variables.len()
     {
-        for (v, b) in report.variables.iter_mut().zip(bounds) {
-            v.error_bound = Some(b);
+        let ratios = evaluate::bound_ratios(&original.values, &reconstructed.values, &bounds);
+        for ((v, b), ratio) in report.variables.iter_mut().zip(bounds).zip(ratios) {
+            v.error_bound = Some((b, ratio));
         }
     }
     fsutil::create_dir(&inputs.out_dir)?;

@@ -11,9 +11,9 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Asserts that every value of `restored` is within `bound(variable)` of `original` (NaN for NaN, an
+/// Asserts that every value of `restored` is within `bound(variable, value)` of `original` (NaN for NaN, an
 /// infinity exactly).
-fn assert_within(original: &Dataset, restored: &Dataset, bound: impl Fn(usize) -> f64) {
+fn assert_within(original: &Dataset, restored: &Dataset, bound: impl Fn(usize, f64) -> f64) {
     assert_eq!(original.shape(), restored.shape());
     let n = match original.kind {
         DataKind::Table => original.features(),
@@ -25,12 +25,12 @@ fn assert_within(original: &Dataset, restored: &Dataset, bound: impl Fn(usize) -
         } else if v.is_infinite() {
             r == v
         } else {
-            (r - v).abs() <= bound(i % n)
+            (r - v).abs() <= bound(i % n, v)
         };
         assert!(
             held,
             "value {i}: {v} restored as {r}, bound {}",
-            bound(i % n)
+            bound(i % n, v)
         );
     }
 }
@@ -92,15 +92,21 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
     };
     for rel in [1e-2, 1e-4] {
         let restored = compress(&[&format!("rel:{rel}")], "rel.baler");
-        assert_within(&data, &restored, |j| rel * range(j));
+        assert_within(&data, &restored, |j, _| rel * range(j));
     }
-    // per-variable bounds over a global one; integer variables under ½ come back exact
-    let restored = compress(&["rel:1e-3", "pt=abs:0.5", "jet_id=abs:0"], "mixed.baler");
-    assert_within(&data, &restored, |j| match j {
+    // per-variable bounds over a global one, a point-wise one; integer variables under ½ come back exact
+    let restored = compress(
+        &["rel:1e-3", "pt=abs:0.5", "mass=pw:1e-3", "jet_id=abs:0"],
+        "mixed.baler",
+    );
+    assert_within(&data, &restored, |j, v| match j {
         0 => 0.5,
+        3 => 1e-3 * v.abs(),
         4 => 0.0,
         _ => 1e-3 * range(j),
     });
+    let restored = compress(&["pw:1e-4"], "pointwise.baler");
+    assert_within(&data, &restored, |_, v| 1e-4 * v.abs());
 
     // a receiver with only the packed decoder restores the same bytes
     let receiver = dir.join("receiver");
@@ -208,7 +214,7 @@ fn every_value_keeps_to_its_bound_on_the_cfd_field() {
             &["decompress", "-m", model, "-i", "f.baler", "-o", "f.npz"],
         );
         let restored = Dataset::load(&dir.join("f.npz"), &[]).unwrap();
-        assert_within(&data, &restored, |_| 1e-3 * (hi - lo));
+        assert_within(&data, &restored, |_, _| 1e-3 * (hi - lo));
     }
     // evaluate checks the file's promise
     let args = [

@@ -5,12 +5,11 @@
 mod bounded;
 
 pub use crate::config::{BoundSpec, ErrorBound};
+pub use crate::container::Predictor;
 pub use bounded::resolve_bounds;
 
-pub use crate::container::Predictor;
-use crate::container::{CompressedFile, Header, LatentPrecision};
-use crate::data::DataKind;
-use crate::data::Dataset;
+use crate::container::{CompressedFile, Header, LatentPrecision, VariableBound};
+use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::model::{DecoderFacts, QuantizedDecoder};
 use crate::runtime::DeviceStream;
@@ -93,8 +92,7 @@ fn latent_on_grid(codes: &[f64], step: f64, coarsen: i32) -> Result<Vec<f32>> {
 const MAX_COARSEN: i32 = 12;
 
 /// Error-bounded compression: the latent as the quantised decoder's input codes, then the residuals that restore
-/// every value of `data` within its variable's absolute bound (`bounds`, one per variable, from
-/// [`resolve_bounds`]) from the prediction of the fixed-point decoder running behind `decoder_device`
+/// every value of `data` within its variable's bound (`bounds`, one per variable, from [`resolve_bounds`]) from the prediction of the fixed-point decoder running behind `decoder_device`
 /// (bit-exact: `cpu-fixed` or a decoder kernel). Values the quantiser cannot reach, NaN and ±Inf included, are
 /// stored exactly; the encoder sees them as 0 (the normalised mean or midpoint). The latent grid is coarsened
 /// step by step (rate against distortion: fewer latent bits, larger residuals) while the file shrinks.
@@ -102,7 +100,7 @@ pub fn compress_bounded(
     decoder: &QuantizedDecoder,
     data: &Dataset,
     source: &Path,
-    bounds: &[f64],
+    bounds: &[VariableBound],
     predictor: Option<Predictor>,
     encoder: &mut DeviceStream,
     decoder_device: &mut DeviceStream,

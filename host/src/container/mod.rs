@@ -11,6 +11,7 @@ use crate::data::{DataKind, FloatType};
 use crate::error::{Error, Result};
 use half::f16;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
@@ -114,6 +115,42 @@ impl LatentPrecision {
     }
 }
 
+/// The bound one variable of an error-bounded file keeps to.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VariableBound {
+    /// |restored − original| ≤ this.
+    Abs(f64),
+    /// |restored − original| ≤ this × |original| (point-wise relative: zero comes back as zero).
+    Pw(f64),
+}
+
+impl VariableBound {
+    /// The bound's number (absolute, or the relative factor).
+    pub fn value(self) -> f64 {
+        match self {
+            VariableBound::Abs(b) | VariableBound::Pw(b) => b,
+        }
+    }
+
+    /// How far `restored` may be from `original` under this bound.
+    pub fn allowed(self, original: f64) -> f64 {
+        match self {
+            VariableBound::Abs(b) => b,
+            VariableBound::Pw(r) => r * original.abs(),
+        }
+    }
+}
+
+impl fmt::Display for VariableBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VariableBound::Abs(b) => write!(f, "±{b:.3e}"),
+            VariableBound::Pw(r) => write!(f, "±{r:.3e}×|x|"),
+        }
+    }
+}
+
 /// What predicts the values of an error-bounded file, whose residuals correct it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -156,10 +193,9 @@ pub struct Header {
     /// With [`LatentPrecision::Codes`]: the value of one step of the stored integers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latent_step: Option<f64>,
-    /// Error-bounded files: the absolute bound of each variable (one for fields), which every restored value
-    /// keeps to.
+    /// Error-bounded files: the bound of each variable (one for fields), which every restored value keeps to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_bounds: Option<Vec<f64>>,
+    pub error_bounds: Option<Vec<VariableBound>>,
     /// Error-bounded files: what predicts the values.
     #[serde(default, skip_serializing_if = "Predictor::is_default")]
     pub predictor: Predictor,
@@ -241,7 +277,9 @@ impl Header {
         }
         if let Some(bounds) = &self.error_bounds
             && (bounds.len() != self.variables()
-                || !bounds.iter().all(|b| b.is_finite() && *b >= 0.0))
+                || !bounds
+                    .iter()
+                    .all(|b| b.value().is_finite() && b.value() >= 0.0))
         {
             return Err(format!(
                 "error bounds {bounds:?}: there must be one finite, non-negative bound per variable ({})",
@@ -595,7 +633,7 @@ mod tests {
     #[test]
     fn an_error_bounded_file_round_trips_as_version_2() {
         let mut file = sample(LatentPrecision::F16);
-        file.header.error_bounds = Some(vec![0.5, 0.0]);
+        file.header.error_bounds = Some(vec![VariableBound::Abs(0.5), VariableBound::Pw(0.0)]);
         file.residuals = Some(Residuals {
             codes: vec![vec![0, 7, 3], vec![1, -2]],
             exact_at: vec![1],
@@ -617,7 +655,7 @@ mod tests {
             "{err}"
         );
         let mut header = file.header.clone();
-        header.error_bounds = Some(vec![0.5]);
+        header.error_bounds = Some(vec![VariableBound::Abs(0.5)]);
         let residuals = file.residuals.as_ref().unwrap().to_bytes();
         let short = CompressedFile::assemble_with(&header, &payload, Some(&residuals));
         let err = CompressedFile::from_bytes(&short, Path::new("x")).unwrap_err();

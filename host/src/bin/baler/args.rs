@@ -197,10 +197,10 @@ pub struct CompressArgs {
     #[arg(long, value_enum, conflicts_with = "error_bound")]
     pub latent_precision: Option<LatentPrecision>,
     /// Error-bounded mode (repeat the flag for several): every restored value within its bound, NaN and ±Inf
-    /// kept exactly. abs:<bound> in the variable's units, rel:<bound> × the variable's range, either for every
-    /// variable or behind a name (pt=rel:1e-4). Uses the quantised model (implies --fixed) [default: the
+    /// kept exactly. abs:<bound> in the variable's units, rel:<bound> × the variable's range, pw:<bound> × each
+    /// value (point-wise relative, for steep spectra), for every variable or behind a name (pt=pw:1e-3). Uses the quantised model (implies --fixed) [default: the
     /// project's `[compression] error_bounds`, else off].
-    #[arg(long, value_name = "[VARIABLE=]abs|rel:BOUND")]
+    #[arg(long, value_name = "[VARIABLE=]abs|rel|pw:BOUND")]
     pub error_bound: Vec<BoundSpec>,
     /// Error-bounded fields: what predicts the values: autoencoder, autoencoder+lorenzo (2-D Lorenzo on the
     /// residual the autoencoder leaves), or lorenzo alone (for comparison) [default: the smaller file of the

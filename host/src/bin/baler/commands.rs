@@ -128,7 +128,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         s.model_id
     );
     if let Some(bounds) = &s.error_bounds {
-        let list: Vec<String> = bounds.iter().map(|b| format!("{b:.3e}")).collect();
+        let list: Vec<String> = bounds.iter().map(|b| b.to_string()).collect();
         println!(
             "error-bounded: every value within its bound ({}); predictor {}; {} B latent, {} B residuals, {} values stored exactly",
             list.join(", "),
