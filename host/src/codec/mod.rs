@@ -95,7 +95,8 @@ const MAX_COARSEN: i32 = 12;
 /// every value of `data` within its variable's bound (`bounds`, one per variable, from [`resolve_bounds`]) from the prediction of the fixed-point decoder running behind `decoder_device`
 /// (bit-exact: `cpu-fixed` or a decoder kernel). Values the quantiser cannot reach, NaN and ±Inf included, are
 /// stored exactly; the encoder sees them as 0 (the normalised mean or midpoint). The latent grid is coarsened
-/// step by step (rate against distortion: fewer latent bits, larger residuals) while the file shrinks.
+/// step by step (rate against distortion: fewer latent bits, larger residuals) while the file of a sample of
+/// [`SEARCH_SAMPLES`] samples shrinks; for fields the predictor is chosen the same way.
 pub fn compress_bounded(
     decoder: &QuantizedDecoder,
     data: &Dataset,
@@ -119,44 +120,97 @@ pub fn compress_bounded(
             vec![Predictor::Autoencoder, Predictor::AutoencoderLorenzo]
         }
     };
-    let step = file.header.latent_step.expect("codes have a step");
-    let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
-    let mut best: Option<(usize, CompressedFile)> = None;
+    // the grid and predictor are chosen on a sample of the samples, then applied to all
+    let (sample_file, sample_data) = sample(&file, data, SEARCH_SAMPLES);
+    let mut best: Option<(usize, i32, Predictor)> = None;
     for coarsen in 0..=MAX_COARSEN {
-        let mut at_this_grid: Option<(usize, CompressedFile)> = None;
+        let mut at_this_grid: Option<(usize, Predictor)> = None;
         for &predictor in &predictors {
-            let mut candidate = file.clone();
-            candidate.latent = latent_on_grid(&codes, step, coarsen)?;
-            candidate.header.latent_step = Some(step * f64::powi(2.0, coarsen));
-            candidate.header.predictor = predictor;
-            let predictions = predict(decoder, &candidate, decoder_device)?;
-            candidate.residuals = Some(bounded::residuals(
-                &data.values,
-                &predictions,
-                bounds,
-                &decoder.data.integer,
-                data.dtype,
-                lorenzo(&candidate.header),
-            ));
+            let candidate = with_residuals(
+                &sample_file,
+                &sample_data,
+                coarsen,
+                predictor,
+                decoder,
+                decoder_device,
+            )?;
             let size = candidate.encode(0).bytes.len();
-            if at_this_grid
-                .as_ref()
-                .is_none_or(|(smallest, _)| size < *smallest)
-            {
-                at_this_grid = Some((size, candidate));
+            if at_this_grid.is_none_or(|(smallest, _)| size < smallest) {
+                at_this_grid = Some((size, predictor));
             }
         }
-        let (size, candidate) = at_this_grid.expect("at least one predictor");
-        match &best {
-            Some((smallest, _)) if size >= *smallest => break,
-            _ => best = Some((size, candidate)),
+        let (size, predictor) = at_this_grid.expect("at least one predictor");
+        match best {
+            Some((smallest, ..)) if size >= smallest => break,
+            _ => best = Some((size, coarsen, predictor)),
         }
         // the latent does not take part in the local predictor alone: one grid is enough
         if predictors == [Predictor::Lorenzo] {
             break;
         }
     }
-    Ok(best.expect("at least one candidate").1)
+    let (_, coarsen, predictor) = best.expect("at least one candidate");
+    with_residuals(&file, data, coarsen, predictor, decoder, decoder_device)
+}
+
+/// Samples the latent-grid search runs on: at most this many, spread over the data.
+const SEARCH_SAMPLES: usize = 8192;
+
+/// Every ⌈rows / n⌉-th sample of a file (without residuals) and its data.
+fn sample(file: &CompressedFile, data: &Dataset, n: usize) -> (CompressedFile, Dataset) {
+    let stride = data.rows.div_ceil(n).max(1);
+    if stride == 1 {
+        return (file.clone(), data.clone());
+    }
+    let (features, latent) = (data.features(), file.header.latent_size);
+    let rows: Vec<usize> = (0..data.rows).step_by(stride).collect();
+    let mut sampled = file.clone();
+    sampled.latent = rows
+        .iter()
+        .flat_map(|&r| &file.latent[r * latent..(r + 1) * latent])
+        .copied()
+        .collect();
+    sampled.header.shape[0] = rows.len();
+    let values = rows
+        .iter()
+        .flat_map(|&r| &data.values[r * features..(r + 1) * features])
+        .copied()
+        .collect();
+    let data = Dataset {
+        rows: rows.len(),
+        values,
+        ..data.clone()
+    };
+    (sampled, data)
+}
+
+/// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser and
+/// the residuals that restore `data` from `predictor` within the header's bounds.
+fn with_residuals(
+    file: &CompressedFile,
+    data: &Dataset,
+    coarsen: i32,
+    predictor: Predictor,
+    decoder: &QuantizedDecoder,
+    decoder_device: &mut DeviceStream,
+) -> Result<CompressedFile> {
+    let step = file.header.latent_step.expect("codes have a step");
+    let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
+    let mut candidate = file.clone();
+    candidate.latent = latent_on_grid(&codes, step, coarsen)?;
+    candidate.header.latent_step = Some(step * f64::powi(2.0, coarsen));
+    candidate.header.predictor = predictor;
+    let predictions = predict(decoder, &candidate, decoder_device)?;
+    let bounds = candidate.header.error_bounds.as_deref().expect("bounded");
+    candidate.residuals = Some(bounded::residuals(
+        &data.values,
+        &predictions,
+        bounds,
+        &decoder.data.integer,
+        data.dtype,
+        lorenzo(&candidate.header),
+    ));
+    Ok(candidate)
 }
 
 /// The local predictor a file's header asks for.
