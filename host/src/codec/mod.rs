@@ -306,3 +306,45 @@ fn check_header(header: &Header, decoder: &dyn DecoderFacts, source: &Path) -> R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::FloatType;
+
+    #[test]
+    fn a_sample_keeps_whole_rows_of_latent_and_data() {
+        let rows = 10;
+        let data = Dataset {
+            kind: DataKind::Table,
+            names: vec!["a".into(), "b".into()],
+            dtype: FloatType::F32,
+            rows,
+            values: (0..rows * 2).map(|v| v as f64).collect(),
+        };
+        let file = CompressedFile {
+            header: Header {
+                model_id: "00112233445566778899aabbccddeeff".into(),
+                kind: DataKind::Table,
+                shape: vec![rows, 2],
+                dtype: FloatType::F32,
+                names: data.names.clone(),
+                latent_size: 3,
+                latent_precision: LatentPrecision::F32,
+                latent_step: None,
+                error_bounds: None,
+                predictor: Predictor::Autoencoder,
+            },
+            latent: (0..rows * 3).map(|v| v as f32).collect(),
+            residuals: None,
+        };
+        // every third row: 0, 3, 6, 9
+        let (f, d) = sample(&file, &data, 4);
+        assert_eq!((d.rows, f.header.shape.clone()), (4, vec![4, 2]));
+        assert_eq!(d.values, [0.0, 1.0, 6.0, 7.0, 12.0, 13.0, 18.0, 19.0]);
+        assert_eq!(f.latent[3..6], [9.0, 10.0, 11.0]);
+        assert_eq!(f.latent.len(), 12);
+        // a sample as large as the data is the data
+        assert_eq!(sample(&file, &data, 10), (file.clone(), data.clone()));
+    }
+}
