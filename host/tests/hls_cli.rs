@@ -146,31 +146,26 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
         decompressed("cpu-fixed", "cpu.npy"),
         decompressed(&decoder_kernel, "csim.npy")
     );
-    let args = [
-        "decompress",
-        "-m",
-        model,
-        "-i",
-        "cpu.baler",
-        "-o",
-        "z.npy",
-        "--fixed",
-        "--device",
-        &csim,
-    ];
-    fails(tmp.path(), &args, "the kernel was built for model");
-    let args = [
-        "decompress",
-        "-m",
-        model,
-        "-i",
-        "cpu.baler",
-        "-o",
-        "z.npy",
-        "--device",
-        "loopback",
-    ];
-    fails(tmp.path(), &args, "device loopback runs no decoder");
+    // the encoder kernel and the loopback run no decoder of this model
+    fn to_z<'a>(model: &'a str, device: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "decompress",
+            "-m",
+            model,
+            "-i",
+            "cpu.baler",
+            "-o",
+            "z.npy",
+            "--device",
+            device,
+        ];
+        args.extend(extra);
+        args
+    }
+    let message = "the kernel was built for model";
+    fails(tmp.path(), &to_z(model, &csim, &["--fixed"]), message);
+    let message = "device loopback runs no decoder";
+    fails(tmp.path(), &to_z(model, "loopback", &[]), message);
     assert!(!tmp.path().join("z.npy").exists());
     common::refused_usage(
         tmp.path(),
