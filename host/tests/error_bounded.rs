@@ -147,6 +147,29 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
     refused_usage(dir, &compress_x(&["--error-bound", "abs:-1"]), message);
     let both = ["--error-bound", "rel:1e-3", "--latent-precision", "f16"];
     refused_usage(dir, &compress_x(&both), "cannot be used with");
+    // a model folder without the quantised model says what to run
+    let float_only = dir.join("float-only");
+    std::fs::create_dir(&float_only).unwrap();
+    for f in [
+        "decoder.json",
+        "decoder.safetensors",
+        "encoder.json",
+        "encoder.safetensors",
+    ] {
+        std::fs::copy(Path::new(model).join(f), float_only.join(f)).unwrap();
+    }
+    let args = [
+        "compress",
+        "-m",
+        "float-only",
+        "-i",
+        "jets.npy",
+        "-o",
+        "x.baler",
+        "--error-bound",
+        "rel:1e-3",
+    ];
+    fails(dir, &args, "no quantised model here");
     // without error bounds, NaN is refused as before
     fails(dir, &compress_x(&["--fixed"]), "NaN");
     assert!(!dir.join("x.baler").exists());

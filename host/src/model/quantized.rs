@@ -110,8 +110,16 @@ impl QuantizedDecoder {
     pub fn load(dir: &Path) -> Result<Self> {
         let json = dir.join(QUANTIZED_DECODER);
         let packed = dir.join(QUANTIZED_DECODER_PACKED);
-        if !json.exists() && packed.exists() {
-            return Self::from_packed(dir, &fsutil::read_bytes(&packed)?);
+        match (json.exists(), packed.exists()) {
+            (false, true) => return Self::from_packed(dir, &fsutil::read_bytes(&packed)?),
+            (false, false) if dir.is_dir() => {
+                return Err(Error::Mismatch(format!(
+                    "{}: no quantised model here (neither {QUANTIZED_DECODER} nor {QUANTIZED_DECODER_PACKED}): run \
+                     `baler quantize` first; --fixed and error-bounded mode use it",
+                    dir.display()
+                )));
+            }
+            _ => {}
         }
         Self::from_bytes(dir, &fsutil::read_bytes(&json)?)
     }
