@@ -125,29 +125,13 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     ];
     fails(tmp.path(), &args, "the kernel was built for model");
     assert!(!tmp.path().join("x.baler").exists());
-    // decompression runs the decoder kernel, to the same bytes as the fixed-point reference
-    let decompressed = |device: &str, name: &str| {
-        let args = [
-            "decompress",
-            "-m",
-            model,
-            "-i",
-            "cpu.baler",
-            "-o",
-            name,
-            "--fixed",
-            "--device",
-            device,
-        ];
-        ok(tmp.path(), &args);
-        std::fs::read(tmp.path().join(name)).unwrap()
-    };
-    assert_eq!(
-        decompressed("cpu-fixed", "cpu.npy"),
-        decompressed(&decoder_kernel, "csim.npy")
-    );
-    // the encoder kernel and the loopback run no decoder of this model
-    fn to_z<'a>(model: &'a str, device: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    // decompression into `out` on `device`
+    fn decompress<'a>(
+        model: &'a str,
+        device: &'a str,
+        out: &'a str,
+        extra: &[&'a str],
+    ) -> Vec<&'a str> {
         let mut args = vec![
             "decompress",
             "-m",
@@ -155,17 +139,35 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
             "-i",
             "cpu.baler",
             "-o",
-            "z.npy",
+            out,
             "--device",
             device,
         ];
         args.extend(extra);
         args
     }
+    // decompression runs the decoder kernel, to the same bytes as the fixed-point reference
+    let decompressed = |device: &str, name: &str| {
+        ok(tmp.path(), &decompress(model, device, name, &["--fixed"]));
+        std::fs::read(tmp.path().join(name)).unwrap()
+    };
+    assert_eq!(
+        decompressed("cpu-fixed", "cpu.npy"),
+        decompressed(&decoder_kernel, "csim.npy")
+    );
+    // the encoder kernel and the loopback run no decoder of this model
     let message = "the kernel was built for model";
-    fails(tmp.path(), &to_z(model, &csim, &["--fixed"]), message);
+    fails(
+        tmp.path(),
+        &decompress(model, &csim, "z.npy", &["--fixed"]),
+        message,
+    );
     let message = "device loopback runs no decoder";
-    fails(tmp.path(), &to_z(model, "loopback", &[]), message);
+    fails(
+        tmp.path(),
+        &decompress(model, "loopback", "z.npy", &[]),
+        message,
+    );
     assert!(!tmp.path().join("z.npy").exists());
     common::refused_usage(
         tmp.path(),
