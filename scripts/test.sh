@@ -16,15 +16,21 @@ if ! command -v g++ >/dev/null || ! command -v cc >/dev/null || ! command -v mak
 if ! python3 -c "import ensurepip, venv" 2>/dev/null; then apt_install python3-venv; fi
 # Mesa's software Vulkan driver runs the gpu device (burn's wgpu backend) where there is no GPU
 if ! dpkg -s mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; then apt_install mesa-vulkan-drivers libvulkan1; fi
+# the SZ3 and ZFP baselines of `baler evaluate --baselines` (features sz3, zfp) build with cmake; SZ3's configure
+# finds zstd through pkg-config, and bindgen needs libclang
+if ! dpkg -s cmake pkg-config libzstd-dev libclang-dev >/dev/null 2>&1; then
+    apt_install cmake pkg-config libzstd-dev libclang-dev
+fi
 
 cargo fmt --all -- --check
 # no module of a crate imports one that imports it back
 python3 scripts/import_cycles.py
 # One compilation serves the lints and the tests: clippy-driver compiles the workspace's own crates (all
-# targets, with the gpu device's wgpu feature) and denies every warning, while building the test binaries.
+# targets, with the gpu device's wgpu feature and the SZ3 and ZFP baselines) and denies every warning, while
+# building the test binaries.
 export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-cargo test --workspace --all-targets --features baler/wgpu --no-run
+cargo test --workspace --all-targets --features baler/wgpu,baler/sz3,baler/zfp --no-run
 # the core is no_std: it must build for the soft-core and MCU targets
 cargo build -p baler-core --target thumbv7em-none-eabihf
 cargo build -p baler-core --target riscv32imac-unknown-none-elf
@@ -33,6 +39,6 @@ cargo build -p baler-core --target riscv32imac-unknown-none-elf
 bash scripts/fuzz.sh smoke
 # the real ap_fixed headers, for the bit-exact comparisons
 bash scripts/fetch_ap_types.sh >/dev/null
-cargo test --workspace --features baler/wgpu
+cargo test --workspace --features baler/wgpu,baler/sz3,baler/zfp
 # the generated projects against hls4ml 1.3.0's own C simulation (same weights, formats and inputs)
 bash scripts/hls4ml_crosscheck.sh

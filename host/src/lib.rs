@@ -24,6 +24,7 @@ pub mod power;
 pub mod project;
 pub mod quantize;
 pub mod runtime;
+pub mod suitability;
 #[cfg(feature = "train")]
 pub mod train;
 

@@ -2,6 +2,7 @@
 //! reconstructed with the response, field images (original / reconstructed / difference), loss curves.
 
 use crate::error::{Error, Result};
+use crate::suitability::{Point, Study};
 use crate::train::EpochStats;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -299,4 +300,89 @@ pub fn loss_curve(path: &Path, history: &[EpochStats]) -> Result<()> {
 }
 
 /// Line colours, one per series.
-pub(crate) const PALETTE: [RGBColor; 6] = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+pub(crate) const PALETTE: [RGBColor; 8] = [
+    BLUE,
+    RED,
+    GREEN,
+    MAGENTA,
+    CYAN,
+    BLACK,
+    RGBColor(230, 140, 0),
+    RGBColor(120, 80, 40),
+];
+
+/// The suitability study: compression ratio against the error bound for every method (R_actual, with baler's
+/// R without its decoder dashed), lossless methods as horizontal lines; points that broke their bound are left out.
+pub fn ratio_against_error(path: &Path, study: &Study) -> Result<()> {
+    draw_png(path, (1000, 650), |root| {
+        let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+        let held: Vec<&Point> = study.points.iter().filter(|p| p.held()).collect();
+        let levels: Vec<f64> = held.iter().filter_map(|p| p.level).collect();
+        let ratios = held.iter().flat_map(|p| [p.ratio, p.ratio_actual]);
+        let (x_lo, x_hi) = levels
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+        let (y_lo, y_hi) = ratios.fold((f64::INFINITY, 0.0f64), |(l, h), v| (l.min(v), h.max(v)));
+        if !(x_lo.is_finite() && y_lo.is_finite() && y_lo > 0.0) {
+            return Err("no method kept its bound".into());
+        }
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("compression against error: {}", study.source),
+                ("sans-serif", 20),
+            )
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                (x_lo / 2.0..x_hi * 2.0).log_scale(),
+                (y_lo * 0.8..y_hi * 1.25).log_scale(),
+            )
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("error bound × each variable's range")
+            .y_desc("compression ratio on the raw bytes")
+            .draw()
+            .map_err(e)?;
+        let mut methods: Vec<&str> = Vec::new();
+        for p in &held {
+            if !methods.contains(&p.method.as_str()) {
+                methods.push(&p.method);
+            }
+        }
+        for (k, method) in methods.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let points: Vec<&&Point> = held.iter().filter(|p| p.method == *method).collect();
+            match points[0].level {
+                None => {
+                    let r = points[0].ratio;
+                    let line = [(x_lo / 2.0, r), (x_hi * 2.0, r)];
+                    labelled_line(&mut chart, line, color, 1, &format!("{method} (lossless)"))?;
+                }
+                Some(_) => {
+                    let actual = points
+                        .iter()
+                        .map(|p| (p.level.unwrap_or(x_lo), p.ratio_actual));
+                    let label = match points[0].autoencoder {
+                        true => format!("{method}, R_actual (decoder counted)"),
+                        false => method.to_string(),
+                    };
+                    labelled_line(&mut chart, actual, color, 2, &label)?;
+                    if points[0].autoencoder {
+                        let r: Vec<_> = points
+                            .iter()
+                            .map(|p| (p.level.unwrap_or(x_lo), p.ratio))
+                            .collect();
+                        chart
+                            .draw_series(DashedLineSeries::new(r, 8, 5, color.stroke_width(2)))
+                            .map_err(e)?
+                            .label(format!("{method}, R (decoder paid once)"))
+                            .legend(move |(x, y)| PathElement::new([(x, y), (x + 8, y)], color));
+                    }
+                }
+            }
+        }
+        legend(&mut chart)
+    })
+}

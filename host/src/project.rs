@@ -1,5 +1,5 @@
 //! A project folder: `baler.toml`, the trained model, training history and outputs, and the library
-//! calls behind each CLI subcommand (train, compress, decompress, evaluate).
+//! calls behind each CLI subcommand (train, compress, decompress, evaluate and its suitability study).
 
 use crate::codec;
 use crate::config::{CompressionConfig, EvaluationConfig, ProjectConfig};
@@ -9,10 +9,11 @@ use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
 use crate::fsutil;
 pub use crate::model::ModelKind;
-use crate::model::{AnyDecoder, DecoderFacts, Model};
+use crate::model::{AnyDecoder, DecoderFacts, Model, QuantizedDecoder};
 use crate::plot;
 use crate::quantize::{self, PrecisionOptions, PrecisionReport};
 use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
+use crate::suitability::{self, Study};
 use crate::train::{self, EpochStats, TrainReport};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
@@ -415,6 +416,34 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
         write_plots(&dir, &original, &reconstructed, config.response_threshold)?;
     }
     Ok(report)
+}
+
+/// File names of the suitability study in its output folder.
+pub const SUITABILITY_JSON: &str = "suitability.json";
+/// Its plot.
+pub const SUITABILITY_PNG: &str = "suitability.png";
+
+/// The suitability study (`baler evaluate --baselines`) of `input` with the quantised model in `model_dir` at
+/// each bound of `levels` × each variable's range; writes `suitability.json` and `suitability.png` into `out_dir`.
+pub fn study_suitability(
+    model_dir: &Path,
+    input: &Path,
+    names: &[String],
+    levels: &[f64],
+    out_dir: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Study> {
+    let decoder = QuantizedDecoder::load(model_dir)?;
+    let data = load_for_model(input, names, &decoder.data.names, NonFinite::Keep)?;
+    let zstd_level = CompressionConfig::default().zstd_level;
+    let study = suitability::study(
+        model_dir, &decoder, &data, input, levels, zstd_level, progress,
+    )?;
+    fsutil::create_dir(out_dir)?;
+    let json = serde_json::to_vec_pretty(&study).expect("study serialises");
+    fsutil::write_bytes(&out_dir.join(SUITABILITY_JSON), &json)?;
+    plot::ratio_against_error(&out_dir.join(SUITABILITY_PNG), &study)?;
+    Ok(study)
 }
 
 fn write_plots(

@@ -272,3 +272,99 @@ fn every_value_keeps_to_its_bound_on_the_cfd_field() {
     ];
     fails(dir, &args, "is for fields; a table's rows are independent");
 }
+
+#[test]
+fn the_suitability_study_runs_every_method_and_checks_every_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut data = Dataset::load(&repo().join("data/hep_jets_dijet.npy"), &[]).unwrap();
+    data.rows = 2000;
+    data.values.truncate(2000 * 9);
+    data.save(&dir.join("jets.npy")).unwrap();
+    let model = repo().join("models/jets-baler-9to5");
+    let model = model.to_str().unwrap();
+    let study = [
+        "evaluate",
+        "-m",
+        model,
+        "--original",
+        "jets.npy",
+        "-o",
+        "study",
+        "--baselines",
+    ];
+    let printed = ok(dir, &[&study[..], &["--bounds", "1e-2,1e-3"]].concat());
+    let json = std::fs::read(dir.join("study/suitability.json")).unwrap();
+    let report: baler::suitability::Study = serde_json::from_slice(&json).unwrap();
+    let png = std::fs::read(dir.join("study/suitability.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let mut methods = vec![
+        "zstd -3",
+        "zstd -19",
+        "baler autoencoder",
+        "quantiser alone",
+    ];
+    // the optional baselines ran where built, and say why not where not
+    for (feature, built, names) in [
+        (
+            "sz3",
+            cfg!(feature = "sz3"),
+            &["SZ3", "SZ3 without prediction"][..],
+        ),
+        ("zfp", cfg!(feature = "zfp"), &["ZFP"][..]),
+    ] {
+        match built {
+            true => methods.extend(names),
+            false => assert!(
+                printed.contains(&format!("without the feature {feature}")),
+                "{printed}"
+            ),
+        }
+    }
+    for method in methods {
+        let points: Vec<_> = report
+            .points
+            .iter()
+            .filter(|p| p.method == method)
+            .collect();
+        let expected = if method.starts_with("zstd") { 1 } else { 2 };
+        assert_eq!(points.len(), expected, "{method}: {points:?}");
+        for p in points {
+            // every error-bounded method restored every value within its bound, the lossless ones exactly
+            // (ZFP's fixed accuracy is a bound it usually beats, and SZ3's is its promise)
+            assert!(p.held(), "{p:?}");
+            assert!(
+                p.ratio > 1.0 && p.compress_mb_s > 0.0 && p.decompress_mb_s > 0.0,
+                "{p:?}"
+            );
+            let lossless = p.level.is_none();
+            assert_eq!(lossless, p.worst_error_over_bound == 0.0, "{p:?}");
+        }
+    }
+    let baler = report.points.iter().find(|p| p.autoencoder).unwrap();
+    let decoder =
+        std::fs::metadata(repo().join("models/jets-baler-9to5/quantized-decoder.pack")).unwrap();
+    assert_eq!(baler.decoder_bytes, decoder.len());
+    assert_eq!(report.verdicts.len(), 2);
+    assert!(
+        printed.contains("at 1e-2 × range: best without the autoencoder"),
+        "{printed}"
+    );
+    // refusals: a bound that is not positive, --bounds without --baselines, a model for other data
+    fails(
+        dir,
+        &[&study[..], &["--bounds", "0"]].concat(),
+        "a bound must be a positive number",
+    );
+    refused_usage(dir, &["evaluate", "--bounds", "1e-3"], "--baselines");
+    let cfd = repo().join("models/cfd-conv-r100");
+    let wrong = [
+        "evaluate",
+        "-m",
+        cfd.to_str().unwrap(),
+        "--original",
+        "jets.npy",
+        "--baselines",
+    ];
+    fails(dir, &wrong, "jets.npy");
+}

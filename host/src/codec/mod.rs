@@ -8,7 +8,7 @@ pub use crate::config::{BoundSpec, ErrorBound};
 pub use crate::container::Predictor;
 pub use bounded::resolve_bounds;
 
-use crate::container::{CompressedFile, Header, LatentPrecision, VariableBound};
+use crate::container::{CompressedFile, Header, LatentPrecision, Residuals, VariableBound};
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::model::{DecoderFacts, QuantizedDecoder};
@@ -198,6 +198,10 @@ fn with_residuals(
     let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
     let mut candidate = file.clone();
     candidate.latent = latent_on_grid(&codes, step, coarsen)?;
+    // the local predictor alone does not read the latent: zeros cost next to nothing
+    if predictor == Predictor::Lorenzo {
+        candidate.latent.fill(0.0);
+    }
     candidate.header.latent_step = Some(step * f64::powi(2.0, coarsen));
     candidate.header.predictor = predictor;
     let predictions = predict(decoder, &candidate, decoder_device)?;
@@ -211,6 +215,28 @@ fn with_residuals(
         lorenzo(&candidate.header),
     ));
     Ok(candidate)
+}
+
+/// Error-bounded mode's quantiser with no predictor (each value's code is the value over twice its bound), for
+/// comparison: what a predictor adds. Returns the residual section's bytes.
+pub fn quantize_alone(data: &Dataset, bounds: &[VariableBound], integer: &[bool]) -> Vec<u8> {
+    let zeros = vec![0.0; data.values.len()];
+    bounded::residuals(&data.values, &zeros, bounds, integer, data.dtype, None).to_bytes()
+}
+
+/// The values of `data`'s layout restored from the bytes of [`quantize_alone`].
+pub fn restore_alone(
+    bytes: &[u8],
+    data: &Dataset,
+    bounds: &[VariableBound],
+    integer: &[bool],
+) -> Result<Vec<f64>> {
+    let residuals = Residuals::from_bytes(bytes, data.values.len(), bounds.len())
+        .map_err(|m| Error::Mismatch(format!("quantiser alone: {m}")))?;
+    let zeros = vec![0.0; data.values.len()];
+    Ok(bounded::restore(
+        zeros, &residuals, bounds, integer, data.dtype, None,
+    ))
 }
 
 /// The local predictor a file's header asks for.

@@ -5,6 +5,7 @@ use baler::codec::{BoundSpec, Predictor};
 use baler::config::{LatentPrecision, Preset};
 use baler::hls::Network;
 use baler::runtime::DeviceSpec;
+use baler::suitability::DEFAULT_LEVELS;
 use baler_hls::{IoType, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -260,6 +261,15 @@ pub struct EvaluateArgs {
     /// Evaluate the fixed-point model's output (the `-fixed` files; its decoder counts in R_actual).
     #[arg(long)]
     pub fixed: bool,
+    /// Instead of evaluating a reconstruction: is the autoencoder worth it on this data? Compresses the original
+    /// with baler's error-bounded mode (the quantised model, each predictor) and with zstd, the quantiser alone,
+    /// SZ3 and ZFP (when built with the features sz3 and zfp) at each of --bounds, checks every restored value,
+    /// and writes suitability.json and suitability.png.
+    #[arg(long, conflicts_with_all = ["reconstructed", "compressed", "fixed"])]
+    pub baselines: bool,
+    /// The bounds of --baselines, × each variable's range.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_LEVELS, requires = "baselines")]
+    pub bounds: Vec<f64>,
 }
 
 /// Arguments of `baler quantize`.

@@ -180,7 +180,12 @@ pub fn evaluate(args: EvaluateArgs) -> Result<()> {
         model,
         out,
         fixed,
+        baselines,
+        bounds,
     } = args;
+    if baselines {
+        return suitability(&project, original, model, out, &bounds);
+    }
     let kind = model_kind(fixed);
     let (inputs, config) = match optional_project(&project)? {
         Some(p) => {
@@ -216,6 +221,36 @@ pub fn evaluate(args: EvaluateArgs) -> Result<()> {
     let report = project::evaluate_files(&inputs, &config)?;
     print!("{}", report.table());
     println!("report in {}", inputs.out_dir.display());
+    Ok(())
+}
+
+/// `baler evaluate --baselines`: the project's (or the given) data and model, the report beside them.
+fn suitability(
+    project: &Path,
+    original: Option<PathBuf>,
+    model: Option<PathBuf>,
+    out: Option<PathBuf>,
+    bounds: &[f64],
+) -> Result<()> {
+    let p = optional_project(project)?;
+    let input = need(original, p.as_ref().map(Project::input), "original")?;
+    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+    let names = p
+        .as_ref()
+        .map(|p| p.config.data.names.clone())
+        .unwrap_or_default();
+    let out = out
+        .or(p.as_ref().map(Project::output_dir))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let study = project::study_suitability(&model, &input, &names, bounds, &out, &mut |line| {
+        eprintln!("{line}")
+    })?;
+    print!("{}", study.table());
+    println!(
+        "report in {} and {}",
+        out.join(project::SUITABILITY_JSON).display(),
+        out.join(project::SUITABILITY_PNG).display()
+    );
     Ok(())
 }
 
