@@ -300,7 +300,7 @@ pub fn loss_curve(path: &Path, history: &[EpochStats]) -> Result<()> {
 }
 
 /// Line colours, one per series.
-pub(crate) const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 12] = [
     BLUE,
     RED,
     GREEN,
@@ -309,6 +309,10 @@ pub(crate) const PALETTE: [RGBColor; 8] = [
     BLACK,
     RGBColor(230, 140, 0),
     RGBColor(120, 80, 40),
+    RGBColor(128, 128, 128),
+    RGBColor(0, 128, 128),
+    RGBColor(128, 0, 128),
+    RGBColor(128, 128, 0),
 ];
 
 /// The suitability study: compression ratio against the error bound for every method (R_actual, with baler's
@@ -383,6 +387,13 @@ pub fn ratio_against_error(path: &Path, study: &Study) -> Result<()> {
                 }
             }
         }
-        legend(&mut chart)
+        // the upper left stays empty: ratios fall as the bound tightens
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(e)
     })
 }
