@@ -154,18 +154,14 @@ pub fn study(
         };
         let bounds = codec::resolve_bounds(&[spec], data)?;
         for &predictor in &predictors {
-            let point = baler_point(
+            let mut point = baler_point(
                 model_dir, decoder, data, source, &bounds, predictor, zstd_level, level,
             )?;
-            let point = Point {
-                decoder_bytes: if point.autoencoder { decoder_bytes } else { 0 },
-                ..point
-            };
-            let point = Point {
-                ratio_actual: input_bytes as f64
-                    / (point.compressed_bytes + point.decoder_bytes) as f64,
-                ..point
-            };
+            if point.autoencoder {
+                point.decoder_bytes = decoder_bytes;
+                point.ratio_actual =
+                    input_bytes as f64 / (point.compressed_bytes + decoder_bytes) as f64;
+            }
             progress(&format!(
                 "{}{}: R {:.3}, R_actual {:.3}",
                 point.method,
@@ -323,17 +319,12 @@ fn baler_point(
     let input_bytes = data.raw_bytes() as u64;
     let compressed_bytes = encoded.bytes.len() as u64;
     let name = match predictor {
-        Predictor::Lorenzo => "Lorenzo alone (baler's quantiser)".to_string(),
-        p => format!(
-            "baler {}",
-            serde_json::to_value(p)
-                .expect("serialises")
-                .as_str()
-                .unwrap_or("?")
-        ),
+        Predictor::Autoencoder => "baler autoencoder",
+        Predictor::AutoencoderLorenzo => "baler autoencoder+lorenzo",
+        Predictor::Lorenzo => "Lorenzo alone (baler's quantiser)",
     };
     Ok(Point {
-        method: name,
+        method: name.into(),
         autoencoder: predictor != Predictor::Lorenzo,
         level: Some(level),
         compressed_bytes,
