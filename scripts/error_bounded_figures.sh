@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The figures of docs/results.md#error-bounded-mode: `baler evaluate --baselines` (error-bounded mode with each
-# predictor against zstd, the quantiser alone, SZ3 and ZFP, every restored value checked) on the shipped jet table
+# predictor, with the autoencoder and without, against zstd, SZ3 and ZFP, every restored value checked) on the shipped jet table
 # and CFD field with the committed reference models, at 1e-2, 1e-3 and 1e-4 × each variable's range.
 #   bash scripts/error_bounded_figures.sh [out-dir]     (builds baler with the features sz3 and zfp first)
 set -euo pipefail

@@ -173,8 +173,8 @@ pub struct CompressionConfig {
     /// Error-bounded mode when not empty: `abs:<bound>`, `rel:<bound>` (× the variable's range), or either
     /// behind a variable name (`pt=rel:1e-4`); every variable needs a bound.
     pub error_bounds: Vec<BoundSpec>,
-    /// Error-bounded fields: what predicts the values (`autoencoder`, `autoencoder+lorenzo`, or `lorenzo` alone
-    /// for comparison); unset, the smaller file of the first two.
+    /// Error-bounded mode: what predicts the values (`autoencoder`, `none`, and for fields `autoencoder+lorenzo`
+    /// or `lorenzo` alone); unset, the one that makes the smallest file on a sample.
     pub predictor: Option<Predictor>,
 }
 

@@ -4,7 +4,7 @@
 use crate::codec;
 use crate::config::{CompressionConfig, EvaluationConfig, ProjectConfig};
 use crate::container::{CompressedFile, LatentPrecision};
-use crate::data::{DataKind, Dataset, NonFinite, load_for_model};
+use crate::data::{DataKind, Dataset, FloatType, NonFinite, load_for_model};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
 use crate::fsutil;
@@ -194,6 +194,8 @@ pub fn device(backend: &str) -> Result<Device> {
 /// What `compress` did.
 #[derive(Clone, Debug)]
 pub struct CompressSummary {
+    /// Table or fields.
+    pub kind: DataKind,
     /// Samples compressed.
     pub rows: usize,
     /// Latent values per sample.
@@ -204,6 +206,12 @@ pub struct CompressSummary {
     pub latent_step: Option<f64>,
     /// Raw input bytes.
     pub input_bytes: u64,
+    /// Their type: R is on these bytes.
+    pub dtype: FloatType,
+    /// The same data compressed losslessly by zstd -3 (the ratio to beat).
+    pub lossless_bytes: u64,
+    /// Bytes of the decoder files a receiver needs besides the file (0 where the predictor needs none).
+    pub decoder_bytes: u64,
     /// Compressed file bytes.
     pub compressed_bytes: u64,
     /// Of which the compressed latent values.
@@ -219,6 +227,9 @@ pub struct CompressSummary {
     /// Model id written in the file.
     pub model_id: String,
 }
+
+/// The zstd level of the lossless figure `compress` compares with (fast, so it costs little beside compression).
+pub const LOSSLESS_LEVEL: i32 = 3;
 
 /// Added to the default output file names, so both kinds can be compared side by side.
 fn suffix(kind: ModelKind) -> &'static str {
@@ -283,7 +294,20 @@ pub fn compress_file(
         fsutil::create_dir(dir)?;
     }
     fsutil::write_bytes(output, &bytes)?;
+    let decoder_bytes = match file.header.predictor.uses_decoder() {
+        true => AnyDecoder::files(model_dir, decoder.kind())
+            .iter()
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).map_err(Error::io(p)))
+            .sum::<Result<u64>>()?,
+        false => 0,
+    };
+    let lossless_bytes = suitability::baselines::zstd_bytes(&data, LOSSLESS_LEVEL)
+        .map_err(|e| Error::Mismatch(format!("zstd on {}: {e}", input.display())))?;
     Ok(CompressSummary {
+        kind: data.kind,
+        dtype: data.dtype,
+        lossless_bytes,
+        decoder_bytes,
         rows: data.rows,
         latent_size: file.header.latent_size,
         latent_precision: file.header.latent_precision,
@@ -382,10 +406,14 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
         Some(_) => ModelKind::Quantized,
         None => inputs.kind,
     };
-    let decoder_files = inputs
-        .model_dir
-        .as_deref()
-        .map(|dir| AnyDecoder::files(dir, kind));
+    // a file whose predictor does not read the latent needs no decoder files
+    let decoder_files = match header.predictor.uses_decoder() {
+        true => inputs
+            .model_dir
+            .as_deref()
+            .map(|dir| AnyDecoder::files(dir, kind)),
+        false => Some(Vec::new()),
+    };
     let sizes = Sizes::measure(
         original.raw_bytes() as u64,
         &inputs.compressed,

@@ -104,7 +104,13 @@ fn table_workflow_offline_and_online() {
         ],
     );
     assert!(half.contains("latent values each (f16)"), "{half}");
-    assert!(ok(root, &["info", "half.baler"]).contains("\"f16\""));
+    assert!(ok(root, &["info", "half.baler", "--json"]).contains("\"f16\""));
+    let text = ok(root, &["info", "half.baler"]);
+    assert!(
+        text.contains("latent: 2 values per sample, f16")
+            && text.contains("(the decoder's files not counted)"),
+        "{text}"
+    );
     ok(root, &["decompress", "-p", p]);
     let report = ok(root, &["evaluate", "-p", p]);
     assert!(
@@ -180,7 +186,7 @@ fn table_workflow_offline_and_online() {
     );
     let back = Dataset::load(&root.join("new-restored.npy"), &[]).unwrap();
     assert_eq!((back.rows, back.dtype), (300, FloatType::F32));
-    let info = ok(root, &["info", "new.baler"]);
+    let info = ok(root, &["info", "new.baler", "--json"]);
     assert!(info.contains("\"latent_size\": 2"), "{info}");
     assert!(ok(root, &["info", "decoder-only"]).contains("decoder only"));
 }
@@ -203,6 +209,7 @@ fn field_workflow_with_conv_model_and_f16_latent() {
         &[
             "info",
             dir.join("output/compressed.baler").to_str().unwrap(),
+            "--json",
         ],
     );
     assert!(
@@ -337,4 +344,52 @@ fn crafted_data_headers_exit_1_with_the_file_named() {
         &["info", "long.npy"],
         "long.npy: array 'data': header of 4294967295 bytes is longer than numpy's limit",
     );
+}
+
+#[test]
+fn info_prints_text_or_json_and_stops_quietly_when_its_reader_goes_away() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 2,000 variables: more text than a pipe holds
+    let wide = Dataset {
+        kind: DataKind::Table,
+        names: (0..2000).map(|i| format!("v{i}")).collect(),
+        dtype: FloatType::F32,
+        rows: 3,
+        values: (0..6000).map(f64::from).collect(),
+    };
+    wide.save(&dir.join("wide.npy")).unwrap();
+    let text = ok(dir, &["info", "wide.npy"]);
+    assert!(
+        text.starts_with("table, shape [3, 2000], f32, 24000 bytes"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["info", "wide.npy", "--json"])).unwrap();
+    assert_eq!(json["variables"][1999]["max"], 5999.0);
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/cfd-conv-r100");
+    let text = ok(dir, &["info", model.to_str().unwrap()]);
+    assert!(text.contains("data: fields of 50 × 50, f64"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["info", model.to_str().unwrap(), "--json"])).unwrap();
+    assert!(
+        json["decoder"]["parameters"].as_u64().unwrap() > 0,
+        "{json}"
+    );
+    // the reader takes one line and goes away: no panic, the process ends by SIGPIPE as other Unix tools do
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_baler"))
+        .current_dir(dir)
+        .args(["info", "wide.npy"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 40];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(13), "{:?}", out.status);
 }

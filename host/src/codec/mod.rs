@@ -8,7 +8,7 @@ pub use crate::config::{BoundSpec, ErrorBound};
 pub use crate::container::Predictor;
 pub use bounded::resolve_bounds;
 
-use crate::container::{CompressedFile, Header, LatentPrecision, Residuals, VariableBound};
+use crate::container::{CompressedFile, Header, LatentPrecision, VariableBound};
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::model::{DecoderFacts, QuantizedDecoder};
@@ -92,11 +92,13 @@ fn latent_on_grid(codes: &[f64], step: f64, coarsen: i32) -> Result<Vec<f32>> {
 const MAX_COARSEN: i32 = 12;
 
 /// Error-bounded compression: the latent as the quantised decoder's input codes, then the residuals that restore
-/// every value of `data` within its variable's bound (`bounds`, one per variable, from [`resolve_bounds`]) from the prediction of the fixed-point decoder running behind `decoder_device`
-/// (bit-exact: `cpu-fixed` or a decoder kernel). Values the quantiser cannot reach, NaN and ±Inf included, are
-/// stored exactly; the encoder sees them as 0 (the normalised mean or midpoint). The latent grid is coarsened
-/// step by step (rate against distortion: fewer latent bits, larger residuals) while the file of a sample of
-/// [`SEARCH_SAMPLES`] samples shrinks; for fields the predictor is chosen the same way.
+/// every value of `data` within its variable's bound (`bounds`, one per variable, from [`resolve_bounds`]) from
+/// the prediction of the fixed-point decoder running behind `decoder_device` (bit-exact: `cpu-fixed` or a decoder
+/// kernel). Values the quantiser cannot reach, NaN and ±Inf included, are stored exactly; the encoder sees them as
+/// 0 (the normalised mean or midpoint). The latent grid is coarsened step by step (rate against distortion: fewer
+/// latent bits, larger residuals) while the file of a sample of [`SEARCH_SAMPLES`] samples shrinks. Without a
+/// `predictor`, the smallest sample file chooses it, among those that need no decoder too (tables: none; fields:
+/// Lorenzo alone), so the autoencoder is used only where it pays.
 pub fn compress_bounded(
     decoder: &QuantizedDecoder,
     data: &Dataset,
@@ -109,44 +111,59 @@ pub fn compress_bounded(
     let mut file = compress(decoder, data, source, LatentPrecision::Codes, encoder)?;
     file.header.error_bounds = Some(bounds.to_vec());
     let predictors = match (predictor, data.kind) {
-        (Some(p), DataKind::Fields { .. }) => vec![p],
-        (Some(Predictor::Autoencoder) | None, DataKind::Table) => vec![Predictor::Autoencoder],
-        (Some(p), DataKind::Table) => {
+        (Some(p @ (Predictor::AutoencoderLorenzo | Predictor::Lorenzo)), DataKind::Table) => {
             return Err(Error::Mismatch(format!(
-                "predictor {p:?} is for fields; a table's rows are independent (use autoencoder)"
+                "predictor {p:?} is for fields; a table's rows are independent (use autoencoder or none)"
             )));
         }
-        (None, DataKind::Fields { .. }) => {
-            vec![Predictor::Autoencoder, Predictor::AutoencoderLorenzo]
-        }
+        (Some(p), _) => vec![p],
+        (None, DataKind::Table) => vec![Predictor::Autoencoder, Predictor::None],
+        (None, DataKind::Fields { .. }) => vec![
+            Predictor::Autoencoder,
+            Predictor::AutoencoderLorenzo,
+            Predictor::Lorenzo,
+        ],
     };
     // the grid and predictor are chosen on a sample of the samples, then applied to all
     let (sample_file, sample_data) = sample(&file, data, SEARCH_SAMPLES);
+    let mut size = |coarsen: i32, predictor: Predictor| -> Result<usize> {
+        let candidate = with_residuals(
+            &sample_file,
+            &sample_data,
+            coarsen,
+            predictor,
+            decoder,
+            decoder_device,
+        )?;
+        Ok(candidate.encode(0).bytes.len())
+    };
     let mut best: Option<(usize, i32, Predictor)> = None;
-    for coarsen in 0..=MAX_COARSEN {
-        let mut at_this_grid: Option<(usize, Predictor)> = None;
-        for &predictor in &predictors {
-            let candidate = with_residuals(
-                &sample_file,
-                &sample_data,
-                coarsen,
-                predictor,
-                decoder,
-                decoder_device,
-            )?;
-            let size = candidate.encode(0).bytes.len();
-            if at_this_grid.is_none_or(|(smallest, _)| size < smallest) {
-                at_this_grid = Some((size, predictor));
+    let (reading, not_reading): (Vec<Predictor>, Vec<Predictor>) =
+        predictors.iter().partition(|p| p.uses_decoder());
+    // predictors that read the latent: the grid coarsens while the sample's file shrinks
+    if !reading.is_empty() {
+        let mut previous = usize::MAX;
+        for coarsen in 0..=MAX_COARSEN {
+            let mut at_this_grid: Option<(usize, Predictor)> = None;
+            for &predictor in &reading {
+                let bytes = size(coarsen, predictor)?;
+                if at_this_grid.is_none_or(|(smallest, _)| bytes < smallest) {
+                    at_this_grid = Some((bytes, predictor));
+                }
             }
+            let (bytes, predictor) = at_this_grid.expect("at least one predictor");
+            if bytes >= previous {
+                break;
+            }
+            previous = bytes;
+            best = Some((bytes, coarsen, predictor));
         }
-        let (size, predictor) = at_this_grid.expect("at least one predictor");
-        match best {
-            Some((smallest, ..)) if size >= smallest => break,
-            _ => best = Some((size, coarsen, predictor)),
-        }
-        // the latent does not take part in the local predictor alone: one grid is enough
-        if predictors == [Predictor::Lorenzo] {
-            break;
+    }
+    // the others store a zero latent: one grid is enough
+    for predictor in not_reading {
+        let bytes = size(0, predictor)?;
+        if best.is_none_or(|(smallest, ..)| bytes < smallest) {
+            best = Some((bytes, 0, predictor));
         }
     }
     let (_, coarsen, predictor) = best.expect("at least one candidate");
@@ -198,8 +215,8 @@ fn with_residuals(
     let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
     let mut candidate = file.clone();
     candidate.latent = latent_on_grid(&codes, step, coarsen)?;
-    // the local predictor alone does not read the latent: zeros cost next to nothing
-    if predictor == Predictor::Lorenzo {
+    // a predictor that does not read the latent stores zeros, which cost next to nothing
+    if !predictor.uses_decoder() {
         candidate.latent.fill(0.0);
     }
     candidate.header.latent_step = Some(step * f64::powi(2.0, coarsen));
@@ -217,32 +234,10 @@ fn with_residuals(
     Ok(candidate)
 }
 
-/// Error-bounded mode's quantiser with no predictor (each value's code is the value over twice its bound), for
-/// comparison: what a predictor adds. Returns the residual section's bytes.
-pub fn quantize_alone(data: &Dataset, bounds: &[VariableBound], integer: &[bool]) -> Vec<u8> {
-    let zeros = vec![0.0; data.values.len()];
-    bounded::residuals(&data.values, &zeros, bounds, integer, data.dtype, None).to_bytes()
-}
-
-/// The values of `data`'s layout restored from the bytes of [`quantize_alone`].
-pub fn restore_alone(
-    bytes: &[u8],
-    data: &Dataset,
-    bounds: &[VariableBound],
-    integer: &[bool],
-) -> Result<Vec<f64>> {
-    let residuals = Residuals::from_bytes(bytes, data.values.len(), bounds.len())
-        .map_err(|m| Error::Mismatch(format!("quantiser alone: {m}")))?;
-    let zeros = vec![0.0; data.values.len()];
-    Ok(bounded::restore(
-        zeros, &residuals, bounds, integer, data.dtype, None,
-    ))
-}
-
 /// The local predictor a file's header asks for.
 fn lorenzo(header: &Header) -> Option<bounded::Lorenzo> {
     match (header.predictor, header.kind) {
-        (Predictor::Autoencoder, _) | (_, DataKind::Table) => None,
+        (Predictor::Autoencoder | Predictor::None, _) | (_, DataKind::Table) => None,
         (_, DataKind::Fields { height, width }) => Some(bounded::Lorenzo { height, width }),
     }
 }
@@ -288,7 +283,7 @@ fn predict(
     file: &CompressedFile,
     decoder_device: &mut DeviceStream,
 ) -> Result<Vec<f64>> {
-    if file.header.predictor == Predictor::Lorenzo {
+    if !file.header.predictor.uses_decoder() {
         let values = file
             .header
             .data_values()

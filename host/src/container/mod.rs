@@ -162,13 +162,21 @@ pub enum Predictor {
     #[value(name = "autoencoder+lorenzo")]
     #[serde(rename = "autoencoder+lorenzo")]
     AutoencoderLorenzo,
-    /// Fields: 2-D Lorenzo alone (the decoder is not used; for comparison).
+    /// Fields: 2-D Lorenzo alone (the decoder is not used).
     Lorenzo,
+    /// No prediction: the quantiser alone (the decoder is not used).
+    None,
 }
 
 impl Predictor {
     fn is_default(&self) -> bool {
         *self == Predictor::Autoencoder
+    }
+
+    /// Whether it runs the decoder on the latent (else the latent is stored as zeros and the receiver needs no
+    /// decoder).
+    pub fn uses_decoder(self) -> bool {
+        matches!(self, Predictor::Autoencoder | Predictor::AutoencoderLorenzo)
     }
 }
 
@@ -247,7 +255,7 @@ impl Header {
         };
         if !shape_ok {
             return Err(format!(
-                "header shape {:?} does not fit kind {:?} and {} names",
+                "header shape {:?} does not fit {} and {} names",
                 self.shape,
                 self.kind,
                 self.names.len()
@@ -268,11 +276,22 @@ impl Header {
             ));
         }
         let fields = matches!(self.kind, DataKind::Fields { .. });
-        let local_fits = fields && self.error_bounds.is_some();
-        if !self.predictor.is_default() && !local_fits {
+        let fits = match self.predictor {
+            Predictor::Autoencoder => true,
+            Predictor::None => self.error_bounds.is_some(),
+            Predictor::AutoencoderLorenzo | Predictor::Lorenzo => {
+                fields && self.error_bounds.is_some()
+            }
+        };
+        if !fits {
             return Err(format!(
-                "predictor {:?} is for error-bounded fields only",
-                self.predictor
+                "predictor {:?} is for error-bounded {}only",
+                self.predictor,
+                if self.predictor == Predictor::None {
+                    "files "
+                } else {
+                    "fields "
+                }
             ));
         }
         if let Some(bounds) = &self.error_bounds

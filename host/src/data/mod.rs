@@ -27,6 +27,16 @@ pub enum DataKind {
     },
 }
 
+impl std::fmt::Display for DataKind {
+    /// `table`, or `fields of H × W`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataKind::Table => write!(f, "table"),
+            DataKind::Fields { height, width } => write!(f, "fields of {height} × {width}"),
+        }
+    }
+}
+
 /// An array of samples, held as f64 in row-major order whatever the stored type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {

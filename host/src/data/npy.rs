@@ -41,6 +41,14 @@ impl FloatType {
             FloatType::F64 => 8,
         }
     }
+
+    /// `f32` or `f64`, as files and messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FloatType::F32 => "f32",
+            FloatType::F64 => "f64",
+        }
+    }
 }
 
 /// A parsed `.npy` array.

@@ -1,7 +1,6 @@
-//! The compressors baler is compared with, each run on the user's data and timed: zstd (lossless), error-bounded
-//! mode's quantiser with no predictor, and, when built with the features `sz3` and `zfp`, SZ3 and ZFP.
+//! The compressors baler is compared with, each run on the user's data and timed: zstd (lossless) and, when
+//! built with the features `sz3` and `zfp`, SZ3 and ZFP.
 
-use crate::codec;
 use crate::container::VariableBound;
 use crate::data::{DataKind, Dataset, FloatType};
 use std::time::Instant;
@@ -64,6 +63,11 @@ fn from_raw_bytes(bytes: &[u8], dtype: FloatType) -> Vec<f64> {
     }
 }
 
+/// Bytes of the raw values (as the file holds them) compressed losslessly by zstd at `level`.
+pub fn zstd_bytes(data: &Dataset, level: i32) -> std::io::Result<u64> {
+    Ok(zstd::bulk::compress(&raw_bytes(&data.values, data.dtype), level)?.len() as u64)
+}
+
 /// zstd at `level` on the raw values: lossless.
 pub fn zstd_lossless(data: &Dataset, level: i32) -> Result<Trial, Unavailable> {
     let raw = raw_bytes(&data.values, data.dtype);
@@ -74,19 +78,6 @@ pub fn zstd_lossless(data: &Dataset, level: i32) -> Result<Trial, Unavailable> {
             let bytes = zstd::bulk::decompress(c, raw.len()).map_err(|e| format!("zstd: {e}"))?;
             Ok(from_raw_bytes(&bytes, data.dtype))
         },
-    )
-}
-
-/// Error-bounded mode's quantiser with no predictor (codes of value / twice the bound, pco-coded).
-pub fn quantizer_alone(
-    data: &Dataset,
-    bounds: &[VariableBound],
-    integer: &[bool],
-) -> Result<Trial, Unavailable> {
-    timed(
-        || Ok(codec::quantize_alone(data, bounds, integer)),
-        |c| c.len() as u64,
-        |c| codec::restore_alone(c, data, bounds, integer).map_err(|e| e.to_string()),
     )
 }
 
@@ -475,13 +466,6 @@ mod tests {
             assert_eq!(trial.restored, data.values);
             assert!(trial.bytes < data.raw_bytes() as u64);
         }
-    }
-
-    #[test]
-    fn the_quantiser_alone_keeps_every_bound() {
-        let (data, bounds) = table(FloatType::F32);
-        let trial = quantizer_alone(&data, &bounds, &[false; 3]).unwrap();
-        assert!(worst(&data, &trial, &bounds) <= 1.0);
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Is the autoencoder worth it on this data? Runs baler's error-bounded mode (with each predictor) and the
-//! baselines at the same bounds on the user's data, checks every restored value, and finds the size from which
-//! baler wins (its decoder is paid once).
+//! Is the autoencoder worth it on this data? Runs baler's error-bounded mode with each predictor (with the
+//! autoencoder and without) and the baselines at the same bounds on the user's data, checks every restored value,
+//! and finds the size from which the autoencoder wins (its decoder is paid once).
 
 pub mod baselines;
 
@@ -61,15 +61,16 @@ impl Point {
 pub struct Verdict {
     /// The bound × each variable's range.
     pub level: f64,
-    /// The method without the autoencoder with the highest R that kept the bound (lossless ones included).
+    /// The method without the autoencoder (baler's own included) with the highest R that kept the bound
+    /// (lossless ones included).
     pub best_other: String,
     /// Its R.
     pub best_other_ratio: f64,
-    /// Baler's mode with the highest R that kept the bound.
-    pub baler: Option<String>,
+    /// Baler's mode with the autoencoder with the highest R that kept the bound.
+    pub autoencoder: Option<String>,
     /// Its R (decoder not counted) and R_actual on this data.
-    pub baler_ratio: Option<(f64, f64)>,
-    /// Rows (samples) from which baler's R_actual passes the best other R, assuming bytes per row stay as
+    pub autoencoder_ratio: Option<(f64, f64)>,
+    /// Rows (samples) from which its R_actual passes the best other R, assuming bytes per row stay as
     /// measured here; `None` when it never does (its R is not above).
     pub wins_from_rows: Option<f64>,
 }
@@ -140,11 +141,12 @@ pub fn study(
         );
     }
     let predictors = match data.kind {
-        DataKind::Table => vec![Predictor::Autoencoder],
+        DataKind::Table => vec![Predictor::Autoencoder, Predictor::None],
         DataKind::Fields { .. } => vec![
             Predictor::Autoencoder,
             Predictor::AutoencoderLorenzo,
             Predictor::Lorenzo,
+            Predictor::None,
         ],
     };
     for &level in levels {
@@ -171,16 +173,6 @@ pub fn study(
             ));
             study.points.push(point);
         }
-        let trial = baselines::quantizer_alone(data, &bounds, &decoder.data.integer);
-        record(
-            &mut study,
-            progress,
-            "quantiser alone",
-            Some(level),
-            &bounds,
-            data,
-            trial,
-        );
         let others = [
             ("SZ3", baselines::sz3(data, &bounds, true)),
             (
@@ -321,11 +313,12 @@ fn baler_point(
     let name = match predictor {
         Predictor::Autoencoder => "baler autoencoder",
         Predictor::AutoencoderLorenzo => "baler autoencoder+lorenzo",
-        Predictor::Lorenzo => "Lorenzo alone (baler's quantiser)",
+        Predictor::Lorenzo => "baler lorenzo (no decoder)",
+        Predictor::None => "baler none (quantiser alone)",
     };
     Ok(Point {
         method: name.into(),
-        autoencoder: predictor != Predictor::Lorenzo,
+        autoencoder: predictor.uses_decoder(),
         level: Some(level),
         compressed_bytes,
         latent_bytes: Some(encoded.latent_bytes as u64),
@@ -369,8 +362,8 @@ fn verdict(study: &Study, level: f64) -> Verdict {
         level,
         best_other: other.method.clone(),
         best_other_ratio: other.ratio,
-        baler: baler.map(|b| b.method.clone()),
-        baler_ratio: baler.map(|b| (b.ratio, b.ratio_actual)),
+        autoencoder: baler.map(|b| b.method.clone()),
+        autoencoder_ratio: baler.map(|b| (b.ratio, b.ratio_actual)),
         wins_from_rows,
     }
 }
@@ -381,9 +374,12 @@ impl Study {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}: {:?} {:?}, {} B. Bounds × each variable's range; R on these bytes; MB/s of one run on this \
+            "{}: {:?} {}, {} B. Bounds × each variable's range; R on these bytes; MB/s of one run on this \
              machine; err/bound: largest |error| / bound over every value",
-            self.source, self.shape, self.dtype, self.input_bytes
+            self.source,
+            self.shape,
+            self.dtype.name(),
+            self.input_bytes
         );
         let _ = writeln!(
             out,
@@ -447,8 +443,14 @@ impl Verdict {
             "at {:e} × range: best without the autoencoder {} (R {:.3})",
             self.level, self.best_other, self.best_other_ratio
         );
-        match (&self.baler, self.baler_ratio, self.wins_from_rows) {
-            (None, ..) | (_, None, _) => format!("{head}; no baler mode kept the bound"),
+        match (
+            &self.autoencoder,
+            self.autoencoder_ratio,
+            self.wins_from_rows,
+        ) {
+            (None, ..) | (_, None, _) => {
+                format!("{head}; no mode with the autoencoder kept the bound")
+            }
             (Some(b), Some((r, actual)), None) => format!(
                 "{head}; {b} R {r:.3} (R_actual {actual:.3}) is {:.1} % short of it even without counting its \
                  decoder: the autoencoder does not pay on this data",
@@ -552,7 +554,7 @@ mod tests {
         // the broken point is no candidate at its bound: only lossless zstd is left there, and no baler mode
         let v = verdict(&s, 1e-2);
         assert_eq!(
-            (v.best_other.as_str(), v.baler.as_deref()),
+            (v.best_other.as_str(), v.autoencoder.as_deref()),
             ("zstd -19", None)
         );
         assert!(s.table().contains("BOUND NOT HELD by: baler autoencoder"));

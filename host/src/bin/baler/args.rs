@@ -203,9 +203,9 @@ pub struct CompressArgs {
     /// project's `[compression] error_bounds`, else off].
     #[arg(long, value_name = "[VARIABLE=]abs|rel|pw:BOUND")]
     pub error_bound: Vec<BoundSpec>,
-    /// Error-bounded fields: what predicts the values: autoencoder, autoencoder+lorenzo (2-D Lorenzo on the
-    /// residual the autoencoder leaves), or lorenzo alone (for comparison) [default: the smaller file of the
-    /// first two].
+    /// Error-bounded mode: what predicts the values: autoencoder, none (the quantiser alone), and for fields
+    /// autoencoder+lorenzo (2-D Lorenzo on the residual the autoencoder leaves) or lorenzo (alone) [default: the
+    /// one that makes the smallest file on a sample; none and lorenzo need no decoder].
     #[arg(long, value_enum, requires = "error_bound")]
     pub predictor: Option<Predictor>,
 }
@@ -262,8 +262,8 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub fixed: bool,
     /// Instead of evaluating a reconstruction: is the autoencoder worth it on this data? Compresses the original
-    /// with baler's error-bounded mode (the quantised model, each predictor) and with zstd, the quantiser alone,
-    /// SZ3 and ZFP (when built with the features sz3 and zfp) at each of --bounds, checks every restored value,
+    /// with baler's error-bounded mode (the quantised model; each predictor, with the autoencoder and without) and
+    /// with zstd, SZ3 and ZFP (when built with the features sz3 and zfp) at each of --bounds, checks every restored value,
     /// and writes suitability.json and suitability.png.
     #[arg(long, conflicts_with_all = ["reconstructed", "compressed", "fixed"])]
     pub baselines: bool,
@@ -392,6 +392,9 @@ pub struct ManifestArgs {
 pub struct InfoArgs {
     /// .npy/.npz/.csv, .baler, or a model folder.
     pub path: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `baler demo`.

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use baler::bench::{self, BenchOptions};
 use baler::config::{LatentPrecision, ModelConfig, ProjectConfig};
 use baler::container::CompressedFile;
-use baler::data::Dataset;
+use baler::data::{DataKind, Dataset};
 use baler::hls::{HlsOptions, hls_projects};
 use baler::model::{Decoder, Model};
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
@@ -17,6 +17,7 @@ use baler::train::EpochStats;
 use baler_hls::{CsimOptions, HlsConfig};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -111,8 +112,12 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         &output,
         &config.compression,
     )?;
+    let samples = match s.kind {
+        DataKind::Table => "rows",
+        DataKind::Fields { .. } => "fields",
+    };
     println!(
-        "{} rows → {} latent values each ({}); {} B → {} B (R = {:.2}) in {}; model {}",
+        "{} {samples} → {} latent values each ({}); {} B → {} B (R = {:.2} on the data's {} bytes) in {}; model {}",
         s.rows,
         s.latent_size,
         match (s.latent_precision, s.latent_step) {
@@ -124,9 +129,29 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         s.input_bytes,
         s.compressed_bytes,
         s.input_bytes as f64 / s.compressed_bytes as f64,
+        s.dtype.name(),
         output.display(),
         s.model_id
     );
+    let actual = s.input_bytes as f64 / (s.compressed_bytes + s.decoder_bytes) as f64;
+    let lossless = s.input_bytes as f64 / s.lossless_bytes as f64;
+    println!(
+        "R_actual = {actual:.2} with the {} B of decoder files a receiver needs; lossless zstd -{} makes R {lossless:.2} \
+         of the same data",
+        s.decoder_bytes,
+        project::LOSSLESS_LEVEL
+    );
+    if actual < lossless {
+        println!(
+            "warning: R_actual is below lossless compression's: zstd -{} would keep every value and take less room \
+             here{}",
+            project::LOSSLESS_LEVEL,
+            match s.decoder_bytes > s.compressed_bytes {
+                true => " (the decoder outweighs the compressed data: it pays only on more data)",
+                false => "",
+            }
+        );
+    }
     if let Some(bounds) = &s.error_bounds {
         let list: Vec<String> = bounds.iter().map(|b| b.to_string()).collect();
         println!(
@@ -493,59 +518,146 @@ fn progress_printer() -> impl FnMut(&EpochStats) {
 /// `baler info`: a model folder, a compressed file or a data file.
 pub fn info(args: InfoArgs) -> Result<()> {
     let path = args.path.as_path();
-    if path.is_dir() {
-        let decoder = Decoder::load(path)?;
-        let full = match path.join(baler::model::ENCODER_JSON).exists() {
-            true => Some(Model::load(path)?),
-            false => None,
-        };
-        println!("model {}", decoder.id);
-        println!(
-            "data: {:?}, dtype {:?}",
-            decoder.data.kind, decoder.data.dtype
-        );
-        if !decoder.data.names.is_empty() {
-            println!("variables: {}", decoder.data.names.join(", "));
-        }
-        println!("latent size {}", decoder.latent());
-        if let Some(m) = &full {
-            println!(
-                "encoder: {} layers, {} parameters",
-                m.encoder.layers.len(),
-                m.encoder.parameter_count()
-            );
-        } else {
-            println!("encoder: not present (decoder only)");
-        }
-        println!(
-            "decoder: {} layers, {} parameters",
-            decoder.network.layers.len(),
-            decoder.network.parameter_count()
-        );
-        return Ok(());
-    }
-    if path.extension().is_some_and(|e| e == "baler") {
-        let file = CompressedFile::read(path)?;
-        println!("{}", serde_json::to_string_pretty(&file.header)?);
-        return Ok(());
-    }
-    let data = Dataset::load(path, &[])?;
-    println!(
-        "{:?}, shape {:?}, dtype {:?}, {} bytes",
-        data.kind,
-        data.shape(),
-        data.dtype,
-        data.raw_bytes()
-    );
-    let integer = data.integer_columns();
-    for (v, name) in data.names.iter().enumerate() {
-        let (lo, hi) = data.column_range(v);
-        println!(
-            "  {name:<16} min {lo:<12.6} max {hi:<12.6}{}",
-            if integer[v] { "  integer" } else { "" }
-        );
+    let (text, json) = if path.is_dir() {
+        model_info(path)?
+    } else if path.extension().is_some_and(|e| e == "baler") {
+        compressed_info(path)?
+    } else {
+        data_info(path)?
+    };
+    match args.json {
+        true => println!("{}", serde_json::to_string_pretty(&json)?),
+        false => print!("{text}"),
     }
     Ok(())
+}
+
+/// A model folder: its id, data, latent and the two networks.
+fn model_info(dir: &Path) -> Result<(String, serde_json::Value)> {
+    let decoder = Decoder::load(dir)?;
+    let encoder = match dir.join(baler::model::ENCODER_JSON).exists() {
+        true => Some(Model::load(dir)?.encoder),
+        false => None,
+    };
+    let network =
+        |layers: usize, parameters: usize| json!({"layers": layers, "parameters": parameters});
+    let d = &decoder.data;
+    let json = json!({
+        "model_id": decoder.id.to_string(),
+        "kind": d.kind,
+        "dtype": d.dtype,
+        "variables": d.names,
+        "latent_size": decoder.latent(),
+        "encoder": encoder.as_ref().map(|e| network(e.layers.len(), e.parameter_count())),
+        "decoder": network(decoder.network.layers.len(), decoder.network.parameter_count()),
+    });
+    let mut text = format!(
+        "model {}\ndata: {}, {}\n",
+        decoder.id,
+        d.kind,
+        d.dtype.name()
+    );
+    if !d.names.is_empty() {
+        text += &format!("variables: {}\n", d.names.join(", "));
+    }
+    text += &format!("latent size {}\n", decoder.latent());
+    text += &match &encoder {
+        Some(e) => format!(
+            "encoder: {} layers, {} parameters\n",
+            e.layers.len(),
+            e.parameter_count()
+        ),
+        None => "encoder: not present (decoder only)\n".into(),
+    };
+    text += &format!(
+        "decoder: {} layers, {} parameters\n",
+        decoder.network.layers.len(),
+        decoder.network.parameter_count()
+    );
+    Ok((text, json))
+}
+
+/// A compressed file: what it holds, how, and its ratio on the original's bytes.
+fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
+    let file = CompressedFile::read(path)?;
+    let h = &file.header;
+    let bytes = std::fs::metadata(path)
+        .with_context(|| path.display().to_string())?
+        .len();
+    let original = h.data_values().unwrap_or(0) * h.dtype.size() as u64;
+    let ratio = original as f64 / bytes as f64;
+    let json =
+        json!({"header": h, "file_bytes": bytes, "original_bytes": original, "ratio": ratio});
+    let mut text = format!(
+        "compressed {} of shape {:?}, {}, model {}\n",
+        h.kind,
+        h.shape,
+        h.dtype.name(),
+        h.model_id
+    );
+    if !h.names.is_empty() {
+        text += &format!("variables: {}\n", h.names.join(", "));
+    }
+    let step = h
+        .latent_step
+        .map(|s| format!(", step {s}"))
+        .unwrap_or_default();
+    let precision = h.latent_precision.to_possible_value().expect("named");
+    text += &format!(
+        "latent: {} values per sample, {}{step}\n",
+        h.latent_size,
+        precision.get_name()
+    );
+    if let Some(bounds) = &h.error_bounds {
+        let list: Vec<String> = bounds.iter().map(ToString::to_string).collect();
+        let predictor = h.predictor.to_possible_value().expect("named");
+        text += &format!(
+            "error bounds: {}; predictor {}\n",
+            list.join(", "),
+            predictor.get_name()
+        );
+    }
+    text += &format!(
+        "{bytes} B for {original} B of {} values: R {ratio:.3} on {} bytes (the decoder's files not counted)\n",
+        h.dtype.name(),
+        h.dtype.name()
+    );
+    Ok((text, json))
+}
+
+/// A data file: layout, shape and each variable's range.
+fn data_info(path: &Path) -> Result<(String, serde_json::Value)> {
+    let data = Dataset::load(path, &[])?;
+    let integer = data.integer_columns();
+    let variables: Vec<_> = data
+        .names
+        .iter()
+        .enumerate()
+        .map(|(v, name)| {
+            let (min, max) = data.column_range(v);
+            json!({"name": name, "min": min, "max": max, "integer": integer[v]})
+        })
+        .collect();
+    let json = json!({
+        "kind": data.kind,
+        "shape": data.shape(),
+        "dtype": data.dtype,
+        "bytes": data.raw_bytes(),
+        "variables": variables,
+    });
+    let mut text = format!(
+        "{}, shape {:?}, {}, {} bytes\n",
+        data.kind,
+        data.shape(),
+        data.dtype.name(),
+        data.raw_bytes()
+    );
+    for (v, name) in data.names.iter().enumerate() {
+        let (lo, hi) = data.column_range(v);
+        let kind = if integer[v] { "  integer" } else { "" };
+        text += &format!("  {name:<16} min {lo:<12.6} max {hi:<12.6}{kind}\n");
+    }
+    Ok((text, json))
 }
 
 /// `baler demo`: both example projects, trained, compressed, decompressed and evaluated.

@@ -8,6 +8,13 @@ use args::{Cli, Command};
 use clap::Parser;
 
 fn main() {
+    // a reader that goes away (`baler info F | head`) ends the process quietly, as for other Unix tools, instead
+    // of a panic in println!
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::NewProject(args) => commands::new_project(args),
