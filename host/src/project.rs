@@ -295,10 +295,7 @@ pub fn compress_file(
     }
     fsutil::write_bytes(output, &bytes)?;
     let decoder_bytes = match file.header.predictor.uses_decoder() {
-        true => AnyDecoder::files(model_dir, decoder.kind())
-            .iter()
-            .map(|p| std::fs::metadata(p).map(|m| m.len()).map_err(Error::io(p)))
-            .sum::<Result<u64>>()?,
+        true => AnyDecoder::files_bytes(model_dir, decoder.kind())?,
         false => 0,
     };
     let lossless_bytes = suitability::baselines::zstd_bytes(&data, LOSSLESS_LEVEL)

@@ -111,6 +111,18 @@ impl AnyDecoder {
         }
     }
 
+    /// The bytes of [`AnyDecoder::files`]: what a receiver needs besides the compressed data (for R_actual).
+    pub fn files_bytes(dir: &Path, kind: ModelKind) -> crate::Result<u64> {
+        Self::files(dir, kind)
+            .iter()
+            .map(|p| {
+                std::fs::metadata(p)
+                    .map(|m| m.len())
+                    .map_err(crate::Error::io(p))
+            })
+            .sum()
+    }
+
     /// Its kind.
     pub fn kind(&self) -> ModelKind {
         match self {

@@ -113,10 +113,7 @@ pub fn study(
         )));
     }
     decoder.data.check(data, source)?;
-    let decoder_bytes = AnyDecoder::files(model_dir, ModelKind::Quantized)
-        .iter()
-        .map(|p| std::fs::metadata(p).map(|m| m.len()).map_err(Error::io(p)))
-        .sum::<Result<u64>>()?;
+    let decoder_bytes = AnyDecoder::files_bytes(model_dir, ModelKind::Quantized)?;
     let input_bytes = data.raw_bytes() as u64;
     let mut study = Study {
         source: source.display().to_string(),
