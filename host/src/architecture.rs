@@ -55,7 +55,13 @@ pub fn build(config: &ModelConfig, kind: DataKind, features: usize) -> Result<Au
     };
     match (preset, kind) {
         (Preset::Conv, DataKind::Fields { height, width }) => {
-            conv(&config.conv_channels, height, width, latent, hidden_act)
+            let channels = conv_stages(
+                &config.conv_channels,
+                height,
+                width,
+                config.conv_max_flattened,
+            );
+            conv(&channels, height, width, latent, hidden_act)
         }
         (Preset::Conv, DataKind::Table) => Err(Error::Mismatch(
             "the conv preset needs 2-D fields (a 3-D array), not a table".into(),
@@ -101,6 +107,29 @@ pub fn dense(features: usize, hidden: &[usize], latent: usize, act: Activation) 
             layers: dense_chain(&mirrored, act),
         },
     }
+}
+
+/// The channel count of each stride-2 stage: `channels`, then the last count repeated while the flattened field
+/// is larger than `max_flattened` and both sides can still halve.
+fn conv_stages(
+    channels: &[usize],
+    height: usize,
+    width: usize,
+    max_flattened: usize,
+) -> Vec<usize> {
+    let mut stages = channels.to_vec();
+    let last = *channels
+        .last()
+        .expect("checked: at least one channel count");
+    let (mut h, mut w) = (height, width);
+    for _ in channels {
+        (h, w) = (h.div_ceil(2), w.div_ceil(2));
+    }
+    while last * h * w > max_flattened && h >= 2 && w >= 2 {
+        stages.push(last);
+        (h, w) = (h.div_ceil(2), w.div_ceil(2));
+    }
+    stages
 }
 
 /// Convolutional autoencoder: a 3×3 convolution, then one stride-2 convolution per channel count,
@@ -234,6 +263,21 @@ mod tests {
             assert_eq!(ae.encoder.output_shape().unwrap(), vec![ae.latent()]);
             assert_eq!(ae.decoder.output_shape().unwrap(), vec![1, h, w], "{h}×{w}");
         }
+    }
+
+    #[test]
+    fn conv_depth_follows_the_field_size() {
+        let fields = |height, width| DataKind::Fields { height, width };
+        let config = ModelConfig::default();
+        // the shipped CFD fields keep the two configured stages: 8 × 13 × 13 = 1352 values flattened
+        let cfd = build(&config, fields(50, 50), 2500).unwrap();
+        assert_eq!(cfd.encoder.layers.len(), 5, "{:?}", cfd.encoder.layers);
+        // a 344 × 403 image: three more stages, 8 × 11 × 13 = 1144 values flattened
+        let terrain = build(&config, fields(344, 403), 344 * 403).unwrap();
+        assert_eq!(terrain.encoder.layers.len(), 8);
+        let flat = &terrain.encoder.shapes().unwrap()[7];
+        assert_eq!(flat, &vec![1144]);
+        assert_eq!(terrain.decoder.output_shape().unwrap(), vec![1, 344, 403]);
     }
 
     #[test]

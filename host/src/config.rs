@@ -3,7 +3,7 @@
 
 pub use crate::container::LatentPrecision;
 use crate::container::Predictor;
-use crate::data::{DataKind, Dataset};
+use crate::data::{DataKind, Dataset, Layout};
 use crate::error::{Error, Result};
 use baler_core::NormalizationMethod;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,8 @@ pub struct DataConfig {
     pub input: PathBuf,
     /// Variable names of a table, overriding names found in the file.
     pub names: Vec<String>,
+    /// How a 2-D array is read: a table, or one field (an image).
+    pub layout: Layout,
 }
 
 /// Which autoencoder.
@@ -82,6 +84,11 @@ pub struct ModelConfig {
     pub leaky_slope: f32,
     /// Channels of the strided convolutions of the `conv` preset.
     pub conv_channels: Vec<usize>,
+    /// Largest flattened size before the `conv` preset's dense layer: stride-2 stages with the last channel count
+    /// are added until the field is that small (the dense layer's weights grow with it times the latent size).
+    pub conv_max_flattened: usize,
+    /// Largest model (encoder and decoder parameters together) trained without complaint.
+    pub max_parameters: usize,
 }
 
 impl Default for ModelConfig {
@@ -94,6 +101,8 @@ impl Default for ModelConfig {
             activation: ActivationName::LeakyRelu,
             leaky_slope: 0.01,
             conv_channels: vec![16, 8],
+            conv_max_flattened: 4096,
+            max_parameters: 20_000_000,
         }
     }
 }
@@ -270,6 +279,10 @@ impl ProjectConfig {
                 "model.conv_channels must list at least one positive channel count",
             ),
             (
+                self.model.conv_max_flattened > 0,
+                "model.conv_max_flattened must be at least 1",
+            ),
+            (
                 (1..=22).contains(&self.compression.zstd_level),
                 "compression.zstd_level must be 1..=22",
             ),
@@ -292,6 +305,7 @@ impl ProjectConfig {
             data: DataConfig {
                 input,
                 names: Vec::new(),
+                layout: Layout::Auto,
             },
             ..Default::default()
         };
@@ -354,6 +368,7 @@ impl ProjectConfig {
 [data]
 input = {input}
 {names}   # variable names of a table (default: from the file, or var0, var1, ...)
+layout = {layout}   # how a 2-D array is read: auto | table | fields (one image); a 3-D array is a stack of fields
 
 [model]
 preset = {preset}   # auto (baler for tables, conv for fields) | baler | fpga-small | conv
@@ -363,6 +378,8 @@ preset = {preset}   # auto (baler for tables, conv for fields) | baler | fpga-sm
 activation = {activation}   # leaky_relu | relu
 leaky_slope = {slope}
 conv_channels = {channels}   # channels of the stride-2 convolutions (conv preset)
+conv_max_flattened = {flat}   # conv preset: stages with the last channel count are added until the flattened field is this small
+max_parameters = {maxp}   # larger models (encoder + decoder) are refused
 
 [training]
 epochs = {epochs}   # maximum; early stopping usually ends sooner
@@ -387,10 +404,13 @@ response_threshold = {thr:e}   # |x| below this is left out of the response (x_r
 plots = {plots}
 "#,
             input = value(d.input.to_string_lossy()),
+            layout = value(d.layout),
             preset = value(m.preset),
             activation = value(m.activation),
             slope = m.leaky_slope,
             channels = value(&m.conv_channels),
+            flat = m.conv_max_flattened,
+            maxp = m.max_parameters,
             epochs = t.epochs,
             batch = t.batch_size,
             lr = t.learning_rate,

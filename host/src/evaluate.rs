@@ -41,6 +41,60 @@ pub struct Sizes {
     /// Files the receiver needs besides the compressed file (decoder weights and description) and their sizes;
     /// `None` when the model folder is not known.
     pub auxiliary: Option<Vec<(PathBuf, u64)>>,
+    /// The original compressed losslessly (zstd at [`LOSSLESS_LEVEL`]): the size to beat.
+    #[serde(default)]
+    pub lossless_bytes: Option<u64>,
+}
+
+/// The zstd level of the lossless figure results are compared with (fast, so it costs little beside compression).
+pub const LOSSLESS_LEVEL: i32 = 3;
+
+/// Bytes of `data`'s values, as its file stores them, compressed losslessly by zstd at [`LOSSLESS_LEVEL`];
+/// `path` names the data in an error.
+pub fn lossless_bytes(data: &Dataset, path: &Path) -> Result<u64> {
+    let mut raw = Vec::new();
+    data.dtype.extend_le_bytes(&mut raw, &data.values);
+    let compressed = zstd::bulk::compress(&raw, LOSSLESS_LEVEL)
+        .map_err(|e| Error::Mismatch(format!("zstd on {}: {e}", path.display())))?;
+    Ok(compressed.len() as u64)
+}
+
+/// What a user must be told about sizes: R_actual (counting `decoder_bytes`, when known) below lossless zstd's,
+/// and a decoder outweighing the compressed file or the data itself.
+pub fn size_warnings(
+    input_bytes: u64,
+    compressed_bytes: u64,
+    decoder_bytes: Option<u64>,
+    lossless_bytes: u64,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let decoder = decoder_bytes.unwrap_or(0);
+    let (actual, lossless) = (
+        input_bytes as f64 / (compressed_bytes + decoder) as f64,
+        input_bytes as f64 / lossless_bytes as f64,
+    );
+    if actual < lossless {
+        warnings.push(format!(
+            "{} {actual:.3} is below lossless compression's: zstd -{LOSSLESS_LEVEL} keeps every value in {lossless_bytes} \
+             B (R {lossless:.3})",
+            match decoder_bytes {
+                Some(_) => "R_actual",
+                None => "R",
+            }
+        ));
+    }
+    if decoder > input_bytes {
+        warnings.push(format!(
+            "the decoder files ({decoder} B) are larger than the data ({input_bytes} B): this model pays only when \
+             reused on much more data of this kind"
+        ));
+    } else if decoder > compressed_bytes {
+        warnings.push(format!(
+            "the decoder files ({decoder} B) outweigh the compressed file ({compressed_bytes} B): the ratio counting \
+             them grows with more data compressed by the same model"
+        ));
+    }
+    warnings
 }
 
 impl Sizes {
@@ -49,6 +103,7 @@ impl Sizes {
         input_bytes: u64,
         compressed: &Path,
         auxiliary: Option<&[PathBuf]>,
+        lossless_bytes: Option<u64>,
     ) -> Result<Self> {
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(Error::io(p));
         Ok(Sizes {
@@ -62,7 +117,21 @@ impl Sizes {
                         .collect::<Result<_>>()
                 })
                 .transpose()?,
+            lossless_bytes,
         })
+    }
+
+    /// [`size_warnings`] of these sizes (none without the lossless figure).
+    pub fn warnings(&self) -> Vec<String> {
+        match self.lossless_bytes {
+            Some(lossless) => size_warnings(
+                self.input_bytes,
+                self.compressed_bytes,
+                self.auxiliary_bytes(),
+                lossless,
+            ),
+            None => Vec::new(),
+        }
     }
 
     /// R: input bytes / compressed bytes.
@@ -300,6 +369,16 @@ impl Evaluation {
                 s.input_bytes,
                 s.compressed_bytes,
             );
+            if let Some(lossless) = s.lossless_bytes {
+                let _ = writeln!(
+                    out,
+                    "lossless zstd -{LOSSLESS_LEVEL}: R = {:.3} ({lossless} B)",
+                    s.input_bytes as f64 / lossless as f64
+                );
+            }
+            for warning in s.warnings() {
+                let _ = writeln!(out, "warning: {warning}");
+            }
         }
         out
     }

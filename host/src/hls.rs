@@ -79,7 +79,13 @@ pub fn hls_projects(
     }
     let model = QuantizedModel::load(model_dir)?;
     let decoder = &model.decoder;
-    let data = load_for_model(input, names, &decoder.data.names, NonFinite::Refuse)?;
+    let data = load_for_model(
+        input,
+        names,
+        decoder.data.kind,
+        &decoder.data.names,
+        NonFinite::Refuse,
+    )?;
     decoder.data.check(&data, input)?;
     let rows = options
         .frames
@@ -87,8 +93,9 @@ pub fn hls_projects(
         .min(data.rows);
     if rows == 0 {
         return Err(Error::Mismatch(format!(
-            "{}: no rows for test frames",
-            input.display()
+            "{}: no {} for test frames",
+            input.display(),
+            data.kind.samples()
         )));
     }
     let normalized = data.normalized_rows(&decoder.normalization, 0..rows);

@@ -17,6 +17,7 @@ pub mod int_streams;
 pub mod model;
 #[cfg(feature = "train")]
 pub mod network;
+pub mod plan;
 #[cfg(feature = "train")]
 pub mod plot;
 pub mod power;

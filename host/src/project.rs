@@ -1,15 +1,17 @@
 //! A project folder: `baler.toml`, the trained model, training history and outputs, and the library
 //! calls behind each CLI subcommand (train, compress, decompress, evaluate and its suitability study).
 
+use crate::architecture;
 use crate::codec;
-use crate::config::{CompressionConfig, EvaluationConfig, ProjectConfig};
+use crate::config::{CompressionConfig, EvaluationConfig, ModelConfig, ProjectConfig};
 use crate::container::{CompressedFile, LatentPrecision};
-use crate::data::{DataKind, Dataset, FloatType, NonFinite, load_for_model};
+use crate::data::{self, DataKind, Dataset, FloatType, Layout, NonFinite, load_for_model};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
 use crate::fsutil;
 pub use crate::model::ModelKind;
 use crate::model::{AnyDecoder, DecoderFacts, Model, QuantizedDecoder};
+use crate::plan::ModelPlan;
 use crate::plot;
 use crate::quantize::{self, PrecisionOptions, PrecisionReport};
 use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
@@ -113,15 +115,62 @@ impl Project {
         }
     }
 
-    /// Trains on the configured data and writes the model, `training/history.json` and `training/loss.png`.
+    /// Creates a project in `dir` for the data file `input` (relative to `dir`, or absolute), read as `layout`
+    /// says and named by `names` (empty: the file's own, or a `<stem>.names.txt` beside it), with `model` as its
+    /// model. The layout and names found are written into `baler.toml`. Returns the project, its data and a
+    /// sentence each on how the data was read and where the names came from.
+    pub fn create_for_data(
+        dir: &Path,
+        input: PathBuf,
+        layout: Layout,
+        names: Vec<String>,
+        model: ModelConfig,
+    ) -> Result<(Project, Dataset, String)> {
+        let path = dir.join(&input);
+        let (names, names_from) = match names.is_empty() {
+            false => (names, " (names as given)".to_string()),
+            true => match data::sidecar_names(&path)? {
+                Some((file, names)) => (names, format!(" (names from {})", file.display())),
+                None => (names, String::new()),
+            },
+        };
+        let (data, how) = Dataset::load(&path, &names)?.arrange(layout, &path)?;
+        let mut config = ProjectConfig::for_data(input, &data);
+        config.data.names = names;
+        config.data.layout = match data.kind {
+            DataKind::Table => Layout::Table,
+            DataKind::Fields { .. } => Layout::Fields,
+        };
+        config.model = model;
+        let project = Project::create(dir, &config)?;
+        Ok((project, data, how + &names_from))
+    }
+
+    /// The configured data, read as `data.layout` says, with a sentence on how.
+    pub fn data(&self) -> Result<(Dataset, String)> {
+        let path = self.input();
+        Dataset::load(&path, &self.config.data.names)?.arrange(self.config.data.layout, &path)
+    }
+
+    /// What the configured model costs for `data` before training; refuses one over `model.max_parameters`.
+    pub fn plan(&self, data: &Dataset) -> Result<ModelPlan> {
+        let spec = architecture::build(&self.config.model, data.kind, data.features())?;
+        let plan = ModelPlan::of(&spec, data, &self.config.training);
+        plan.check(&self.config.model)?;
+        Ok(plan)
+    }
+
+    /// Trains on `data` (the project's, from [`Project::data`]) and writes the model, `training/history.json` and
+    /// `training/loss.png`.
     pub fn train(
         &self,
+        data: &Dataset,
         device: &Device,
         progress: &mut dyn FnMut(&EpochStats),
     ) -> Result<TrainReport> {
-        let data = Dataset::load(&self.input(), &self.config.data.names)?;
+        self.plan(data)?;
         let (model, report) = train::train(
-            &data,
+            data,
             &self.config.model,
             &self.config.training,
             device,
@@ -144,7 +193,8 @@ impl Project {
         device: &Device,
         progress: &mut dyn FnMut(&EpochStats),
     ) -> Result<(TrainReport, Evaluation)> {
-        let report = self.train(device, progress)?;
+        let (data, _) = self.data()?;
+        let report = self.train(&data, device, progress)?;
         let (input, compressed, decompressed) = (
             self.input(),
             self.compressed_path(ModelKind::Float),
@@ -228,9 +278,6 @@ pub struct CompressSummary {
     pub model_id: String,
 }
 
-/// The zstd level of the lossless figure `compress` compares with (fast, so it costs little beside compression).
-pub const LOSSLESS_LEVEL: i32 = 3;
-
 /// Added to the default output file names, so both kinds can be compared side by side.
 fn suffix(kind: ModelKind) -> &'static str {
     match kind {
@@ -260,12 +307,18 @@ pub fn compress_file(
     let precision = config.latent_precision;
     let (data, file) = match (&decoder, config.error_bounds.is_empty()) {
         (_, true) => {
-            let data = load_for_model(input, names, &decoder.data().names, NonFinite::Refuse)?;
+            let data = load_for_model(
+                input,
+                names,
+                decoder.data().kind,
+                &decoder.data().names,
+                NonFinite::Refuse,
+            )?;
             let file = codec::compress(&decoder, &data, input, precision, &mut encoder)?;
             (data, file)
         }
         (AnyDecoder::Quantized(q), false) => {
-            let data = load_for_model(input, names, &q.data.names, NonFinite::Keep)?;
+            let data = load_for_model(input, names, q.data.kind, &q.data.names, NonFinite::Keep)?;
             let bounds = codec::resolve_bounds(&config.error_bounds, &data)?;
             let predictor = runtime::open_decoder(&DeviceSpec::CpuFixed, &decoder)?;
             let mut predictor = DeviceStream::new(predictor, 2, DEVICE_TIMEOUT);
@@ -298,8 +351,7 @@ pub fn compress_file(
         true => AnyDecoder::files_bytes(model_dir, decoder.kind())?,
         false => 0,
     };
-    let lossless_bytes = suitability::baselines::zstd_bytes(&data, LOSSLESS_LEVEL)
-        .map_err(|e| Error::Mismatch(format!("zstd on {}: {e}", input.display())))?;
+    let lossless_bytes = evaluate::lossless_bytes(&data, input)?;
     Ok(CompressSummary {
         kind: data.kind,
         dtype: data.dtype,
@@ -363,7 +415,13 @@ pub fn quantize_model(
     progress: impl FnMut(&str),
 ) -> Result<PrecisionReport> {
     let model = Model::load(model_dir)?;
-    let data = load_for_model(input, names, &model.decoder.data.names, NonFinite::Refuse)?;
+    let data = load_for_model(
+        input,
+        names,
+        model.decoder.data.kind,
+        &model.decoder.data.names,
+        NonFinite::Refuse,
+    )?;
     let (quantized, report) = quantize::select_precision(&model, &data, options, progress)?;
     quantized.save(model_dir)?;
     let json = serde_json::to_vec_pretty(&report).expect("report serialises");
@@ -395,8 +453,12 @@ pub struct EvaluationInputs {
 
 /// Evaluates a reconstruction, writes `evaluation.json` and (if enabled) the plots.
 pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> Result<Evaluation> {
-    let original = Dataset::load(&inputs.original, &inputs.names)?;
-    let reconstructed = Dataset::load(&inputs.reconstructed, &original.names)?;
+    // the restored file has the model's layout: a 2-D original of one image is read as that one field
+    let mut reconstructed = Dataset::load(&inputs.reconstructed, &[])?;
+    let original = Dataset::load(&inputs.original, &inputs.names)?.shaped_as(reconstructed.kind);
+    if reconstructed.kind == DataKind::Table && reconstructed.names.len() == original.names.len() {
+        reconstructed.names = original.names.clone();
+    }
     let header = CompressedFile::read(&inputs.compressed)?.header;
     // an error-bounded file was restored by the fixed-point decoder, whatever was asked
     let kind = match header.error_bounds {
@@ -415,6 +477,7 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
         original.raw_bytes() as u64,
         &inputs.compressed,
         decoder_files.as_deref(),
+        Some(evaluate::lossless_bytes(&original, &inputs.original)?),
     )?;
     let mut report = evaluate::evaluate(
         &original,
@@ -459,7 +522,13 @@ pub fn study_suitability(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Study> {
     let decoder = QuantizedDecoder::load(model_dir)?;
-    let data = load_for_model(input, names, &decoder.data.names, NonFinite::Keep)?;
+    let data = load_for_model(
+        input,
+        names,
+        decoder.data.kind,
+        &decoder.data.names,
+        NonFinite::Keep,
+    )?;
     let zstd_level = CompressionConfig::default().zstd_level;
     let study = suitability::study(
         model_dir, &decoder, &data, input, levels, zstd_level, progress,

@@ -57,6 +57,24 @@ pub struct TrainReport {
     pub parameters: usize,
 }
 
+impl TrainReport {
+    /// Advice when the run ended while the model was still improving: its best epoch among the last 5 % of
+    /// `training.epochs`, with no early stop.
+    pub fn advice(&self) -> Option<String> {
+        let last = self.history.last()?;
+        let still_improving = !self.stopped_early
+            && last.epoch == last.epochs
+            && self.best_epoch + last.epochs / 20 >= last.epochs;
+        still_improving.then(|| {
+            format!(
+                "the best epoch ({}) is among the last of the {} allowed: the model was still improving. Raise \
+                 training.epochs in baler.toml and train again (early stopping ends the run once it stops improving)",
+                self.best_epoch, last.epochs
+            )
+        })
+    }
+}
+
 /// Fits the normalisation that compression will use (one map per table variable, one for all field values).
 pub fn fit_normalization(data: &Dataset, config: &TrainingConfig) -> Normalization {
     let variables = match data.kind {
@@ -107,8 +125,7 @@ pub fn train(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..data.rows).collect();
     order.shuffle(&mut rng);
-    let n_val =
-        ((data.rows as f64 * config.validation_fraction).round() as usize).min(data.rows - 1);
+    let n_val = crate::plan::validation_samples(data.rows, config.validation_fraction);
     let (val_rows, train_rows) = order.split_at(n_val);
     let (val_rows, mut train_rows) = (val_rows.to_vec(), train_rows.to_vec());
 
@@ -312,6 +329,38 @@ mod tests {
     use super::*;
     use crate::data::FloatType;
     use crate::network::run_network;
+
+    #[test]
+    fn advice_is_given_when_the_last_epochs_were_still_the_best() {
+        let report = |best_epoch, stopped_early| TrainReport {
+            history: (1..=500)
+                .map(|epoch| EpochStats {
+                    epoch,
+                    epochs: 500,
+                    train_loss: 1.0,
+                    train_mse: 1.0,
+                    validation_mse: 1.0,
+                    learning_rate: 1e-3,
+                    seconds: 0.1,
+                    best: epoch == best_epoch,
+                })
+                .collect(),
+            best_epoch,
+            best_validation_mse: 1.0,
+            stopped_early,
+            train_rows: 10,
+            validation_rows: 2,
+            parameters: 100,
+        };
+        let advice = report(496, false).advice().unwrap();
+        assert!(
+            advice.contains("best epoch (496) is among the last of the 500"),
+            "{advice}"
+        );
+        assert!(advice.contains("Raise training.epochs"), "{advice}");
+        assert_eq!(report(300, false).advice(), None);
+        assert_eq!(report(500, true).advice(), None);
+    }
 
     fn data() -> Dataset {
         let values = (0..300)

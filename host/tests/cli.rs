@@ -393,3 +393,168 @@ fn info_prints_text_or_json_and_stops_quietly_when_its_reader_goes_away() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(out.status.signal(), Some(13), "{:?}", out.status);
 }
+
+/// One 2-D image of `height × width` (wider than high, as a table it would have few rows per variable).
+fn image(height: usize, width: usize) -> Dataset {
+    let values = (0..height * width)
+        .map(|i| 100.0 + ((i % width) as f64 * 0.1).sin() * ((i / width) as f64 * 0.2).cos())
+        .collect();
+    Dataset {
+        kind: DataKind::Table,
+        names: (0..width).map(|i| format!("var{i}")).collect(),
+        dtype: FloatType::F32,
+        rows: height,
+        values,
+    }
+}
+
+#[test]
+fn a_single_image_is_one_field_and_every_cost_is_stated_before_and_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let input = root.join("terrain.npy");
+    image(40, 80).save(&input).unwrap();
+    let input = input.to_str().unwrap();
+    // guessed, with the reason, the model's cost and the warnings before any training
+    let created = ok(root, &["new-project", "img", "--input", input]);
+    for needle in [
+        "as one field (image) of 40 × 80: as a table it would have 80 variables and only 40 rows",
+        "model: encoder ",
+        "training memory about ",
+        "warning: the decoder (",
+        "warning: only 1 training samples",
+        "warning: no sample is held out",
+    ] {
+        assert!(created.contains(needle), "{needle}:\n{created}");
+    }
+    let config = root.join("img/baler.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("layout = \"fields\""), "{text}");
+    std::fs::write(&config, text.replace("epochs = 500", "epochs = 3")).unwrap();
+    let trained = ok(root, &["train", "-p", "img"]);
+    assert!(
+        trained.contains("data: ") && trained.contains("warning: the decoder ("),
+        "{trained}"
+    );
+    let compressed = ok(root, &["compress", "-p", "img"]);
+    assert!(compressed.contains("1 fields → "), "{compressed}");
+    assert!(
+        compressed.contains("warning: R_actual ")
+            && compressed.contains("is below lossless compression's: zstd -3")
+            && compressed.contains("are larger than the data"),
+        "{compressed}"
+    );
+    let restored = ok(root, &["decompress", "-p", "img"]);
+    assert!(
+        restored.contains("restored 1 fields (f32, shape [1, 40, 80])"),
+        "{restored}"
+    );
+    // the 2-D original is compared as the one field the model restores
+    let report = ok(root, &["evaluate", "-p", "img"]);
+    assert!(
+        report.contains("PSNR") && report.contains("lossless zstd -3: R = "),
+        "{report}"
+    );
+    assert!(report.contains("warning: R_actual "), "{report}");
+
+    // said otherwise, the same array is a table; a 3-D array cannot be one
+    let as_table = ok(
+        root,
+        &["new-project", "tab", "--input", input, "--layout", "table"],
+    );
+    assert!(
+        as_table.contains("a table of 40 rows × 80 variables (layout = table)"),
+        "{as_table}"
+    );
+    let stack = root.join("stack.npy");
+    fields(2).save(&stack).unwrap();
+    let stack = stack.to_str().unwrap();
+    fails(
+        root,
+        &["new-project", "st", "--input", stack, "--layout", "table"],
+        "cannot be read as a table",
+    );
+    assert!(!root.join("st").exists());
+    // a model trained on a stack refuses a table, in words
+    let cfd = project(root, "cfd", &fields(4), "cfd.npy", &["--ratio", "10"]);
+    ok(root, &["train", "-p", cfd.to_str().unwrap()]);
+    let rows = root.join("rows.csv");
+    table(10, 1).save(&rows).unwrap();
+    let err = fails(
+        root,
+        &[
+            "compress",
+            "-p",
+            cfd.to_str().unwrap(),
+            "-i",
+            rows.to_str().unwrap(),
+            "-o",
+            "x.baler",
+        ],
+        "it is a table but the model was trained on a fields of 12 × 10",
+    );
+    assert!(!err.contains("Fields {"), "{err}");
+}
+
+#[test]
+fn variable_names_come_from_the_command_line_a_file_or_a_sidecar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut data = table(50, 3);
+    data.names = (0..4).map(|i| format!("var{i}")).collect();
+    let input = root.join("tracks.npy");
+    data.save(&input).unwrap();
+    let input = input.to_str().unwrap();
+    let names_of = |project: &str| {
+        let text = std::fs::read_to_string(root.join(project).join("baler.toml")).unwrap();
+        let line = text.lines().find(|l| l.starts_with("names = "));
+        line.map(|l| l.split("   #").next().unwrap().to_string())
+    };
+    ok(
+        root,
+        &[
+            "new-project",
+            "given",
+            "--input",
+            input,
+            "--names",
+            "pt, eta,phi,q",
+        ],
+    );
+    assert_eq!(
+        names_of("given").as_deref(),
+        Some(r#"names = ["pt", "eta", "phi", "q"]"#)
+    );
+    std::fs::write(root.join("list.txt"), "a\nb\n\nc\nd\n").unwrap();
+    ok(
+        root,
+        &[
+            "new-project",
+            "listed",
+            "--input",
+            input,
+            "--names",
+            "@list.txt",
+        ],
+    );
+    assert_eq!(
+        names_of("listed").as_deref(),
+        Some(r#"names = ["a", "b", "c", "d"]"#)
+    );
+    std::fs::write(root.join("tracks.names.txt"), "px,py,pz,e\n").unwrap();
+    let found = ok(root, &["new-project", "sidecar", "--input", input]);
+    assert!(
+        found.contains("(names from ") && found.contains("tracks.names.txt"),
+        "{found}"
+    );
+    assert_eq!(
+        names_of("sidecar").as_deref(),
+        Some(r#"names = ["px", "py", "pz", "e"]"#)
+    );
+    fails(
+        root,
+        &["new-project", "short", "--input", input, "--names", "a,b"],
+        "2 variable names were given but the data has 4 variables",
+    );
+    assert!(!root.join("short").exists());
+}

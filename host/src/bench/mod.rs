@@ -246,6 +246,7 @@ pub fn run_bench(
     let mut data = crate::data::load_for_model(
         input,
         names,
+        decoder.data.kind,
         &decoder.data.names,
         crate::data::NonFinite::Refuse,
     )?;

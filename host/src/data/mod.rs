@@ -37,6 +37,37 @@ impl std::fmt::Display for DataKind {
     }
 }
 
+/// How a 2-D array is read: rows × variables, or one 2-D field (an image). A 3-D array is always a stack of
+/// fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// Guessed from the shape, with the reason printed.
+    #[default]
+    Auto,
+    /// Rows × variables.
+    Table,
+    /// One field (an image) of rows × columns: a stack of one.
+    #[value(alias = "image")]
+    #[serde(alias = "image")]
+    Fields,
+}
+
+/// Fewest rows per variable for `Layout::Auto` to read a wide 2-D array as a table.
+const TABLE_ROWS_PER_VARIABLE: usize = 4;
+/// Columns from which `Layout::Auto` considers a 2-D array with few rows an image.
+const IMAGE_MIN_COLUMNS: usize = 64;
+
+impl DataKind {
+    /// What its samples are called: `rows` or `fields`.
+    pub fn samples(&self) -> &'static str {
+        match self {
+            DataKind::Table => "rows",
+            DataKind::Fields { .. } => "fields",
+        }
+    }
+}
+
 /// An array of samples, held as f64 in row-major order whatever the stored type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
@@ -72,6 +103,78 @@ impl Dataset {
     /// Size of the raw array in bytes (what the compression ratio is measured against).
     pub fn raw_bytes(&self) -> usize {
         self.values.len() * self.dtype.size()
+    }
+
+    /// The data read as `layout` says, with a sentence on how and why (`path` names the file). A 2-D array
+    /// read as fields becomes one field of rows × columns; `Layout::Auto` takes a wide array with fewer than
+    /// [`TABLE_ROWS_PER_VARIABLE`] rows per variable, and no names of its own, for an image.
+    pub fn arrange(self, layout: Layout, path: &Path) -> Result<(Self, String)> {
+        let (rows, columns) = (self.rows, self.features());
+        let named = self.names != default_names(columns);
+        match (self.kind, layout) {
+            (DataKind::Fields { .. }, Layout::Table) => Err(Error::Mismatch(format!(
+                "{}: a 3-D array is a stack of fields and cannot be read as a table",
+                path.display()
+            ))),
+            (DataKind::Fields { .. }, _) => {
+                let why = format!("a 3-D array: a stack of {rows} {}", self.kind);
+                Ok((self, why))
+            }
+            (DataKind::Table, Layout::Table) => {
+                let why = format!("a table of {rows} rows × {columns} variables (layout = table)");
+                Ok((self, why))
+            }
+            (DataKind::Table, Layout::Fields) => {
+                let why = format!("one field (image) of {rows} × {columns} (layout = fields)");
+                Ok((self.into_one_field(), why))
+            }
+            (DataKind::Table, Layout::Auto)
+                if !named
+                    && columns >= IMAGE_MIN_COLUMNS
+                    && rows < TABLE_ROWS_PER_VARIABLE * columns =>
+            {
+                let why = format!(
+                    "one field (image) of {rows} × {columns}: as a table it would have {columns} variables and \
+                     only {rows} rows (fewer than {TABLE_ROWS_PER_VARIABLE} per variable); say --layout table \
+                     to read it as one"
+                );
+                Ok((self.into_one_field(), why))
+            }
+            (DataKind::Table, Layout::Auto) => {
+                let why = format!(
+                    "a table of {rows} rows × {columns} variables{}; say --layout fields to read a 2-D array \
+                     as one image",
+                    if named { ", named in the file" } else { "" }
+                );
+                Ok((self, why))
+            }
+        }
+    }
+
+    /// A 2-D array read as a table of H rows × W variables, read instead as one field of H × W when `kind` is
+    /// that field (a model trained on one image reading the next); any other data is returned as it is.
+    pub fn shaped_as(self, kind: DataKind) -> Self {
+        match kind {
+            DataKind::Fields { height, width }
+                if self.kind == DataKind::Table
+                    && (self.rows, self.features()) == (height, width) =>
+            {
+                self.into_one_field()
+            }
+            _ => self,
+        }
+    }
+
+    fn into_one_field(self) -> Self {
+        Dataset {
+            kind: DataKind::Fields {
+                height: self.rows,
+                width: self.features(),
+            },
+            names: Vec::new(),
+            rows: 1,
+            ..self
+        }
     }
 
     /// Reads `.npy`, `.npz` or `.csv` (by extension). `names`, when not empty, names the table's variables
@@ -273,11 +376,32 @@ pub enum NonFinite {
     Keep,
 }
 
-/// Loads data for a model: a `.npy` file carries no variable names, so it gets the model's (a count
-/// mismatch is still an error); `names` overrides the file's.
+/// Variable names from text: one per line, or separated by commas; blank entries skipped.
+pub fn parse_names(text: &str) -> Vec<String> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names in `<stem>.names.txt` beside the data file `path`, if that file exists.
+pub fn sidecar_names(path: &Path) -> Result<Option<(std::path::PathBuf, Vec<String>)>> {
+    let sidecar = path.with_extension("names.txt");
+    if !sidecar.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&sidecar).map_err(Error::io(&sidecar))?;
+    Ok(Some((sidecar, parse_names(&text))))
+}
+
+/// Loads data for a model trained on `model_kind` data named `model_names`: a `.npy` file carries no variable
+/// names, so it gets the model's (a count mismatch is still an error); `names` overrides the file's. A 2-D array
+/// the size of the model's field is read as one field.
 pub fn load_for_model(
     input: &Path,
     names: &[String],
+    model_kind: DataKind,
     model_names: &[String],
     non_finite: NonFinite,
 ) -> Result<Dataset> {
@@ -289,10 +413,11 @@ pub fn load_for_model(
     } else {
         names
     };
-    match non_finite {
-        NonFinite::Refuse => Dataset::load(input, names),
-        NonFinite::Keep => Dataset::load_keeping_non_finite(input, names),
-    }
+    let data = match non_finite {
+        NonFinite::Refuse => Dataset::load(input, names)?,
+        NonFinite::Keep => Dataset::load_keeping_non_finite(input, names)?,
+    };
+    Ok(data.shaped_as(model_kind))
 }
 
 fn extension(path: &Path) -> String {

@@ -49,6 +49,25 @@ impl FloatType {
             FloatType::F64 => "f64",
         }
     }
+
+    /// Appends `values` as this type's little-endian bytes (what a file of this type holds).
+    pub fn extend_le_bytes(self, out: &mut Vec<u8>, values: &[f64]) {
+        out.reserve(values.len() * self.size());
+        for &v in values {
+            match self {
+                FloatType::F32 => out.extend((v as f32).to_le_bytes()),
+                FloatType::F64 => out.extend(v.to_le_bytes()),
+            }
+        }
+    }
+
+    /// Values from this type's little-endian bytes (a trailing partial value is ignored).
+    pub fn from_le_bytes(self, bytes: &[u8]) -> Vec<f64> {
+        match self {
+            FloatType::F32 => floats(bytes, |b| f64::from(f32::from_le_bytes(b))),
+            FloatType::F64 => floats(bytes, f64::from_le_bytes),
+        }
+    }
 }
 
 /// A parsed `.npy` array.
@@ -449,13 +468,7 @@ pub fn encode_floats(shape: &[usize], dtype: FloatType, values: &[f64]) -> Vec<u
         FloatType::F64 => "<f8",
     };
     let mut out = header_bytes(descr, shape);
-    out.reserve(values.len() * dtype.size());
-    for &v in values {
-        match dtype {
-            FloatType::F32 => out.extend((v as f32).to_le_bytes()),
-            FloatType::F64 => out.extend(v.to_le_bytes()),
-        }
-    }
+    dtype.extend_le_bytes(&mut out, values);
     out
 }
 

@@ -110,7 +110,7 @@ impl DataSignature {
     pub fn check(&self, data: &Dataset, path: &Path) -> Result<()> {
         let problem = if data.kind != self.kind {
             Some(format!(
-                "it is {:?} but the model was trained on {:?}",
+                "it is a {} but the model was trained on a {}",
                 data.kind, self.kind
             ))
         } else if data.names != self.names {
@@ -181,7 +181,7 @@ pub(crate) fn check_decoder_parts(
             path,
             "network",
             format!(
-                "the decoder gives {output:?} = {values} values per sample, but the data ({:?}, {} names) has {} features",
+                "the decoder gives {output:?} = {values} values per sample, but the data ({}, {} names) has {} features",
                 data.kind,
                 data.names.len(),
                 data.features().map_or("too many".into(), |n| n.to_string())

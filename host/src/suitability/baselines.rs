@@ -41,31 +41,9 @@ fn timed<C>(
 
 /// Values as a file of `dtype` holds them (little-endian `f32` or `f64`).
 fn raw_bytes(values: &[f64], dtype: FloatType) -> Vec<u8> {
-    match dtype {
-        FloatType::F32 => values
-            .iter()
-            .flat_map(|&v| (v as f32).to_le_bytes())
-            .collect(),
-        FloatType::F64 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-    }
-}
-
-fn from_raw_bytes(bytes: &[u8], dtype: FloatType) -> Vec<f64> {
-    match dtype {
-        FloatType::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes"))))
-            .collect(),
-        FloatType::F64 => bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect(),
-    }
-}
-
-/// Bytes of the raw values (as the file holds them) compressed losslessly by zstd at `level`.
-pub fn zstd_bytes(data: &Dataset, level: i32) -> std::io::Result<u64> {
-    Ok(zstd::bulk::compress(&raw_bytes(&data.values, data.dtype), level)?.len() as u64)
+    let mut out = Vec::new();
+    dtype.extend_le_bytes(&mut out, values);
+    out
 }
 
 /// zstd at `level` on the raw values: lossless.
@@ -76,7 +54,7 @@ pub fn zstd_lossless(data: &Dataset, level: i32) -> Result<Trial, Unavailable> {
         |c| c.len() as u64,
         |c| {
             let bytes = zstd::bulk::decompress(c, raw.len()).map_err(|e| format!("zstd: {e}"))?;
-            Ok(from_raw_bytes(&bytes, data.dtype))
+            Ok(data.dtype.from_le_bytes(&bytes))
         },
     )
 }
@@ -175,7 +153,7 @@ fn run_arrays(
         false => {
             let raw = zstd::bulk::decompress(bytes, a.values.len() * dtype.size())
                 .map_err(|e| format!("zstd: {e}"))?;
-            Ok(from_raw_bytes(&raw, dtype))
+            Ok(dtype.from_le_bytes(&raw))
         }
     };
     timed(

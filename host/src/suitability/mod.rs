@@ -427,7 +427,7 @@ impl Study {
             );
         }
         for v in &self.verdicts {
-            let _ = writeln!(out, "{}", v.sentence(self.shape[0]));
+            let _ = writeln!(out, "{}", v.sentence(self.shape[0], self.kind.samples()));
         }
         out
     }
@@ -435,7 +435,7 @@ impl Study {
 
 impl Verdict {
     /// The verdict in words, for data of `rows` rows (samples).
-    pub fn sentence(&self, rows: usize) -> String {
+    pub fn sentence(&self, rows: usize, samples: &str) -> String {
         let head = format!(
             "at {:e} × range: best without the autoencoder {} (R {:.3})",
             self.level, self.best_other, self.best_other_ratio
@@ -459,7 +459,8 @@ impl Verdict {
             ),
             (Some(b), Some((r, actual)), Some(n)) => format!(
                 "{head}; {b} R {r:.3} beats it without its decoder ({:+.1} %), but with it R_actual is {actual:.3}: \
-                 it wins from about {n:.0} rows ({:.1}× this file; an extrapolation at this file's bytes per row)",
+                 it wins from about {n:.0} {samples} ({:.1}× this file; an extrapolation at this file's bytes per \
+                 sample)",
                 100.0 * (r / self.best_other_ratio - 1.0),
                 n / rows as f64
             ),
@@ -520,15 +521,15 @@ mod tests {
         // 1000n/100 / (100n/100 + 400) = 5  ⇔  n = 400 rows
         assert!((v.wins_from_rows.unwrap() - 400.0).abs() < 1e-9);
         assert!(
-            v.sentence(100)
+            v.sentence(100, "rows")
                 .contains("wins from about 400 rows (4.0× this file"),
             "{}",
-            v.sentence(100)
+            v.sentence(100, "rows")
         );
         assert!(
-            v.sentence(1000).contains("wins on this file"),
+            v.sentence(1000, "rows").contains("wins on this file"),
             "{}",
-            v.sentence(1000)
+            v.sentence(1000, "rows")
         );
     }
 
@@ -545,7 +546,7 @@ mod tests {
         let v = verdict(&s, 1e-3);
         assert_eq!(v.wins_from_rows, None);
         assert!(
-            v.sentence(100)
+            v.sentence(100, "rows")
                 .contains("20.0 % short of it even without counting its decoder")
         );
         // the broken point is no candidate at its bound: only lossless zstd is left there, and no baler mode

@@ -3,6 +3,7 @@
 
 use baler::codec::{BoundSpec, Predictor};
 use baler::config::{LatentPrecision, Preset};
+use baler::data::Layout;
 use baler::hls::Network;
 use baler::runtime::DeviceSpec;
 use baler::suitability::DEFAULT_LEVELS;
@@ -153,6 +154,14 @@ pub struct NewProjectArgs {
     /// Data file (.npy, .npz or .csv), absolute or relative to the project folder.
     #[arg(long)]
     pub input: PathBuf,
+    /// How a 2-D array is read: as a table of rows × variables, or as one field (an image; `image` is an alias).
+    /// auto guesses from the shape and says why; a 3-D array is always a stack of fields.
+    #[arg(long, value_enum, default_value_t = Layout::Auto)]
+    pub layout: Layout,
+    /// Variable names of a table: `pt,eta,phi`, or `@names.txt` (one per line or comma-separated) [default: from
+    /// the file (npz `names`, CSV header), else from <stem>.names.txt beside it, else var0, var1, ...].
+    #[arg(long)]
+    pub names: Option<String>,
     /// Model family: auto (baler for tables, conv for fields), baler, fpga-small, conv.
     #[arg(long, value_enum, default_value_t = Preset::Auto)]
     pub preset: Preset,

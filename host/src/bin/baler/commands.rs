@@ -4,9 +4,9 @@
 use crate::args::*;
 use anyhow::{Context, Result};
 use baler::bench::{self, BenchOptions};
-use baler::config::{LatentPrecision, ModelConfig, ProjectConfig};
+use baler::config::{LatentPrecision, ModelConfig};
 use baler::container::CompressedFile;
-use baler::data::{DataKind, Dataset};
+use baler::data::Dataset;
 use baler::hls::{HlsOptions, hls_projects};
 use baler::model::{Decoder, Model};
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
@@ -31,33 +31,60 @@ pub fn new_project(args: NewProjectArgs) -> Result<()> {
     let NewProjectArgs {
         dir,
         input,
+        layout,
+        names,
         preset,
         latent,
         ratio,
     } = args;
-    let data = Dataset::load(&dir.join(&input), &[])?;
-    let mut config = ProjectConfig::for_data(input, &data);
-    config.model = ModelConfig {
+    let names = match names {
+        Some(list) => match list.strip_prefix('@') {
+            Some(file) => baler::data::parse_names(
+                &std::fs::read_to_string(file)
+                    .with_context(|| format!("reading names from {file}"))?,
+            ),
+            None => baler::data::parse_names(&list),
+        },
+        None => Vec::new(),
+    };
+    let model = ModelConfig {
         latent,
         ratio,
         ..ModelConfig::for_preset(preset)
     };
-    let p = Project::create(&dir, &config)?;
+    let (p, data, how) = Project::create_for_data(&dir, input, layout, names, model)?;
+    println!("read {} as {how}", p.input().display());
+    print_plan(&p, &data);
     println!(
-        "created {} for {:?} data of shape {:?}; edit it, then run `baler train -p {}`",
+        "created {}; edit it, then run `baler train -p {}`",
         p.dir.join(project::CONFIG_FILE).display(),
-        data.kind,
-        data.shape(),
         dir.display()
     );
     Ok(())
+}
+
+/// The model's cost for `data` and the warnings on it; a refused model is reported, not an error, so that the user
+/// can edit `baler.toml`.
+fn print_plan(p: &Project, data: &Dataset) {
+    match p.plan(data) {
+        Ok(plan) => {
+            println!("{}", plan.summary());
+            for warning in plan.warnings() {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(e) => eprintln!("warning: {e}"),
+    }
 }
 
 /// `baler train`.
 pub fn train(args: TrainArgs) -> Result<()> {
     let backend = args.backend;
     let p = Project::open(&args.project)?;
-    let report = p.train(&device(backend)?, &mut progress_printer())?;
+    let (data, how) = p.data()?;
+    println!("data: {} read as {how}", p.input().display());
+    print_plan(&p, &data);
+    let report = p.train(&data, &device(backend)?, &mut progress_printer())?;
     println!(
         "best epoch {} of {} (validation MSE {:.3e}{}); model in {}",
         report.best_epoch,
@@ -70,6 +97,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
         },
         p.model_dir().display()
     );
+    if let Some(advice) = report.advice() {
+        eprintln!("note: {advice}");
+    }
     Ok(())
 }
 
@@ -112,10 +142,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         &output,
         &config.compression,
     )?;
-    let samples = match s.kind {
-        DataKind::Table => "rows",
-        DataKind::Fields { .. } => "fields",
-    };
+    let samples = s.kind.samples();
     println!(
         "{} {samples} → {} latent values each ({}); {} B → {} B (R = {:.2} on the data's {} bytes) in {}; model {}",
         s.rows,
@@ -139,18 +166,16 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         "R_actual = {actual:.2} with the {} B of decoder files a receiver needs; lossless zstd -{} makes R {lossless:.2} \
          of the same data",
         s.decoder_bytes,
-        project::LOSSLESS_LEVEL
+        baler::evaluate::LOSSLESS_LEVEL
     );
-    if actual < lossless {
-        println!(
-            "warning: R_actual is below lossless compression's: zstd -{} would keep every value and take less room \
-             here{}",
-            project::LOSSLESS_LEVEL,
-            match s.decoder_bytes > s.compressed_bytes {
-                true => " (the decoder outweighs the compressed data: it pays only on more data)",
-                false => "",
-            }
-        );
+    let warnings = baler::evaluate::size_warnings(
+        s.input_bytes,
+        s.compressed_bytes,
+        Some(s.decoder_bytes),
+        s.lossless_bytes,
+    );
+    for warning in warnings {
+        println!("warning: {warning}");
     }
     if let Some(bounds) = &s.error_bounds {
         let list: Vec<String> = bounds.iter().map(|b| b.to_string()).collect();
@@ -187,9 +212,11 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
     )?;
     let data = project::decompress_file(&model, kind, device.as_ref(), &input, &output)?;
     println!(
-        "restored {:?} {:?} into {}",
+        "restored {} {} ({}, shape {:?}) into {}",
+        data.rows,
+        data.kind.samples(),
+        data.dtype.name(),
         data.shape(),
-        data.dtype,
         output.display()
     );
     Ok(())
@@ -486,7 +513,9 @@ fn project_model_input(source: &ModelSource) -> Result<(Option<Project>, PathBuf
 fn progress_printer() -> impl FnMut(&EpochStats) {
     let mut bar: Option<ProgressBar> = None;
     let terminal = std::io::stderr().is_terminal();
+    let mut seconds = 0.0;
     move |s: &EpochStats| {
+        seconds += s.seconds;
         let line = format!(
             "loss {:.3e}  val MSE {:.3e}{}  lr {:.1e}",
             s.train_loss,
@@ -507,9 +536,15 @@ fn progress_printer() -> impl FnMut(&EpochStats) {
             bar.set_position(s.epoch as u64);
             bar.set_message(line);
         } else if s.epoch == 1 || s.epoch.is_multiple_of((s.epochs / 20).max(1)) {
+            // a log has no bar: the remaining time at the mean epoch time so far (early stopping may end sooner)
+            let left = (seconds / s.epoch as f64 * (s.epochs - s.epoch) as f64).round() as u64;
             eprintln!(
-                "epoch {}/{}  {line}  ({:.2} s/epoch)",
-                s.epoch, s.epochs, s.seconds
+                "epoch {}/{}  {line}  ({:.2} s/epoch, at most {}m{:02}s left)",
+                s.epoch,
+                s.epochs,
+                s.seconds,
+                left / 60,
+                left % 60
             );
         }
     }
