@@ -175,8 +175,9 @@ impl Default for TrainingConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CompressionConfig {
-    /// Precision of the latent values.
-    pub latent_precision: LatentPrecision,
+    /// Precision of the latent values; unset, the smallest file whose reconstruction error stays within 1 % of
+    /// f32 latents', measured on a sample.
+    pub latent_precision: Option<LatentPrecision>,
     /// zstd level for the latent payload (1–22).
     pub zstd_level: i32,
     /// Error-bounded mode when not empty: `abs:<bound>`, `rel:<bound>` (× the variable's range), or either
@@ -190,7 +191,7 @@ pub struct CompressionConfig {
 impl Default for CompressionConfig {
     fn default() -> Self {
         CompressionConfig {
-            latent_precision: LatentPrecision::F32,
+            latent_precision: None,
             zstd_level: 19,
             error_bounds: Vec::new(),
             predictor: None,
@@ -204,14 +205,27 @@ impl Default for CompressionConfig {
 pub struct EvaluationConfig {
     /// Values with |x| below this are left out of the response (x̂−x)/x.
     pub response_threshold: f64,
+    /// Values with |x| below this fraction of their variable's largest |x| are left out too.
+    pub response_relative_threshold: f64,
     /// Write PNG plots.
     pub plots: bool,
+}
+
+impl EvaluationConfig {
+    /// Which values enter the response.
+    pub fn response_cut(&self) -> crate::evaluate::ResponseCut {
+        crate::evaluate::ResponseCut {
+            absolute: self.response_threshold,
+            relative: self.response_relative_threshold,
+        }
+    }
 }
 
 impl Default for EvaluationConfig {
     fn default() -> Self {
         EvaluationConfig {
             response_threshold: 1e-6,
+            response_relative_threshold: 0.01,
             plots: true,
         }
     }
@@ -289,6 +303,10 @@ impl ProjectConfig {
             (
                 self.evaluation.response_threshold >= 0.0,
                 "evaluation.response_threshold must be non-negative",
+            ),
+            (
+                (0.0..1.0).contains(&self.evaluation.response_relative_threshold),
+                "evaluation.response_relative_threshold must be in [0, 1)",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
@@ -396,11 +414,12 @@ normalization = {norm}   # min_max | standard (fitted here, stored with the mode
 {weights}   # loss weight per variable (default 1): favour the variables that matter most
 
 [compression]
-latent_precision = {prec}   # f32 | f16
+{prec}   # f32 | f16 | codes (quantised model); unset: the smallest file within 1 % of f32's error, measured
 zstd_level = {zstd}
 
 [evaluation]
 response_threshold = {thr:e}   # |x| below this is left out of the response (x_rec - x)/x
+response_relative_threshold = {rel}   # and |x| below this fraction of the variable's largest |x|
 plots = {plots}
 "#,
             input = value(d.input.to_string_lossy()),
@@ -422,9 +441,16 @@ plots = {plots}
             esp = t.early_stopping_patience,
             seed = t.seed,
             norm = value(t.normalization),
-            prec = value(c.latent_precision),
+            prec = optional(
+                c.latent_precision.is_some(),
+                format!(
+                    "latent_precision = {}",
+                    value(c.latent_precision.unwrap_or(LatentPrecision::F16))
+                )
+            ),
             zstd = c.zstd_level,
             thr = e.response_threshold,
+            rel = e.response_relative_threshold,
             plots = e.plots,
         )
     }
@@ -580,7 +606,7 @@ mod tests {
         };
         c.training.weights.insert("pt".into(), 5.0);
         c.training.learning_rate = 3e-4;
-        c.compression.latent_precision = LatentPrecision::F16;
+        c.compression.latent_precision = Some(LatentPrecision::F16);
         let back: ProjectConfig = toml::from_str(&c.to_commented_toml()).unwrap();
         c.model.ratio = None; // latent takes precedence, so ratio is written as a comment
         assert_eq!(back, c);

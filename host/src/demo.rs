@@ -40,14 +40,14 @@ pub fn cases(data_dir: &Path, epochs: Option<usize>) -> Result<Vec<(&'static str
     jets.model.latent = Some(5);
     // pt matters most to the analysis; a weight of 5 buys it ~5x lower error at little cost elsewhere
     jets.training.weights.insert("pt".into(), 5.0);
-    jets.compression.latent_precision = LatentPrecision::F16;
+    jets.compression.latent_precision = Some(LatentPrecision::F16);
 
     let (path, data) = load("CFD_animation.npz", &[])?;
     let mut cfd = ProjectConfig::for_data(path, &data);
     cfd.model.ratio = Some(100.0);
     cfd.training.epochs = 600;
     cfd.training.early_stopping_patience = 100;
-    cfd.compression.latent_precision = LatentPrecision::F16;
+    cfd.compression.latent_precision = Some(LatentPrecision::F16);
 
     let mut cases = vec![("jets", jets), ("cfd", cfd)];
     if let Some(n) = epochs {

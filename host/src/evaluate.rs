@@ -17,11 +17,17 @@ pub struct VariableStats {
     pub residual_mean: f64,
     /// RMS of x̂ − x.
     pub residual_rms: f64,
-    /// Mean of (x̂ − x)/x over |x| ≥ threshold.
+    /// Mean of (x̂ − x)/x over the values the [`ResponseCut`] keeps.
     pub response_mean: f64,
-    /// RMS of (x̂ − x)/x over |x| ≥ threshold.
+    /// RMS of (x̂ − x)/x over the same values (dominated by the values nearest the cut).
     pub response_rms: f64,
-    /// Values left out of the response because |x| < threshold.
+    /// Half the width of the central 68 % of the response: a robust spread, ±1σ for a normal distribution.
+    #[serde(default)]
+    pub response_68: f64,
+    /// Median of |(x̂ − x)/x|.
+    #[serde(default)]
+    pub response_median_abs: f64,
+    /// Values left out of the response because |x| is below the cut.
     pub response_skipped: usize,
     /// Largest |x̂ − x|.
     pub max_abs_error: f64,
@@ -160,6 +166,9 @@ pub struct Evaluation {
     pub rows: usize,
     /// |x| below which the response is not computed.
     pub response_threshold: f64,
+    /// The same, as a fraction of each variable's largest |x|; the larger of the two applies.
+    #[serde(default)]
+    pub response_relative_threshold: f64,
     /// Per variable for tables; one entry over all values for fields.
     pub variables: Vec<VariableStats>,
     /// Peak signal-to-noise ratio in dB over all values, range = max − min of the original (fields only).
@@ -172,57 +181,95 @@ pub struct Evaluation {
     pub ratio_actual: Option<f64>,
 }
 
-/// Whether x enters the response (x̂ − x)/x: |x| at least the threshold, and never zero.
-fn in_response(x: f64, threshold: f64) -> bool {
-    x != 0.0 && x.abs() >= threshold
+/// Which values enter the response (x̂ − x)/x: |x| at least `absolute` and at least `relative` × the variable's
+/// largest |x|, and never zero, so that values near zero on the variable's scale do not dominate it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ResponseCut {
+    /// Smallest |x| kept.
+    pub absolute: f64,
+    /// Smallest |x| kept, as a fraction of the variable's largest |x|.
+    pub relative: f64,
 }
 
-fn stats(name: String, pairs: impl Iterator<Item = (f64, f64)>, threshold: f64) -> VariableStats {
+impl ResponseCut {
+    /// The smallest |x| kept among `values` (one variable's).
+    fn threshold(&self, values: impl Iterator<Item = f64>) -> f64 {
+        let largest = values.fold(
+            0.0f64,
+            |m, x| if x.is_finite() { m.max(x.abs()) } else { m },
+        );
+        self.absolute.max(self.relative * largest)
+    }
+}
+
+fn stats(
+    name: String,
+    pairs: impl Iterator<Item = (f64, f64)> + Clone,
+    cut: ResponseCut,
+) -> VariableStats {
+    let threshold = cut.threshold(pairs.clone().map(|(x, _)| x));
     let (mut n, mut sum, mut sq, mut max) = (0usize, 0.0, 0.0, 0.0f64);
-    let (mut rn, mut rsum, mut rsq, mut skipped) = (0usize, 0.0, 0.0, 0usize);
+    let (mut rsum, mut rsq, mut skipped) = (0.0, 0.0, 0usize);
+    let mut response = Vec::new();
     for (x, y) in pairs {
         let d = y - x;
         n += 1;
         sum += d;
         sq += d * d;
         max = max.max(d.abs());
-        if !in_response(x, threshold) {
+        if x == 0.0 || x.abs() < threshold {
             skipped += 1;
         } else {
             let r = d / x;
-            rn += 1;
             rsum += r;
             rsq += r * r;
+            response.push(r);
         }
     }
+    let rn = response.len();
     let mean = |s: f64, k: usize| if k == 0 { f64::NAN } else { s / k as f64 };
+    let response_68 = (quantile(&mut response, 0.84) - quantile(&mut response, 0.16)) / 2.0;
+    response.iter_mut().for_each(|r| *r = r.abs());
     VariableStats {
         name,
         residual_mean: mean(sum, n),
         residual_rms: mean(sq, n).sqrt(),
         response_mean: mean(rsum, rn),
         response_rms: mean(rsq, rn).sqrt(),
+        response_68,
+        response_median_abs: quantile(&mut response, 0.5),
         response_skipped: skipped,
         max_abs_error: max,
         error_bound: None,
     }
 }
 
-/// Response values (x̂ − x)/x of one table variable, skipping |x| < threshold (for histograms).
+/// The `q` quantile of `values` (the nearest rank; NaN when empty); reorders them.
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((values.len() - 1) as f64 * q).round() as usize;
+    *values.select_nth_unstable_by(rank, f64::total_cmp).1
+}
+
+/// Response values (x̂ − x)/x of one table variable that `cut` keeps (for histograms).
 pub fn responses(
     original: &Dataset,
     reconstructed: &Dataset,
     variable: usize,
-    threshold: f64,
+    cut: ResponseCut,
 ) -> Vec<f64> {
     let n = original.features();
-    original
+    let pairs = original
         .values
         .iter()
         .zip(&reconstructed.values)
         .skip(variable)
-        .step_by(n)
-        .filter(|(x, _)| in_response(**x, threshold))
+        .step_by(n);
+    let threshold = cut.threshold(pairs.clone().map(|(x, _)| *x));
+    pairs
+        .filter(|(x, _)| **x != 0.0 && x.abs() >= threshold)
         .map(|(x, y)| (y - x) / x)
         .collect()
 }
@@ -249,7 +296,7 @@ pub fn bound_ratios(original: &[f64], restored: &[f64], bounds: &[VariableBound]
 pub fn evaluate(
     original: &Dataset,
     reconstructed: &Dataset,
-    threshold: f64,
+    cut: ResponseCut,
     sizes: Option<Sizes>,
 ) -> Result<Evaluation> {
     if original.shape() != reconstructed.shape() || original.kind != reconstructed.kind {
@@ -273,12 +320,12 @@ pub fn evaluate(
                 .names
                 .iter()
                 .enumerate()
-                .map(|(v, name)| stats(name.clone(), pairs().skip(v).step_by(n), threshold))
+                .map(|(v, name)| stats(name.clone(), pairs().skip(v).step_by(n), cut))
                 .collect(),
             None,
         ),
         DataKind::Fields { .. } => {
-            let all = stats("all values".into(), pairs(), threshold);
+            let all = stats("all values".into(), pairs(), cut);
             let (lo, hi) = original
                 .values
                 .iter()
@@ -292,7 +339,8 @@ pub fn evaluate(
     Ok(Evaluation {
         kind: original.kind,
         rows: original.rows,
-        response_threshold: threshold,
+        response_threshold: cut.absolute,
+        response_relative_threshold: cut.relative,
         variables,
         psnr_db,
         ratio: sizes.as_ref().map(Sizes::ratio),
@@ -307,11 +355,12 @@ impl Evaluation {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<16} {:>13} {:>12} {:>13} {:>12} {:>12} {:>8}",
+            "{:<16} {:>13} {:>12} {:>12} {:>12} {:>12} {:>12} {:>8}",
             "variable",
             "residual mean",
             "residual RMS",
-            "response mean",
+            "resp. ±68%",
+            "median|resp|",
             "response RMS",
             "max |error|",
             "skipped"
@@ -319,16 +368,23 @@ impl Evaluation {
         for v in &self.variables {
             let _ = writeln!(
                 out,
-                "{:<16} {:>13.4e} {:>12.4e} {:>12.3}% {:>11.3}% {:>12.4e} {:>8}",
+                "{:<16} {:>13.4e} {:>12.4e} {:>11.3}% {:>11.3}% {:>11.3}% {:>12.4e} {:>8}",
                 v.name,
                 v.residual_mean,
                 v.residual_rms,
-                100.0 * v.response_mean,
+                100.0 * v.response_68,
+                100.0 * v.response_median_abs,
                 100.0 * v.response_rms,
                 v.max_abs_error,
                 v.response_skipped
             );
         }
+        let _ = writeln!(
+            out,
+            "response (x_rec - x)/x over |x| ≥ max({:e}, {} × the variable's largest |x|); ±68%: half the central \
+             68 % interval",
+            self.response_threshold, self.response_relative_threshold
+        );
         if let Some(p) = self.psnr_db {
             let _ = writeln!(out, "PSNR {p:.2} dB");
         }
@@ -400,12 +456,26 @@ mod tests {
         };
         let original = table(vec![1.0, 0.0, 2.0, 4.0]);
         let reco = table(vec![1.1, 0.5, 1.8, 4.0]);
-        let e = evaluate(&original, &reco, 1e-9, None).unwrap();
+        let cut = ResponseCut {
+            absolute: 1e-9,
+            relative: 0.0,
+        };
+        let e = evaluate(&original, &reco, cut, None).unwrap();
         let a = &e.variables[0];
         assert!((a.residual_mean - (-0.05)).abs() < 1e-12);
         assert!((a.response_rms - ((0.01f64 + 0.01) / 2.0).sqrt()).abs() < 1e-12);
         assert!((a.max_abs_error - 0.2).abs() < 1e-12);
         assert_eq!(e.variables[1].response_skipped, 1);
-        assert_eq!(responses(&original, &reco, 1, 1e-9), vec![0.0]);
+        assert_eq!(responses(&original, &reco, 1, cut), vec![0.0]);
+        // a = [1, 2] → responses [0.1, -0.1]: the 68 % interval is ±0.1, the median |response| 0.1
+        assert!((a.response_68 - 0.1).abs() < 1e-12 && (a.response_median_abs - 0.1).abs() < 1e-12);
+        // a relative cut of 0.6 × the largest |x| (2) leaves out x = 1
+        let relative = ResponseCut {
+            absolute: 0.0,
+            relative: 0.6,
+        };
+        let e = evaluate(&original, &reco, relative, None).unwrap();
+        assert_eq!(e.variables[0].response_skipped, 1);
+        assert!((e.variables[0].response_rms - 0.1).abs() < 1e-12);
     }
 }

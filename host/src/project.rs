@@ -2,7 +2,7 @@
 //! calls behind each CLI subcommand (train, compress, decompress, evaluate and its suitability study).
 
 use crate::architecture;
-use crate::codec;
+use crate::codec::{self, PrecisionChoice};
 use crate::config::{CompressionConfig, EvaluationConfig, ModelConfig, ProjectConfig};
 use crate::container::{CompressedFile, LatentPrecision};
 use crate::data::{self, DataKind, Dataset, FloatType, Layout, NonFinite, load_for_model};
@@ -252,6 +252,8 @@ pub struct CompressSummary {
     pub latent_size: usize,
     /// How they are stored.
     pub latent_precision: LatentPrecision,
+    /// How that precision was chosen, when the configuration left it open.
+    pub precision_choice: Option<PrecisionChoice>,
     /// With codes, the value of one step.
     pub latent_step: Option<f64>,
     /// Raw input bytes.
@@ -304,7 +306,7 @@ pub fn compress_file(
     }
     let decoder = AnyDecoder::load(model_dir, kind)?;
     let mut encoder = DeviceStream::new(runtime::open(device, model_dir)?, 2, DEVICE_TIMEOUT);
-    let precision = config.latent_precision;
+    let mut precision_choice = None;
     let (data, file) = match (&decoder, config.error_bounds.is_empty()) {
         (_, true) => {
             let data = load_for_model(
@@ -314,7 +316,29 @@ pub fn compress_file(
                 &decoder.data().names,
                 NonFinite::Refuse,
             )?;
-            let file = codec::compress(&decoder, &data, input, precision, &mut encoder)?;
+            let latent = codec::encode(&decoder, &data, input, &mut encoder)?;
+            let precision = match config.latent_precision {
+                Some(precision) => precision,
+                None => {
+                    let cpu = match kind {
+                        ModelKind::Float => DeviceSpec::CpuF32,
+                        ModelKind::Quantized => DeviceSpec::CpuFixed,
+                    };
+                    let device = runtime::open_decoder(&cpu, &decoder)?;
+                    let mut device = DeviceStream::new(device, 2, DEVICE_TIMEOUT);
+                    let choice = codec::choose_precision(
+                        &decoder,
+                        &data,
+                        &latent,
+                        config.zstd_level,
+                        &mut device,
+                    )?;
+                    let chosen = choice.chosen;
+                    precision_choice = Some(choice);
+                    chosen
+                }
+            };
+            let file = codec::with_latent(&decoder, &data, &latent, precision)?;
             (data, file)
         }
         (AnyDecoder::Quantized(q), false) => {
@@ -360,6 +384,7 @@ pub fn compress_file(
         rows: data.rows,
         latent_size: file.header.latent_size,
         latent_precision: file.header.latent_precision,
+        precision_choice,
         latent_step: file.header.latent_step,
         input_bytes: data.raw_bytes() as u64,
         compressed_bytes: bytes.len() as u64,
@@ -482,7 +507,7 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     let mut report = evaluate::evaluate(
         &original,
         &reconstructed,
-        config.response_threshold,
+        config.response_cut(),
         Some(sizes),
     )?;
     // an error-bounded file's promise, checked value by value
@@ -501,7 +526,7 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     if config.plots {
         let dir = inputs.out_dir.join(format!("plots{}", suffix(inputs.kind)));
         fsutil::create_dir(&dir)?;
-        write_plots(&dir, &original, &reconstructed, config.response_threshold)?;
+        write_plots(&dir, &original, &reconstructed, config.response_cut())?;
     }
     Ok(report)
 }
@@ -544,7 +569,7 @@ fn write_plots(
     dir: &Path,
     original: &Dataset,
     reconstructed: &Dataset,
-    threshold: f64,
+    cut: evaluate::ResponseCut,
 ) -> Result<()> {
     let n = original.features();
     match original.kind {
@@ -558,7 +583,7 @@ fn write_plots(
                         .copied()
                         .collect::<Vec<_>>()
                 };
-                let response = evaluate::responses(original, reconstructed, v, threshold);
+                let response = evaluate::responses(original, reconstructed, v, cut);
                 let file = format!("{:02}_{}.png", v, sanitize(name));
                 plot::variable_histograms(
                     &dir.join(file),

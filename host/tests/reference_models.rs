@@ -4,12 +4,18 @@
 
 use baler::config::LatentPrecision;
 use baler::data::Dataset;
-use baler::evaluate::{Evaluation, evaluate};
+use baler::evaluate::{Evaluation, ResponseCut, evaluate};
 use baler::model::{AnyDecoder, Model, QuantizedModel};
 use baler::runtime::run_rows;
 use baler::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use baler::{codec, container::CompressedFile};
 use std::path::{Path, PathBuf};
+
+/// The response cut the recorded evaluations were made with: |x| ≥ 1e-6, nothing relative.
+const OLD_CUT: ResponseCut = ResponseCut {
+    absolute: 1e-6,
+    relative: 0.0,
+};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,7 +53,7 @@ fn round_trip(model: &str, data: &str) -> (Evaluation, Evaluation) {
     let file = CompressedFile::from_bytes(&file.to_bytes(3), Path::new("mem")).unwrap();
     let mut decoder = open_stream(&DeviceSpec::CpuF32, &dir, true);
     let restored = codec::decompress(&model.decoder, &file, &path, &mut decoder).unwrap();
-    let now = evaluate(&original, &restored, 1e-6, None).unwrap();
+    let now = evaluate(&original, &restored, OLD_CUT, None).unwrap();
     let recorded =
         serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap();
     (now, recorded)
@@ -137,7 +143,7 @@ fn quantized_cfd_model_reproduces_its_recorded_precision() {
     let file = CompressedFile::from_bytes(&file.to_bytes(3), Path::new("mem")).unwrap();
     let mut decoder = open_stream(&DeviceSpec::CpuFixed, &dir, true);
     let restored = codec::decompress(&model.decoder, &file, &path, &mut decoder).unwrap();
-    let psnr = evaluate(&data, &restored, 1e-6, None)
+    let psnr = evaluate(&data, &restored, OLD_CUT, None)
         .unwrap()
         .psnr_db
         .unwrap();

@@ -3,10 +3,12 @@
 //! integer variables); in error-bounded mode, with the residuals that keep every value to its bound.
 
 mod bounded;
+mod precision;
 
 pub use crate::config::{BoundSpec, ErrorBound};
 pub use crate::container::Predictor;
 pub use bounded::resolve_bounds;
+pub use precision::{PrecisionChoice, choose_precision};
 
 use crate::container::{CompressedFile, Header, LatentPrecision, VariableBound};
 use crate::data::{DataKind, Dataset};
@@ -28,6 +30,17 @@ pub fn compress(
     precision: LatentPrecision,
     encoder: &mut DeviceStream,
 ) -> Result<CompressedFile> {
+    let latent = encode(decoder, data, source, encoder)?;
+    with_latent(decoder, data, &latent, precision)
+}
+
+/// The latent of `data` (whose layout must match the decoder's) from the encoder behind `encoder`.
+pub fn encode(
+    decoder: &dyn DecoderFacts,
+    data: &Dataset,
+    source: &Path,
+    encoder: &mut DeviceStream,
+) -> Result<Vec<f64>> {
     decoder.data().check(data, source)?;
     let mut input = data.normalized(decoder.normalization());
     // a value that is not finite (kept exactly in error-bounded mode) reaches the encoder as 0
@@ -35,7 +48,16 @@ pub fn compress(
         .iter_mut()
         .filter(|v| !v.is_finite())
         .for_each(|v| *v = 0.0);
-    let latent = encoder.run_all(&input, BATCH_FRAMES)?;
+    Ok(encoder.run_all(&input, BATCH_FRAMES)?)
+}
+
+/// The compressed file of `data` whose encoder gave `latent`, stored in `precision`.
+pub fn with_latent(
+    decoder: &dyn DecoderFacts,
+    data: &Dataset,
+    latent: &[f64],
+    precision: LatentPrecision,
+) -> Result<CompressedFile> {
     let (latent, latent_step) = match precision {
         LatentPrecision::Codes => {
             let format = decoder.latent_format().ok_or_else(|| {
@@ -49,7 +71,7 @@ pub fn compress(
             let codes: Vec<f64> = latent.iter().map(|&v| format.from_f64(v) as f64).collect();
             (latent_on_grid(&codes, step, 0)?, Some(step))
         }
-        _ => (precision.store_all(latent)?, None),
+        _ => (precision.store_all(latent.iter().copied())?, None),
     };
     Ok(CompressedFile {
         header: Header {

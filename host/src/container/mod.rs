@@ -81,6 +81,15 @@ pub enum LatentPrecision {
 }
 
 impl LatentPrecision {
+    /// `f32`, `f16` or `codes`, as files and the command line name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LatentPrecision::F32 => "f32",
+            LatentPrecision::F16 => "f16",
+            LatentPrecision::Codes => "codes",
+        }
+    }
+
     /// `value` as stored: rounded to f16 or f32; `None` where it is beyond the type's finite range.
     pub fn store(self, value: f64) -> Option<f32> {
         let stored = match self {

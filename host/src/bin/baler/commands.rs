@@ -117,7 +117,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     let (p, model, input) = project_model_input(&source)?;
     let mut config = p.as_ref().map(|p| p.config.clone()).unwrap_or_default();
     if let Some(precision) = latent_precision {
-        config.compression.latent_precision = precision;
+        config.compression.latent_precision = Some(precision);
     }
     if !error_bound.is_empty() {
         config.compression.error_bounds = error_bound;
@@ -148,10 +148,8 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         s.rows,
         s.latent_size,
         match (s.latent_precision, s.latent_step) {
-            (LatentPrecision::F32, _) => "f32; --latent-precision f16 halves them".to_string(),
-            (LatentPrecision::F16, _) => "f16".to_string(),
-            (LatentPrecision::Codes, step) =>
-                format!("integer codes in steps of {}", step.unwrap_or(0.0)),
+            (LatentPrecision::Codes, Some(step)) => format!("integer codes in steps of {step}"),
+            (precision, _) => precision.name().to_string(),
         },
         s.input_bytes,
         s.compressed_bytes,
@@ -160,6 +158,9 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         output.display(),
         s.model_id
     );
+    if let Some(choice) = &s.precision_choice {
+        println!("latent precision {}", choice.sentence());
+    }
     let actual = s.input_bytes as f64 / (s.compressed_bytes + s.decoder_bytes) as f64;
     let lossless = s.input_bytes as f64 / s.lossless_bytes as f64;
     println!(
@@ -637,11 +638,10 @@ fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
         .latent_step
         .map(|s| format!(", step {s}"))
         .unwrap_or_default();
-    let precision = h.latent_precision.to_possible_value().expect("named");
     text += &format!(
         "latent: {} values per sample, {}{step}\n",
         h.latent_size,
-        precision.get_name()
+        h.latent_precision.name()
     );
     if let Some(bounds) = &h.error_bounds {
         let list: Vec<String> = bounds.iter().map(ToString::to_string).collect();
