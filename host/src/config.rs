@@ -199,6 +199,17 @@ impl Default for CompressionConfig {
     }
 }
 
+/// Where row 0 of a field is drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// At the top, as images are stored.
+    #[default]
+    Upper,
+    /// At the bottom, as a latitude-ascending grid is read.
+    Lower,
+}
+
 /// How reconstructions are judged.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -209,6 +220,11 @@ pub struct EvaluationConfig {
     pub response_relative_threshold: f64,
     /// Write PNG plots.
     pub plots: bool,
+    /// A table: pages of their own for this many variables, those with the largest relative error first (the
+    /// summary page shows every variable; a number at least the variables' draws them all).
+    pub variable_pages: usize,
+    /// Fields: where row 0 is drawn (`upper`, as images are stored; `lower` for latitude-ascending grids).
+    pub origin: Origin,
 }
 
 impl EvaluationConfig {
@@ -227,6 +243,8 @@ impl Default for EvaluationConfig {
             response_threshold: 1e-6,
             response_relative_threshold: 0.01,
             plots: true,
+            variable_pages: 8,
+            origin: Origin::Upper,
         }
     }
 }
@@ -421,6 +439,8 @@ zstd_level = {zstd}
 response_threshold = {thr:e}   # |x| below this is left out of the response (x_rec - x)/x
 response_relative_threshold = {rel}   # and |x| below this fraction of the variable's largest |x|
 plots = {plots}
+variable_pages = {pages}   # tables: pages for the variables with the largest error (summary.png shows all)
+origin = {origin}   # fields: row 0 drawn at the upper or lower edge
 "#,
             input = value(d.input.to_string_lossy()),
             layout = value(d.layout),
@@ -452,6 +472,8 @@ plots = {plots}
             thr = e.response_threshold,
             rel = e.response_relative_threshold,
             plots = e.plots,
+            pages = e.variable_pages,
+            origin = value(e.origin),
         )
     }
 }

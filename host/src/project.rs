@@ -526,7 +526,7 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     if config.plots {
         let dir = inputs.out_dir.join(format!("plots{}", suffix(inputs.kind)));
         fsutil::create_dir(&dir)?;
-        write_plots(&dir, &original, &reconstructed, config.response_cut())?;
+        plot::evaluation_pages(&dir, &original, &reconstructed, &report, config)?;
     }
     Ok(report)
 }
@@ -563,67 +563,4 @@ pub fn study_suitability(
     fsutil::write_bytes(&out_dir.join(SUITABILITY_JSON), &json)?;
     plot::ratio_against_error(&out_dir.join(SUITABILITY_PNG), &study)?;
     Ok(study)
-}
-
-fn write_plots(
-    dir: &Path,
-    original: &Dataset,
-    reconstructed: &Dataset,
-    cut: evaluate::ResponseCut,
-) -> Result<()> {
-    let n = original.features();
-    match original.kind {
-        DataKind::Table => {
-            for (v, name) in original.names.iter().enumerate() {
-                let column = |d: &Dataset| {
-                    d.values
-                        .iter()
-                        .skip(v)
-                        .step_by(n)
-                        .copied()
-                        .collect::<Vec<_>>()
-                };
-                let response = evaluate::responses(original, reconstructed, v, cut);
-                let file = format!("{:02}_{}.png", v, sanitize(name));
-                plot::variable_histograms(
-                    &dir.join(file),
-                    name,
-                    &column(original),
-                    &column(reconstructed),
-                    &response,
-                )?;
-            }
-        }
-        DataKind::Fields { height, width } => {
-            let frames = [0, original.rows / 2, original.rows - 1];
-            for (i, &f) in frames
-                .iter()
-                .enumerate()
-                .filter(|(i, f)| !frames[..*i].contains(f))
-            {
-                let slice = |d: &Dataset| d.values[f * n..(f + 1) * n].to_vec();
-                plot::field_images(
-                    &dir.join(format!("field_{i}_frame{f}.png")),
-                    &format!("field {f}"),
-                    height,
-                    width,
-                    &slice(original),
-                    &slice(reconstructed),
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -122,6 +122,7 @@ fn table_workflow_offline_and_online() {
         "{report}"
     );
     assert!(dir.join("output/plots/00_pt.png").is_file());
+    assert!(dir.join("output/plots/summary.png").is_file());
     // outside a project: the three files given; R_actual only with the model folder
     let out = root.join("outside");
     let mut outside = vec![
@@ -561,4 +562,56 @@ fn variable_names_come_from_the_command_line_a_file_or_a_sidecar() {
         "2 variable names were given but the data has 4 variables",
     );
     assert!(!root.join("short").exists());
+}
+
+#[test]
+fn a_wide_table_gets_a_summary_page_and_pages_for_its_worst_variables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let (rows, columns) = (120, 143);
+    let values = (0..rows * columns)
+        .map(|i| {
+            let (r, c) = ((i / columns) as f64, (i % columns) as f64);
+            (c + 1.0) * ((r * 0.37 + c).sin() + 2.0)
+        })
+        .collect();
+    let wide = Dataset {
+        kind: DataKind::Table,
+        names: (0..columns).map(|c| format!("v{c}")).collect(),
+        dtype: FloatType::F32,
+        rows,
+        values,
+    };
+    let dir = project(root, "wide", &wide, "wide.csv", &[]);
+    let config = dir.join("baler.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("variable_pages = 8", "variable_pages = 3"),
+    )
+    .unwrap();
+    let p = dir.to_str().unwrap();
+    for verb in ["train", "compress", "decompress"] {
+        ok(root, &[verb, "-p", p]);
+    }
+    let report = ok(root, &["evaluate", "-p", p]);
+    assert!(
+        report.contains("resp. ±68%") && report.contains("median|resp|"),
+        "{report}"
+    );
+    let mut pages: Vec<String> = std::fs::read_dir(dir.join("output/plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    // the summary and three variables' pages, numbered with three digits so that they sort past 99
+    assert_eq!(pages.len(), 4, "{pages:?}");
+    assert!(pages.contains(&"summary.png".to_string()), "{pages:?}");
+    assert!(
+        pages
+            .iter()
+            .filter(|p| *p != "summary.png")
+            .all(|p| p.len() > 4 && p[..3].bytes().all(|b| b.is_ascii_digit()) && &p[3..5] == "_v"),
+        "{pages:?}"
+    );
 }

@@ -1,5 +1,15 @@
-//! PNG plots with an embedded font (no system fonts needed): per-variable histograms of original vs
-//! reconstructed with the response, field images (original / reconstructed / difference), loss curves.
+//! PNG plots with an embedded font (no system fonts needed): the drawing helpers, loss curves and the suitability
+//! study's ratios here; a table's variables and field images in their own modules.
+
+mod fields;
+mod variables;
+
+pub use fields::field_images;
+pub use variables::{VariableErrors, summary_page, variable_histograms};
+
+use crate::config::EvaluationConfig;
+use crate::data::{DataKind, Dataset};
+use crate::evaluate::{self, Evaluation};
 
 use crate::error::{Error, Result};
 use crate::suitability::{Point, Study};
@@ -100,6 +110,15 @@ pub(crate) fn histogram(values: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<(f
         .collect()
 }
 
+/// An axis label: plain digits for moderate magnitudes, scientific notation otherwise.
+pub(crate) fn tick_label(v: f64) -> String {
+    match v.abs() {
+        0.0 => "0".into(),
+        a if (1e-2..1e5).contains(&a) => format!("{}", (v * 1e4).round() / 1e4),
+        _ => format!("{v:.2e}"),
+    }
+}
+
 pub(crate) fn range(values: &[f64]) -> (f64, f64) {
     let (lo, hi) = values
         .iter()
@@ -111,146 +130,6 @@ pub(crate) fn range(values: &[f64]) -> (f64, f64) {
     } else {
         (lo - 0.5, hi + 0.5)
     }
-}
-
-/// Original vs reconstructed histogram (left) and the response histogram (right) of one variable.
-pub fn variable_histograms(
-    path: &Path,
-    name: &str,
-    original: &[f64],
-    reconstructed: &[f64],
-    response: &[f64],
-) -> Result<()> {
-    draw_png(path, (1200, 500), |root| {
-        let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-        let (left, right) = root.split_horizontally(600);
-        let (lo, hi) = range(
-            &original
-                .iter()
-                .chain(reconstructed)
-                .copied()
-                .collect::<Vec<_>>(),
-        );
-        let h_orig = histogram(original, lo, hi, 100);
-        let h_reco = histogram(reconstructed, lo, hi, 100);
-        let top = h_orig
-            .iter()
-            .chain(&h_reco)
-            .map(|p| p.1)
-            .fold(1.0, f64::max);
-        let mut chart = ChartBuilder::on(&left)
-            .caption(
-                format!("{name}: original vs reconstructed"),
-                ("sans-serif", 20),
-            )
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .build_cartesian_2d(lo..hi, 0.0..top * 1.05)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc(name)
-            .y_desc("entries")
-            .draw()
-            .map_err(e)?;
-        labelled_line(&mut chart, h_orig, BLUE, 2, "original")?;
-        labelled_line(&mut chart, h_reco, RED, 1, "reconstructed")?;
-        legend(&mut chart)?;
-
-        let mut sorted: Vec<f64> = response.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let (rlo, rhi) = if sorted.len() > 10 {
-            let q = |p: f64| sorted[((sorted.len() - 1) as f64 * p) as usize];
-            let span = (q(0.995) - q(0.005)).max(1e-12);
-            (q(0.005) - 0.1 * span, q(0.995) + 0.1 * span)
-        } else {
-            range(&sorted)
-        };
-        let h_resp = histogram(response, rlo, rhi, 100);
-        let top = h_resp.iter().map(|p| p.1).fold(1.0, f64::max);
-        let mut chart = ChartBuilder::on(&right)
-            .caption(
-                format!("{name}: response (x_rec − x)/x"),
-                ("sans-serif", 20),
-            )
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .build_cartesian_2d(rlo..rhi, 0.0..top * 1.05)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("response")
-            .y_desc("entries")
-            .draw()
-            .map_err(e)?;
-        chart
-            .draw_series(LineSeries::new(h_resp, BLACK.stroke_width(2)))
-            .map_err(e)?;
-        Ok(())
-    })
-}
-
-fn heat(v: f64, lo: f64, hi: f64) -> RGBColor {
-    let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
-    // blue → white → red
-    let (r, g, b) = if t < 0.5 {
-        let s = t / 0.5;
-        (s, s, 1.0)
-    } else {
-        let s = (1.0 - t) / 0.5;
-        (1.0, s, s)
-    };
-    RGBColor((r * 255.0) as u8, (g * 255.0) as u8, (b * 255.0) as u8)
-}
-
-/// Original, reconstructed and difference images of one field (`height × width`, row-major).
-pub fn field_images(
-    path: &Path,
-    title: &str,
-    height: usize,
-    width: usize,
-    original: &[f64],
-    reconstructed: &[f64],
-) -> Result<()> {
-    let diff: Vec<f64> = reconstructed
-        .iter()
-        .zip(original)
-        .map(|(y, x)| y - x)
-        .collect();
-    let (lo, hi) = range(original);
-    let dmax = diff.iter().fold(1e-300f64, |m, d| m.max(d.abs()));
-    let panels = [
-        ("original".to_string(), original, lo, hi),
-        ("reconstructed".to_string(), reconstructed, lo, hi),
-        (format!("difference (±{dmax:.3e})"), &diff[..], -dmax, dmax),
-    ];
-    draw_png(path, (1500, 560), |root| {
-        let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-        let root = root.titled(title, ("sans-serif", 22)).map_err(e)?;
-        for (area, (name, values, lo, hi)) in root.split_evenly((1, 3)).iter().zip(panels) {
-            let mut chart = ChartBuilder::on(area)
-                .caption(name, ("sans-serif", 18))
-                .margin(10)
-                .build_cartesian_2d(0..width, 0..height)
-                .map_err(e)?;
-            chart
-                .draw_series(
-                    (0..height)
-                        .flat_map(|y| (0..width).map(move |x| (x, y)))
-                        .map(|(x, y)| {
-                            let color = heat(values[y * width + x], lo, hi);
-                            Rectangle::new(
-                                [(x, height - 1 - y), (x + 1, height - y)],
-                                color.filled(),
-                            )
-                        }),
-                )
-                .map_err(e)?;
-        }
-        Ok(())
-    })
 }
 
 /// Training objective and validation MSE per epoch, logarithmic y axis.
@@ -396,4 +275,101 @@ pub fn ratio_against_error(path: &Path, study: &Study) -> Result<()> {
             .draw()
             .map_err(e)
     })
+}
+
+/// Variables named in the summary page's title and drawn first.
+const SUMMARY_WORST: usize = 5;
+
+/// The plots of an evaluation into `dir`. A table: `summary.png` (every variable's error at a glance) and one page
+/// per variable for the `config.variable_pages` variables with the largest relative RMS error, numbered by variable
+/// with as many digits as the largest number needs. Fields: the first, middle and last field as images.
+pub fn evaluation_pages(
+    dir: &Path,
+    original: &Dataset,
+    reconstructed: &Dataset,
+    report: &Evaluation,
+    config: &EvaluationConfig,
+) -> Result<()> {
+    let n = original.features();
+    match original.kind {
+        DataKind::Table => {
+            let relative_rms: Vec<f64> = report
+                .variables
+                .iter()
+                .enumerate()
+                .map(|(v, s)| {
+                    let (lo, hi) = original.column_range(v);
+                    s.residual_rms / (hi - lo).max(f64::MIN_POSITIVE)
+                })
+                .collect();
+            let mut by_error: Vec<usize> = (0..n).collect();
+            by_error.sort_by(|&a, &b| relative_rms[b].total_cmp(&relative_rms[a]));
+            let pick = |stat: fn(&evaluate::VariableStats) -> f64| -> Vec<f64> {
+                report.variables.iter().map(stat).collect()
+            };
+            let errors = VariableErrors {
+                names: &original.names,
+                relative_rms: &relative_rms,
+                response_68: &pick(|s| s.response_68),
+                response_median_abs: &pick(|s| s.response_median_abs),
+            };
+            summary_page(
+                &dir.join("summary.png"),
+                &errors,
+                &by_error[..SUMMARY_WORST.min(n)],
+            )?;
+            let digits = (n - 1).max(1).to_string().len().max(2);
+            for &v in by_error.iter().take(config.variable_pages) {
+                let column = |d: &Dataset| {
+                    d.values
+                        .iter()
+                        .skip(v)
+                        .step_by(n)
+                        .copied()
+                        .collect::<Vec<_>>()
+                };
+                let name = &original.names[v];
+                let response =
+                    evaluate::responses(original, reconstructed, v, config.response_cut());
+                variable_histograms(
+                    &dir.join(format!("{v:0digits$}_{}.png", file_name(name))),
+                    name,
+                    &column(original),
+                    &column(reconstructed),
+                    &response,
+                )?;
+            }
+        }
+        DataKind::Fields { height, width } => {
+            let frames = [0, original.rows / 2, original.rows - 1];
+            for (i, &f) in frames
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| !frames[..*i].contains(f))
+            {
+                let slice = |d: &Dataset| d.values[f * n..(f + 1) * n].to_vec();
+                field_images(
+                    &dir.join(format!("field_{i}_frame{f}.png")),
+                    &format!("field {f} of {}", original.rows),
+                    (height, width),
+                    &slice(original),
+                    &slice(reconstructed),
+                    config.origin,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A variable name as a file name: ASCII letters, digits, `-` and `_`, anything else `_`.
+fn file_name(name: &str) -> String {
+    name.chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect()
 }
