@@ -17,4 +17,6 @@ pub use model::{
     ShapeError,
 };
 pub use model_id::{DataLayout, ModelId, SampleKind};
-pub use normalization::{Normalization, NormalizationError, NormalizationMethod};
+pub use normalization::{
+    HEAVY_TAIL_RATIO, Normalization, NormalizationError, NormalizationMethod, heavy_tail_scale,
+};

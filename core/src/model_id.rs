@@ -103,6 +103,13 @@ pub(crate) fn put_normalization(h: &mut Sha256, normalization: &Normalization) {
     for v in normalization.offset.iter().chain(&normalization.scale) {
         h.update(v.to_le_bytes());
     }
+    // only where some variable has one, so that the ids of models without the transform stay as they were
+    if normalization.asinh_scale.iter().any(|&s| s != 0.0) {
+        h.update(b"asinh");
+        for v in &normalization.asinh_scale {
+            h.update(v.to_le_bytes());
+        }
+    }
 }
 
 /// The data layout: kind (0 table, 1 fields with height and width), the names (count, then each as its
@@ -238,6 +245,7 @@ mod tests {
             method: NormalizationMethod::MinMax,
             offset: vec![0.0, 1.0],
             scale: vec![1.0, 2.0],
+            asinh_scale: vec![],
         };
         (spec, params, norm)
     }

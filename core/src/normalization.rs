@@ -1,5 +1,6 @@
 //! Per-variable normalisation fitted at training and stored with the model, so that compress and
-//! decompress (offline or online, on any machine) apply exactly the same affine map.
+//! decompress (offline or online, on any machine) apply exactly the same map: an optional asinh (log-like for
+//! heavy-tailed variables), then an affine map.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -15,7 +16,8 @@ pub enum NormalizationMethod {
     Standard,
 }
 
-/// `normalised = (x - offset[v]) / scale[v]` for variable `v`.
+/// `normalised = (t(x) - offset[v]) / scale[v]` for variable `v`, where `t(x) = asinh(x / asinh_scale[v])` for a
+/// variable with a positive `asinh_scale` (log-like beyond it, linear near 0) and `t(x) = x` otherwise.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
     /// The method that produced the parameters.
@@ -24,15 +26,55 @@ pub struct Normalization {
     pub offset: Vec<f64>,
     /// Per-variable scale (never zero).
     pub scale: Vec<f64>,
+    /// Per-variable scale of the asinh transform (0: none); empty when no variable has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asinh_scale: Vec<f64>,
+}
+
+/// Where `max / median` of a strictly positive variable reaches this, [`heavy_tail_scale`] calls it heavy-tailed.
+pub const HEAVY_TAIL_RATIO: f64 = 20.0;
+
+/// The asinh scale for a heavy-tailed variable: its median where every value is positive and the largest is at
+/// least [`HEAVY_TAIL_RATIO`] times the median; `None` otherwise. Reorders `column`.
+pub fn heavy_tail_scale(column: &mut [f64]) -> Option<f64> {
+    if column.is_empty() || !column.iter().all(|x| x.is_finite() && *x > 0.0) {
+        return None;
+    }
+    let mid = column.len() / 2;
+    let median = *column.select_nth_unstable_by(mid, f64::total_cmp).1;
+    let max = column.iter().copied().fold(0.0, f64::max);
+    (max >= HEAVY_TAIL_RATIO * median).then_some(median)
 }
 
 impl Normalization {
     /// Fits one offset/scale pair per column of the row-major `values` with `variables` columns.
     /// A constant column gets scale 1. `values.len()` must be a non-zero multiple of `variables`.
     pub fn fit(method: NormalizationMethod, values: &[f64], variables: usize) -> Self {
+        Self::fit_with_asinh(method, values, variables, Vec::new())
+    }
+
+    /// [`Normalization::fit`] after the asinh transform of each variable with a positive `asinh_scale` (empty:
+    /// none; else one per variable).
+    pub fn fit_with_asinh(
+        method: NormalizationMethod,
+        values: &[f64],
+        variables: usize,
+        asinh_scale: Vec<f64>,
+    ) -> Self {
         assert!(variables > 0 && !values.is_empty() && values.len().is_multiple_of(variables));
+        assert!(asinh_scale.is_empty() || asinh_scale.len() == variables);
         let rows = (values.len() / variables) as f64;
-        let column = |v: usize| values.iter().skip(v).step_by(variables).copied();
+        let transform = |v: usize, x: f64| match asinh_scale.get(v) {
+            Some(&s) if s > 0.0 => libm::asinh(x / s),
+            _ => x,
+        };
+        let column = |v: usize| {
+            values
+                .iter()
+                .skip(v)
+                .step_by(variables)
+                .map(move |&x| transform(v, x))
+        };
         let (offset, scale) = (0..variables)
             .map(|v| match method {
                 NormalizationMethod::MinMax => {
@@ -53,6 +95,7 @@ impl Normalization {
             method,
             offset,
             scale,
+            asinh_scale,
         }
     }
 
@@ -85,31 +128,61 @@ impl Normalization {
                 index,
             });
         }
+        if !self.asinh_scale.is_empty() && self.asinh_scale.len() != variables {
+            return Err(NormalizationError::Length {
+                field: "asinh_scale",
+                len: self.asinh_scale.len(),
+                variables,
+            });
+        }
+        if let Some(index) = self
+            .asinh_scale
+            .iter()
+            .position(|v| !v.is_finite() || *v < 0.0)
+        {
+            return Err(NormalizationError::Value {
+                field: "asinh_scale",
+                index,
+            });
+        }
         Ok(())
     }
 
-    /// The (offset, scale) pair of every value of a row-major array, repeating per row; nothing for a map
-    /// without pairs (which [`Normalization::validate`] refuses), so that no input can panic here.
-    fn pairs(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+    /// The (offset, scale, asinh scale) of every value of a row-major array, repeating per row; nothing for a
+    /// map without pairs (which [`Normalization::validate`] refuses), so that no input can panic here.
+    fn params(&self) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
+        let asinh = (0..self.offset.len()).map(|v| self.asinh_scale.get(v).copied().unwrap_or(0.0));
         self.offset
             .iter()
             .copied()
             .zip(self.scale.iter().copied())
+            .zip(asinh)
+            .map(|((offset, scale), asinh)| (offset, scale, asinh))
             .cycle()
     }
 
     /// Normalises a row-major array in place (`variables()` columns). The map must have passed
     /// [`Normalization::validate`] for the array's variables.
     pub fn apply(&self, values: &mut [f64]) {
-        for (x, (offset, scale)) in values.iter_mut().zip(self.pairs()) {
-            *x = (*x - offset) / scale;
+        for (x, (offset, scale, asinh)) in values.iter_mut().zip(self.params()) {
+            let t = if asinh > 0.0 {
+                libm::asinh(*x / asinh)
+            } else {
+                *x
+            };
+            *x = (t - offset) / scale;
         }
     }
 
     /// Undoes [`Normalization::apply`] in place.
     pub fn invert(&self, values: &mut [f64]) {
-        for (x, (offset, scale)) in values.iter_mut().zip(self.pairs()) {
-            *x = *x * scale + offset;
+        for (x, (offset, scale, asinh)) in values.iter_mut().zip(self.params()) {
+            let t = *x * scale + offset;
+            *x = if asinh > 0.0 {
+                asinh * libm::sinh(t)
+            } else {
+                t
+            };
         }
     }
 }
@@ -200,6 +273,40 @@ mod tests {
     }
 
     #[test]
+    fn asinh_compresses_a_heavy_tail_and_inverts_it() {
+        // column 0 spans four decades; column 1 is left linear
+        let original = vec![0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 1000.0, 4.0];
+        let mut column: Vec<f64> = original.iter().step_by(2).copied().collect();
+        let s = heavy_tail_scale(&mut column).unwrap();
+        assert_eq!(s, 2.0);
+        assert_eq!(heavy_tail_scale(&mut [1.0, 2.0, 3.0]), None);
+        assert_eq!(heavy_tail_scale(&mut [0.0, 1.0, 1000.0]), None);
+        let norm =
+            Normalization::fit_with_asinh(NormalizationMethod::MinMax, &original, 2, vec![s, 0.0]);
+        norm.validate(2).unwrap();
+        let mut x = original.clone();
+        norm.apply(&mut x);
+        assert_eq!((x[0], x[6]), (0.0, 1.0));
+        // 2 sits a tenth of the way up: asinh flattens the tail (linear would put it at 0.0015)
+        assert!((x[4] - 0.0952).abs() < 1e-3, "{}", x[4]);
+        assert_eq!(x[3], 1.0 / 3.0);
+        norm.invert(&mut x);
+        for (a, b) in x.iter().zip(&original) {
+            assert!((a - b).abs() <= 1e-12 * b.abs(), "{a} vs {b}");
+        }
+        let bad = Normalization {
+            asinh_scale: vec![1.0],
+            ..norm.clone()
+        };
+        assert!(bad.validate(2).is_err());
+        let negative = Normalization {
+            asinh_scale: vec![-1.0, 0.0],
+            ..norm
+        };
+        assert!(negative.validate(2).is_err());
+    }
+
+    #[test]
     fn standard_has_zero_mean_unit_variance_and_constant_columns_are_safe() {
         let original = vec![1.0, 5.0, 3.0, 5.0];
         let norm = Normalization::fit(NormalizationMethod::Standard, &original, 2);
@@ -215,6 +322,7 @@ mod tests {
             method: NormalizationMethod::MinMax,
             offset: vec![],
             scale: vec![],
+            asinh_scale: vec![],
         };
         let mut x = vec![1.0, 2.0, 3.0];
         empty.apply(&mut x);
@@ -232,6 +340,7 @@ mod tests {
             method: NormalizationMethod::Standard,
             offset: vec![0.0, 0.0, 0.0],
             scale: vec![1.0],
+            asinh_scale: vec![],
         };
         short.apply(&mut x);
         assert_eq!(
@@ -246,6 +355,7 @@ mod tests {
             method: NormalizationMethod::Standard,
             offset: vec![0.0, 0.0],
             scale: vec![1.0, 0.0],
+            asinh_scale: vec![],
         };
         assert_eq!(
             zero.validate(2),

@@ -148,6 +148,8 @@ pub struct TrainingConfig {
     pub seed: u64,
     /// Per-variable normalisation fitted on the training data.
     pub normalization: NormalizationMethod,
+    /// Which variables pass through asinh(x / median) before it (log-like: for heavy tails).
+    pub asinh: AsinhSetting,
     /// Loss weight per table variable, by name (others weigh 1): say which variables matter most.
     pub weights: BTreeMap<String, f64>,
 }
@@ -166,9 +168,32 @@ impl Default for TrainingConfig {
             early_stopping_patience: 60,
             seed: 1,
             normalization: NormalizationMethod::MinMax,
+            asinh: AsinhSetting::Rule(AsinhRule::Auto),
             weights: BTreeMap::new(),
         }
     }
+}
+
+/// Which variables get the asinh transform before the affine normalisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AsinhSetting {
+    /// `"auto"`, `"none"` or `"all"`.
+    Rule(AsinhRule),
+    /// These table variables, by name.
+    Variables(Vec<String>),
+}
+
+/// The rules of [`AsinhSetting`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AsinhRule {
+    /// Strictly positive variables whose largest value is at least 20 × their median.
+    Auto,
+    /// No variable.
+    None,
+    /// Every variable (fields: all values).
+    All,
 }
 
 /// How compressed files are written.
@@ -216,7 +241,7 @@ pub enum Origin {
 pub struct EvaluationConfig {
     /// Values with |x| below this are left out of the response (x̂−x)/x.
     pub response_threshold: f64,
-    /// Values with |x| below this fraction of their variable's largest |x| are left out too.
+    /// Values with |x| below this fraction of their variable's median |x| are left out too.
     pub response_relative_threshold: f64,
     /// Write PNG plots.
     pub plots: bool,
@@ -429,6 +454,7 @@ min_lr = {minlr:e}
 early_stopping_patience = {esp}   # 0 disables early stopping
 seed = {seed}   # same seed and data: same model
 normalization = {norm}   # min_max | standard (fitted here, stored with the model)
+asinh = {asinh}   # before it, asinh(x / median) for: "auto" (positive, max >= 20 x median), "none", "all", or ["pt", "E"]
 {weights}   # loss weight per variable (default 1): favour the variables that matter most
 
 [compression]
@@ -437,7 +463,7 @@ zstd_level = {zstd}
 
 [evaluation]
 response_threshold = {thr:e}   # |x| below this is left out of the response (x_rec - x)/x
-response_relative_threshold = {rel}   # and |x| below this fraction of the variable's largest |x|
+response_relative_threshold = {rel}   # and |x| below this fraction of the variable's median |x|
 plots = {plots}
 variable_pages = {pages}   # tables: pages for the variables with the largest error (summary.png shows all)
 origin = {origin}   # fields: row 0 drawn at the upper or lower edge
@@ -461,6 +487,7 @@ origin = {origin}   # fields: row 0 drawn at the upper or lower edge
             esp = t.early_stopping_patience,
             seed = t.seed,
             norm = value(t.normalization),
+            asinh = value(&t.asinh),
             prec = optional(
                 c.latent_precision.is_some(),
                 format!(

@@ -182,23 +182,26 @@ pub struct Evaluation {
 }
 
 /// Which values enter the response (x̂ − x)/x: |x| at least `absolute` and at least `relative` × the variable's
-/// largest |x|, and never zero, so that values near zero on the variable's scale do not dominate it.
+/// median |x| (its scale, robust to heavy tails), and never zero, so that values near zero on the variable's scale
+/// do not dominate it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ResponseCut {
     /// Smallest |x| kept.
     pub absolute: f64,
-    /// Smallest |x| kept, as a fraction of the variable's largest |x|.
+    /// Smallest |x| kept, as a fraction of the variable's median |x|.
     pub relative: f64,
 }
 
 impl ResponseCut {
     /// The smallest |x| kept among `values` (one variable's).
     fn threshold(&self, values: impl Iterator<Item = f64>) -> f64 {
-        let largest = values.fold(
-            0.0f64,
-            |m, x| if x.is_finite() { m.max(x.abs()) } else { m },
-        );
-        self.absolute.max(self.relative * largest)
+        let mut magnitudes: Vec<f64> = values.filter(|x| x.is_finite()).map(f64::abs).collect();
+        let median = quantile(&mut magnitudes, 0.5);
+        self.absolute.max(if median.is_nan() {
+            0.0
+        } else {
+            self.relative * median
+        })
     }
 }
 
@@ -381,7 +384,7 @@ impl Evaluation {
         }
         let _ = writeln!(
             out,
-            "response (x_rec - x)/x over |x| ≥ max({:e}, {} × the variable's largest |x|); ±68%: half the central \
+            "response (x_rec - x)/x over |x| ≥ max({:e}, {} × the variable's median |x|); ±68%: half the central \
              68 % interval",
             self.response_threshold, self.response_relative_threshold
         );
@@ -469,7 +472,7 @@ mod tests {
         assert_eq!(responses(&original, &reco, 1, cut), vec![0.0]);
         // a = [1, 2] → responses [0.1, -0.1]: the 68 % interval is ±0.1, the median |response| 0.1
         assert!((a.response_68 - 0.1).abs() < 1e-12 && (a.response_median_abs - 0.1).abs() < 1e-12);
-        // a relative cut of 0.6 × the largest |x| (2) leaves out x = 1
+        // a relative cut of 0.6 × the median |x| (2, the upper of the two) leaves out x = 1
         let relative = ResponseCut {
             absolute: 0.0,
             relative: 0.6,

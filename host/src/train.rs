@@ -2,12 +2,14 @@
 //! held-out validation split, seeded shuffling, and the best (not the last) checkpoint kept.
 
 use crate::architecture::{self, AutoencoderSpec};
-use crate::config::{ModelConfig, TrainingConfig};
+use crate::config::{AsinhRule, AsinhSetting, ModelConfig, TrainingConfig};
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::model::{DataSignature, Decoder, Model};
 use crate::network::{Autoencoder, Network};
-use baler_core::{LayerParams, LayerSpec, NetworkSpec, Normalization, ParamTensor};
+use baler_core::{
+    LayerParams, LayerSpec, NetworkSpec, Normalization, ParamTensor, heavy_tail_scale,
+};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -55,6 +57,9 @@ pub struct TrainReport {
     pub validation_rows: usize,
     /// Trainable values of encoder and decoder.
     pub parameters: usize,
+    /// The variables normalised through asinh(x / median).
+    #[serde(default)]
+    pub asinh_variables: Vec<String>,
 }
 
 impl TrainReport {
@@ -75,13 +80,82 @@ impl TrainReport {
     }
 }
 
-/// Fits the normalisation that compression will use (one map per table variable, one for all field values).
-pub fn fit_normalization(data: &Dataset, config: &TrainingConfig) -> Normalization {
+/// Fits the normalisation that compression will use (one map per table variable, one for all field values), with
+/// the asinh transform on the variables `training.asinh` names or finds heavy-tailed; an unknown name is an error.
+pub fn fit_normalization(data: &Dataset, config: &TrainingConfig) -> Result<Normalization> {
     let variables = match data.kind {
         DataKind::Table => data.names.len(),
         DataKind::Fields { .. } => 1,
     };
-    Normalization::fit(config.normalization, &data.values, variables)
+    let column = |v: usize| -> Vec<f64> {
+        data.values
+            .iter()
+            .skip(v)
+            .step_by(variables)
+            .copied()
+            .collect()
+    };
+    let median = |v: usize| {
+        let mut c = column(v);
+        let mid = c.len() / 2;
+        c.select_nth_unstable_by(mid, f64::total_cmp).1.abs()
+    };
+    let asinh_scale: Vec<f64> = match &config.asinh {
+        AsinhSetting::Rule(AsinhRule::None) => Vec::new(),
+        AsinhSetting::Rule(AsinhRule::Auto) => (0..variables)
+            .map(|v| heavy_tail_scale(&mut column(v)).unwrap_or(0.0))
+            .collect(),
+        AsinhSetting::Rule(AsinhRule::All) => (0..variables).map(|v| nonzero(median(v))).collect(),
+        AsinhSetting::Variables(names) => {
+            if let Some(unknown) = names.iter().find(|n| !data.names.contains(n)) {
+                return Err(Error::Mismatch(format!(
+                    "training.asinh names '{unknown}', which is not a variable of the data ({})",
+                    data.names.join(", ")
+                )));
+            }
+            (0..variables)
+                .map(|v| match names.contains(&data.names[v]) {
+                    true => nonzero(median(v)),
+                    false => 0.0,
+                })
+                .collect()
+        }
+    };
+    let asinh_scale = match asinh_scale.iter().any(|&s| s > 0.0) {
+        true => asinh_scale,
+        false => Vec::new(),
+    };
+    Ok(Normalization::fit_with_asinh(
+        config.normalization,
+        &data.values,
+        variables,
+        asinh_scale,
+    ))
+}
+
+/// The asinh scale of a variable whose median |x| is 0: 1.
+fn nonzero(median: f64) -> f64 {
+    if median > 0.0 && median.is_finite() {
+        median
+    } else {
+        1.0
+    }
+}
+
+/// The variables a normalisation passes through asinh, by name (`all values` for fields).
+pub fn asinh_variables(data: &Dataset, normalization: &Normalization) -> Vec<String> {
+    normalization
+        .asinh_scale
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(v, _)| {
+            data.names
+                .get(v)
+                .cloned()
+                .unwrap_or_else(|| "all values".into())
+        })
+        .collect()
 }
 
 /// Normalised samples as f32, row-major.
@@ -118,7 +192,8 @@ pub fn train(
     }
     let spec: AutoencoderSpec = architecture::build(model_config, data.kind, data.features())?;
     let weights = loss_weights(data, config)?;
-    let normalization = fit_normalization(data, config);
+    let normalization = fit_normalization(data, config)?;
+    let asinh_variables = asinh_variables(data, &normalization);
     let values = normalized(data, &normalization);
     let features = data.features();
 
@@ -249,6 +324,7 @@ pub fn train(
         train_rows: train_rows.len(),
         validation_rows: val_rows.len(),
         parameters,
+        asinh_variables,
     };
     Ok((model, report))
 }
@@ -351,6 +427,7 @@ mod tests {
             train_rows: 10,
             validation_rows: 2,
             parameters: 100,
+            asinh_variables: vec![],
         };
         let advice = report(496, false).advice().unwrap();
         assert!(

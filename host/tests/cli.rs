@@ -615,3 +615,55 @@ fn a_wide_table_gets_a_summary_page_and_pages_for_its_worst_variables() {
         "{pages:?}"
     );
 }
+
+#[test]
+fn heavy_tailed_variables_are_normalised_through_asinh_and_the_choice_is_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // pt falls like a power law over four decades; eta is bounded and signed
+    let rows = 400;
+    let values = (0..rows)
+        .flat_map(|i| {
+            let u = (i as f64 * 0.618).fract() + 1e-3;
+            [0.2 / u.powf(1.5), ((i % 50) as f64 - 25.0) / 10.0]
+        })
+        .collect();
+    let tracks = Dataset {
+        kind: DataKind::Table,
+        names: vec!["pt".into(), "eta".into()],
+        dtype: FloatType::F32,
+        rows,
+        values,
+    };
+    let dir = project(root, "tracks", &tracks, "tracks.csv", &["--latent", "1"]);
+    let p = dir.to_str().unwrap();
+    let trained = ok(root, &["train", "-p", p]);
+    assert!(
+        trained.contains("normalisation: asinh(x / median) before the affine map for pt ("),
+        "{trained}"
+    );
+    let decoder = std::fs::read_to_string(dir.join("model/decoder.json")).unwrap();
+    assert!(decoder.contains("asinh_scale"), "{decoder}");
+    for verb in ["compress", "decompress", "evaluate"] {
+        ok(root, &[verb, "-p", p]);
+    }
+    // told otherwise: none, or a variable that does not exist
+    let config = dir.join("baler.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("asinh = \"auto\"", "asinh = \"none\""),
+    )
+    .unwrap();
+    assert!(ok(root, &["train", "-p", p]).contains("normalisation: affine only"));
+    std::fs::write(
+        &config,
+        text.replace("asinh = \"auto\"", "asinh = [\"phi\"]"),
+    )
+    .unwrap();
+    fails(
+        root,
+        &["train", "-p", p],
+        "training.asinh names 'phi', which is not a variable",
+    );
+}

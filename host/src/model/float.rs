@@ -324,6 +324,7 @@ mod tests {
             method: NormalizationMethod::MinMax,
             offset: vec![0.1, -1.0 / 3.0, 7e-9],
             scale: vec![2.0 / 3.0, 1.0, 1e300],
+            asinh_scale: vec![],
         };
         let data = DataSignature {
             kind: DataKind::Table,

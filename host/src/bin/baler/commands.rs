@@ -97,6 +97,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         },
         p.model_dir().display()
     );
+    println!(
+        "normalisation: {}",
+        match report.asinh_variables.is_empty() {
+            true => "affine only (no variable through asinh; training.asinh chooses)".to_string(),
+            false => format!(
+                "asinh(x / median) before the affine map for {} (training.asinh = \"none\" turns it off)",
+                report.asinh_variables.join(", ")
+            ),
+        }
+    );
     if let Some(advice) = report.advice() {
         eprintln!("note: {advice}");
     }
