@@ -37,9 +37,9 @@ find target/debug/build -path '*/sz3-sys-*/out/build/include/SZ3/version.hpp' -e
 # the core is no_std: it must build for the soft-core and MCU targets
 cargo build -p baler-core --target thumbv7em-none-eabihf
 cargo build -p baler-core --target riscv32imac-unknown-none-elf
-# the library without burn (what a deployment builds), through the fuzz targets that use it: each runs briefly
-# where nightly is present, else they are only built
-bash scripts/fuzz.sh smoke
+# the library without burn (what a deployment builds), through the fuzz targets that use it: checked here; running
+# them (`fuzz.sh smoke` briefly, `fuzz.sh run` long) is a benchmark, whose nightly build costs about 4 CPU-minutes
+bash scripts/fuzz.sh check
 # the real ap_fixed headers, for the bit-exact comparisons
 bash scripts/fetch_ap_types.sh >/dev/null
 cargo test --workspace --features baler/wgpu,baler/sz3,baler/zfp

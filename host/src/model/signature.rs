@@ -109,9 +109,14 @@ impl DataSignature {
     /// Refuses data whose layout or variables differ from the training data's.
     pub fn check(&self, data: &Dataset, path: &Path) -> Result<()> {
         let problem = if data.kind != self.kind {
+            let a = |kind: DataKind| match kind {
+                DataKind::Table => "a table".to_string(),
+                fields => fields.to_string(),
+            };
             Some(format!(
-                "it is a {} but the model was trained on a {}",
-                data.kind, self.kind
+                "it is {} but the model was trained on {}",
+                a(data.kind),
+                a(self.kind)
             ))
         } else if data.names != self.names {
             Some(format!(
