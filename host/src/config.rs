@@ -360,13 +360,18 @@ impl ProjectConfig {
 }
 
 impl ProjectConfig {
-    /// The defaults for this data: as `Default`, but batches of 8 for fields (a stack has few samples).
+    /// The defaults for this data: as `Default`, but batches of 8 for fields (a stack has few samples), and the layout
+    /// the data was read in.
     pub fn for_data(input: PathBuf, data: &Dataset) -> Self {
         let mut config = ProjectConfig {
             data: DataConfig {
                 input,
                 names: Vec::new(),
-                layout: Layout::Auto,
+                // the layout the data was read in, so that later reads need no guess
+                layout: match data.kind {
+                    DataKind::Table => Layout::Table,
+                    DataKind::Fields { .. } => Layout::Fields,
+                },
             },
             ..Default::default()
         };

@@ -116,9 +116,9 @@ impl Project {
     }
 
     /// Creates a project in `dir` for the data file `input` (relative to `dir`, or absolute), read as `layout`
-    /// says and named by `names` (empty: the file's own, or a `<stem>.names.txt` beside it), with `model` as its
-    /// model. The layout and names found are written into `baler.toml`. Returns the project, its data and a
-    /// sentence each on how the data was read and where the names came from.
+    /// says and named by `names` (empty: the file's own, else those of a `<stem>.names.txt` beside it), with
+    /// `model` as its model. The layout and names found are written into `baler.toml`. Returns the project, its
+    /// data and a sentence on how the data was read and where the names came from.
     pub fn create_for_data(
         dir: &Path,
         input: PathBuf,
@@ -127,20 +127,32 @@ impl Project {
         model: ModelConfig,
     ) -> Result<(Project, Dataset, String)> {
         let path = dir.join(&input);
-        let (names, names_from) = match names.is_empty() {
-            false => (names, " (names as given)".to_string()),
-            true => match data::sidecar_names(&path)? {
-                Some((file, names)) => (names, format!(" (names from {})", file.display())),
-                None => (names, String::new()),
-            },
+        let mut data = Dataset::load(&path, &names)?;
+        let mut names_from = match names.is_empty() {
+            true => String::new(),
+            false => " (names as given)".to_string(),
         };
-        let (data, how) = Dataset::load(&path, &names)?.arrange(layout, &path)?;
+        let mut names = names;
+        if names.is_empty()
+            && !data.has_own_names()
+            && let Some((file, sidecar)) = data::sidecar_names(&path)?
+        {
+            if sidecar.len() != data.names.len() {
+                return Err(Error::Mismatch(format!(
+                    "{}: {} names for the {} variables of {}",
+                    file.display(),
+                    sidecar.len(),
+                    data.names.len(),
+                    path.display()
+                )));
+            }
+            names_from = format!(" (names from {})", file.display());
+            data.names = sidecar.clone();
+            names = sidecar;
+        }
+        let (data, how) = data.arrange(layout, &path)?;
         let mut config = ProjectConfig::for_data(input, &data);
         config.data.names = names;
-        config.data.layout = match data.kind {
-            DataKind::Table => Layout::Table,
-            DataKind::Fields { .. } => Layout::Fields,
-        };
         config.model = model;
         let project = Project::create(dir, &config)?;
         Ok((project, data, how + &names_from))

@@ -572,6 +572,24 @@ fn variable_names_come_from_the_command_line_a_file_or_a_sidecar() {
         "2 variable names were given but the data has 4 variables",
     );
     assert!(!root.join("short").exists());
+    // a file's own names win over a sidecar; a sidecar of the wrong length is named
+    let csv = root.join("tracks.csv");
+    let mut named = data.clone();
+    named.names = ["a", "b", "c", "d"].map(String::from).to_vec();
+    named.save(&csv).unwrap();
+    std::fs::write(root.join("tracks.names.txt"), "px,py\n").unwrap();
+    let own = ok(
+        root,
+        &["new-project", "own", "--input", csv.to_str().unwrap()],
+    );
+    assert!(!own.contains("names from"), "{own}");
+    assert_eq!(names_of("own"), None);
+    fails(
+        root,
+        &["new-project", "side2", "--input", input],
+        "tracks.names.txt: 2 names for the 4 variables",
+    );
+    assert!(!root.join("side2").exists());
 }
 
 #[test]

@@ -42,10 +42,10 @@ impl std::fmt::Display for DataKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
-    /// Guessed from the shape, with the reason printed.
-    #[default]
+    /// Guessed from the shape, with the reason printed (`new-project`'s default).
     Auto,
-    /// Rows × variables.
+    /// Rows × variables: the default of a `baler.toml` without `layout`, as every 2-D array was read before.
+    #[default]
     Table,
     /// One field (an image) of rows × columns: a stack of one.
     #[value(alias = "image")]
@@ -105,12 +105,17 @@ impl Dataset {
         self.values.len() * self.dtype.size()
     }
 
+    /// Whether a table's variables are named (by the file or the caller) rather than var0, var1, …
+    pub fn has_own_names(&self) -> bool {
+        self.names != default_names(self.names.len())
+    }
+
     /// The data read as `layout` says, with a sentence on how and why (`path` names the file). A 2-D array
     /// read as fields becomes one field of rows × columns; `Layout::Auto` takes a wide array with fewer than
     /// [`TABLE_ROWS_PER_VARIABLE`] rows per variable, and no names of its own, for an image.
     pub fn arrange(self, layout: Layout, path: &Path) -> Result<(Self, String)> {
         let (rows, columns) = (self.rows, self.features());
-        let named = self.names != default_names(columns);
+        let named = self.kind == DataKind::Table && self.has_own_names();
         match (self.kind, layout) {
             (DataKind::Fields { .. }, Layout::Table) => Err(Error::Mismatch(format!(
                 "{}: a 3-D array is a stack of fields and cannot be read as a table",
