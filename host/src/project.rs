@@ -115,8 +115,8 @@ impl Project {
         }
     }
 
-    /// Creates a project in `dir` for the data file `input` (relative to `dir`, or absolute), read as `layout`
-    /// says and named by `names` (empty: the file's own, else those of a `<stem>.names.txt` beside it), with
+    /// Creates a project in `dir` for the data file `input` (relative to `dir`, or absolute; one that exists only
+    /// relative to the working directory is recorded by its absolute path), read as `layout` says and named by `names` (empty: the file's own, else those of a `<stem>.names.txt` beside it), with
     /// `model` as its model. The layout and names found are written into `baler.toml`. Returns the project, its
     /// data and a sentence on how the data was read and where the names came from.
     pub fn create_for_data(
@@ -126,7 +126,13 @@ impl Project {
         names: Vec<String>,
         model: ModelConfig,
     ) -> Result<(Project, Dataset, String)> {
-        let path = dir.join(&input);
+        // `dir` may not exist yet: `dir/../x` is opened as `x`
+        let mut path = lexically_joined(dir, &input);
+        let mut input = input;
+        if !path.exists() && input.is_relative() && input.exists() {
+            input = std::path::absolute(&input).map_err(Error::io(&input))?;
+            path = input.clone();
+        }
         let mut data = Dataset::load(&path, &names)?;
         let mut names_from = match names.is_empty() {
             true => String::new(),
@@ -196,6 +202,25 @@ impl Project {
         plot::loss_curve(&dir.join("loss.png"), &report.history)?;
         Ok(report)
     }
+}
+
+/// `dir/input` with each `name/..` pair removed, so that a path relative to a folder not yet created can be opened.
+fn lexically_joined(dir: &Path, input: &Path) -> PathBuf {
+    let mut joined = PathBuf::new();
+    for part in dir.join(input).components() {
+        match part {
+            std::path::Component::ParentDir
+                if matches!(
+                    joined.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                ) =>
+            {
+                joined.pop();
+            }
+            other => joined.push(other),
+        }
+    }
+    joined
 }
 
 impl Project {

@@ -420,6 +420,13 @@ fn a_single_image_is_one_field_and_every_cost_is_stated_before_and_after() {
     let input = root.join("terrain.npy");
     image(40, 80).save(&input).unwrap();
     let input = input.to_str().unwrap();
+    // a path relative to the project folder, which does not exist yet, or only to the working directory
+    ok(root, &["new-project", "rel", "--input", "../terrain.npy"]);
+    let text = std::fs::read_to_string(root.join("rel/baler.toml")).unwrap();
+    assert!(text.contains("input = \"../terrain.npy\""), "{text}");
+    ok(root, &["new-project", "cwd", "--input", "terrain.npy"]);
+    let text = std::fs::read_to_string(root.join("cwd/baler.toml")).unwrap();
+    assert!(text.contains(&format!("input = \"{input}\"")), "{text}");
     // guessed, with the reason, the model's cost and the warnings before any training
     let created = ok(root, &["new-project", "img", "--input", input]);
     for needle in [

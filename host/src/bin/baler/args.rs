@@ -151,7 +151,8 @@ pub enum Command {
 pub struct NewProjectArgs {
     /// The folder to create.
     pub dir: PathBuf,
-    /// Data file (.npy, .npz or .csv), absolute or relative to the project folder.
+    /// Data file (.npy, .npz or .csv): absolute, relative to the project folder (which need not exist yet), or
+    /// relative to the working directory (then recorded by its absolute path).
     #[arg(long)]
     pub input: PathBuf,
     /// How a 2-D array is read: as a table of rows × variables, or as one field (an image; `image` is an alias).
