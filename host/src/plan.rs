@@ -97,13 +97,13 @@ impl ModelPlan {
     pub fn summary(&self) -> String {
         format!(
             "model: encoder {} parameters, decoder {} ({} as f32); training memory about {} (estimate); data {} in {} \
-             samples ({} to train on, {} held out)",
+             ({} to train on, {} held out)",
             count(self.encoder_parameters),
             count(self.decoder_parameters),
             bytes(self.decoder_bytes),
             bytes(self.training_memory_estimate),
             bytes(self.data_bytes),
-            self.samples,
+            samples(self.samples),
             self.train_samples,
             self.validation_samples
         )
@@ -124,9 +124,9 @@ impl ModelPlan {
         }
         if self.train_samples < FEW_SAMPLES {
             warnings.push(format!(
-                "only {} training samples (fewer than {FEW_SAMPLES}): the model learns these samples rather \
-                 than data of their kind",
-                self.train_samples
+                "only {} to train on (fewer than {FEW_SAMPLES}): the model learns these samples rather than \
+                 data of their kind",
+                samples(self.train_samples)
             ));
         }
         if self.parameters() as u64 > self.train_values {
@@ -144,6 +144,11 @@ impl ModelPlan {
         }
         warnings
     }
+}
+
+/// "1 sample", "12 samples".
+fn samples(n: usize) -> String {
+    format!("{n} sample{}", if n == 1 { "" } else { "s" })
 }
 
 /// 1234567 → "1.2 M".
@@ -194,7 +199,7 @@ mod tests {
         let warnings = plan.warnings().join("\n");
         for needle in [
             "the decoder (",
-            "only 1 training samples",
+            "only 1 sample to train on",
             "memorise",
             "no sample is held out",
         ] {

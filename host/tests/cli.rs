@@ -434,7 +434,7 @@ fn a_single_image_is_one_field_and_every_cost_is_stated_before_and_after() {
         "model: encoder ",
         "training memory about ",
         "warning: the decoder (",
-        "warning: only 1 training samples",
+        "warning: only 1 sample to train on",
         "warning: no sample is held out",
     ] {
         assert!(created.contains(needle), "{needle}:\n{created}");
