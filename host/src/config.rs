@@ -211,6 +211,10 @@ pub struct CompressionConfig {
     /// Error-bounded mode: what predicts the values (`autoencoder`, `none`, and for fields `autoencoder+lorenzo`
     /// or `lorenzo` alone); unset, the one that makes the smallest file on a sample.
     pub predictor: Option<Predictor>,
+    /// Samples per chunk: data with more is read, compressed and written chunk by chunk, in memory bounded by
+    /// the chunks in flight, into a chunked file whose index restores any range of rows; unset, 2^20 values
+    /// (8 MiB as f64) per chunk.
+    pub chunk_rows: Option<usize>,
 }
 
 impl Default for CompressionConfig {
@@ -220,6 +224,7 @@ impl Default for CompressionConfig {
             zstd_level: 19,
             error_bounds: Vec::new(),
             predictor: None,
+            chunk_rows: None,
         }
     }
 }

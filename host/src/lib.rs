@@ -17,6 +17,7 @@ pub mod int_streams;
 pub mod model;
 #[cfg(feature = "train")]
 pub mod network;
+pub mod pipeline;
 pub mod plan;
 #[cfg(feature = "train")]
 pub mod plot;
@@ -28,5 +29,6 @@ pub mod runtime;
 pub mod suitability;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod workflow;
 
 pub use error::{Error, Result};

@@ -2,21 +2,21 @@
 //! calls behind each CLI subcommand (train, compress, decompress, evaluate and its suitability study).
 
 use crate::architecture;
-use crate::codec::{self, PrecisionChoice};
 use crate::config::{CompressionConfig, EvaluationConfig, ModelConfig, ProjectConfig};
-use crate::container::{CompressedFile, LatentPrecision};
-use crate::data::{self, DataKind, Dataset, FloatType, Layout, NonFinite, load_for_model};
+use crate::container::CompressedSource;
+use crate::data::{self, DataKind, Dataset, Layout, NonFinite, load_for_model};
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Evaluation, Sizes};
 use crate::fsutil;
 pub use crate::model::ModelKind;
-use crate::model::{AnyDecoder, DecoderFacts, Model, QuantizedDecoder};
+use crate::model::{AnyDecoder, Model, QuantizedDecoder};
 use crate::plan::ModelPlan;
 use crate::plot;
 use crate::quantize::{self, PrecisionOptions, PrecisionReport};
-use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
+use crate::runtime::DeviceSpec;
 use crate::suitability::{self, Study};
 use crate::train::{self, EpochStats, TrainReport};
+use crate::workflow;
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
@@ -237,7 +237,7 @@ impl Project {
             self.compressed_path(ModelKind::Float),
             self.decompressed_path(ModelKind::Float),
         );
-        compress_file(
+        workflow::compress_file(
             &self.model_dir(),
             ModelKind::Float,
             &DeviceSpec::CpuF32,
@@ -245,13 +245,16 @@ impl Project {
             &self.config.data.names,
             &compressed,
             &self.config.compression,
+            &mut |_, _| {},
         )?;
-        decompress_file(
+        workflow::decompress_file(
             &self.model_dir(),
             ModelKind::Float,
             None,
             &compressed,
             &decompressed,
+            None,
+            &mut |_, _| {},
         )?;
         let evaluation = evaluate_files(
             &self.evaluation_inputs(ModelKind::Float),
@@ -278,193 +281,12 @@ pub fn device(backend: &str) -> Result<Device> {
     }
 }
 
-/// What `compress` did.
-#[derive(Clone, Debug)]
-pub struct CompressSummary {
-    /// Table or fields.
-    pub kind: DataKind,
-    /// Samples compressed.
-    pub rows: usize,
-    /// Latent values per sample.
-    pub latent_size: usize,
-    /// How they are stored.
-    pub latent_precision: LatentPrecision,
-    /// How that precision was chosen, when the configuration left it open.
-    pub precision_choice: Option<PrecisionChoice>,
-    /// With codes, the value of one step.
-    pub latent_step: Option<f64>,
-    /// Raw input bytes.
-    pub input_bytes: u64,
-    /// Their type: R is on these bytes.
-    pub dtype: FloatType,
-    /// The same data compressed losslessly by zstd -3 (the ratio to beat).
-    pub lossless_bytes: u64,
-    /// Bytes of the decoder files a receiver needs besides the file (0 where the predictor needs none).
-    pub decoder_bytes: u64,
-    /// Compressed file bytes.
-    pub compressed_bytes: u64,
-    /// Of which the compressed latent values.
-    pub latent_bytes: u64,
-    /// Of which the residual section (error-bounded mode; 0 otherwise).
-    pub residual_bytes: u64,
-    /// Values stored exactly (error-bounded mode).
-    pub exact_values: usize,
-    /// The bound of each variable (error-bounded mode).
-    pub error_bounds: Option<Vec<crate::container::VariableBound>>,
-    /// What predicted the values (error-bounded mode).
-    pub predictor: crate::container::Predictor,
-    /// Model id written in the file.
-    pub model_id: String,
-}
-
 /// Added to the default output file names, so both kinds can be compared side by side.
 fn suffix(kind: ModelKind) -> &'static str {
     match kind {
         ModelKind::Float => "",
         ModelKind::Quantized => "-fixed",
     }
-}
-
-/// Compresses `input` with the `kind` of model in `model_dir` on `device` into `output`. `names` overrides the
-/// file's variable names. A device that runs the other kind of model is refused by name. With error bounds in
-/// `config`, the quantised model compresses in error-bounded mode (its fixed-point decoder predicts on
-/// `cpu-fixed`), and NaN and infinities in the data are kept exactly.
-pub fn compress_file(
-    model_dir: &Path,
-    kind: ModelKind,
-    device: &DeviceSpec,
-    input: &Path,
-    names: &[String],
-    output: &Path,
-    config: &CompressionConfig,
-) -> Result<CompressSummary> {
-    if device.model_kind() != kind {
-        return Err(runtime::wrong_model(device, kind));
-    }
-    let decoder = AnyDecoder::load(model_dir, kind)?;
-    let mut encoder = DeviceStream::new(runtime::open(device, model_dir)?, 2, DEVICE_TIMEOUT);
-    let mut precision_choice = None;
-    let (data, file) = match (&decoder, config.error_bounds.is_empty()) {
-        (_, true) => {
-            let data = load_for_model(
-                input,
-                names,
-                decoder.data().kind,
-                &decoder.data().names,
-                NonFinite::Refuse,
-            )?;
-            let latent = codec::encode(&decoder, &data, input, &mut encoder)?;
-            let precision = match config.latent_precision {
-                Some(precision) => precision,
-                None => {
-                    let cpu = match kind {
-                        ModelKind::Float => DeviceSpec::CpuF32,
-                        ModelKind::Quantized => DeviceSpec::CpuFixed,
-                    };
-                    let device = runtime::open_decoder(&cpu, &decoder)?;
-                    let mut device = DeviceStream::new(device, 2, DEVICE_TIMEOUT);
-                    let choice = codec::choose_precision(
-                        &decoder,
-                        &data,
-                        &latent,
-                        config.zstd_level,
-                        &mut device,
-                    )?;
-                    let chosen = choice.chosen;
-                    precision_choice = Some(choice);
-                    chosen
-                }
-            };
-            let file = codec::with_latent(&decoder, &data, &latent, precision)?;
-            (data, file)
-        }
-        (AnyDecoder::Quantized(q), false) => {
-            let data = load_for_model(input, names, q.data.kind, &q.data.names, NonFinite::Keep)?;
-            let bounds = codec::resolve_bounds(&config.error_bounds, &data)?;
-            let predictor = runtime::open_decoder(&DeviceSpec::CpuFixed, &decoder)?;
-            let mut predictor = DeviceStream::new(predictor, 2, DEVICE_TIMEOUT);
-            let file = codec::compress_bounded(
-                q,
-                &data,
-                input,
-                &bounds,
-                config.predictor,
-                &mut encoder,
-                &mut predictor,
-            )?;
-            (data, file)
-        }
-        (AnyDecoder::Float(_), false) => {
-            return Err(Error::Mismatch(
-                "error-bounded mode predicts with the fixed-point decoder: compress with the quantised \
-                 model (--fixed, after `baler quantize`)"
-                    .into(),
-            ));
-        }
-    };
-    let encoded = file.encode(config.zstd_level);
-    let bytes = encoded.bytes;
-    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fsutil::create_dir(dir)?;
-    }
-    fsutil::write_bytes(output, &bytes)?;
-    let decoder_bytes = match file.header.predictor.uses_decoder() {
-        true => AnyDecoder::files_bytes(model_dir, decoder.kind())?,
-        false => 0,
-    };
-    let lossless_bytes = evaluate::lossless_bytes(&data, input)?;
-    Ok(CompressSummary {
-        kind: data.kind,
-        dtype: data.dtype,
-        lossless_bytes,
-        decoder_bytes,
-        rows: data.rows,
-        latent_size: file.header.latent_size,
-        latent_precision: file.header.latent_precision,
-        precision_choice,
-        latent_step: file.header.latent_step,
-        input_bytes: data.raw_bytes() as u64,
-        compressed_bytes: bytes.len() as u64,
-        latent_bytes: encoded.latent_bytes as u64,
-        residual_bytes: encoded.residual_bytes as u64,
-        exact_values: file.residuals.as_ref().map_or(0, |r| r.exact_at.len()),
-        error_bounds: file.header.error_bounds,
-        predictor: file.header.predictor,
-        model_id: file.header.model_id,
-    })
-}
-
-/// Restores `input` (a compressed file) with the `kind` of decoder in `model_dir` on `device` (by default the
-/// kind's default device) and writes `output`. An error-bounded file is always restored by the fixed-point
-/// decoder, whose predictions its residuals correct; a device that runs the other kind of model is refused by
-/// name.
-pub fn decompress_file(
-    model_dir: &Path,
-    kind: ModelKind,
-    device: Option<&DeviceSpec>,
-    input: &Path,
-    output: &Path,
-) -> Result<Dataset> {
-    let file = CompressedFile::read(input)?;
-    let bounded = file.header.error_bounds.is_some();
-    let kind = if bounded { ModelKind::Quantized } else { kind };
-    let device = device.cloned().unwrap_or(DeviceSpec::default_for(kind));
-    if bounded && device.model_kind() != kind {
-        return Err(Error::Mismatch(format!(
-            "{}: an error-bounded file is restored by the fixed-point decoder, which device {device} does not run; \
-             use cpu-fixed (the default), or csim:/xrt: with a decoder kernel",
-            input.display()
-        )));
-    }
-    let decoder = AnyDecoder::load(model_dir, kind)?;
-    let opened = runtime::open_decoder(&device, &decoder)?;
-    let mut stream = DeviceStream::new(opened, 2, DEVICE_TIMEOUT);
-    let data = codec::decompress(&decoder, &file, input, &mut stream)?;
-    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fsutil::create_dir(dir)?;
-    }
-    data.save(output)?;
-    Ok(data)
 }
 
 /// Chooses fixed-point formats for the model in `model_dir` on the data in `input`, writes the quantised
@@ -521,7 +343,7 @@ pub fn evaluate_files(inputs: &EvaluationInputs, config: &EvaluationConfig) -> R
     if reconstructed.kind == DataKind::Table && reconstructed.names.len() == original.names.len() {
         reconstructed.names = original.names.clone();
     }
-    let header = CompressedFile::read(&inputs.compressed)?.header;
+    let header = CompressedSource::open(&inputs.compressed)?.header;
     // an error-bounded file was restored by the fixed-point decoder, whatever was asked
     let kind = match header.error_bounds {
         Some(_) => ModelKind::Quantized,

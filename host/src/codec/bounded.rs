@@ -12,8 +12,18 @@ use crate::error::{Error, Result};
 /// naming none; a bound relative to the range becomes absolute. A variable without a bound, or a name the data does
 /// not have, is an error.
 pub fn resolve_bounds(specs: &[BoundSpec], data: &Dataset) -> Result<Vec<VariableBound>> {
-    let names: Vec<String> = match data.kind {
-        DataKind::Table => data.names.clone(),
+    resolve_bounds_in(specs, data, &variable_ranges(data))
+}
+
+/// [`resolve_bounds`] for data like `template` whose variables span `ranges` (from [`variable_ranges`], merged
+/// over the chunks of a file read in parts).
+pub fn resolve_bounds_in(
+    specs: &[BoundSpec],
+    template: &Dataset,
+    ranges: &[(f64, f64)],
+) -> Result<Vec<VariableBound>> {
+    let names: Vec<String> = match template.kind {
+        DataKind::Table => template.names.clone(),
         DataKind::Fields { .. } => vec!["field".into()],
     };
     for s in specs {
@@ -41,27 +51,39 @@ pub fn resolve_bounds(specs: &[BoundSpec], data: &Dataset) -> Result<Vec<Variabl
                          or for every variable (--error-bound rel:1e-3)"
                     ))
                 })?;
+            let (lo, hi) = ranges[j];
+            let range = if lo <= hi { hi - lo } else { 0.0 };
             Ok(match spec.bound {
                 ErrorBound::Absolute(b) => VariableBound::Abs(b),
-                ErrorBound::Relative(r) => VariableBound::Abs(r * variable_range(data, j)),
+                ErrorBound::Relative(r) => VariableBound::Abs(r * range),
                 ErrorBound::Pointwise(r) => VariableBound::Pw(r),
             })
         })
         .collect()
 }
 
-/// Largest minus smallest finite value of variable `j` (all values of fields); 0 when it has none.
-fn variable_range(data: &Dataset, j: usize) -> f64 {
-    let values: Box<dyn Iterator<Item = &f64>> = match data.kind {
-        DataKind::Table => Box::new(data.values.iter().skip(j).step_by(data.features())),
-        DataKind::Fields { .. } => Box::new(data.values.iter()),
+/// The smallest and largest finite value of each variable the bounds are kept per (a table's columns, or all
+/// values of fields); (+∞, −∞) for one without finite values. Merge two with [`merge_ranges`].
+pub fn variable_ranges(data: &Dataset) -> Vec<(f64, f64)> {
+    let variables = match data.kind {
+        DataKind::Table => data.features(),
+        DataKind::Fields { .. } => 1,
     };
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    if lo <= hi { hi - lo } else { 0.0 }
+    let mut ranges = vec![(f64::INFINITY, f64::NEG_INFINITY); variables];
+    for (i, &v) in data.values.iter().enumerate() {
+        if v.is_finite() {
+            let (lo, hi) = &mut ranges[i % variables];
+            (*lo, *hi) = (lo.min(v), hi.max(v));
+        }
+    }
+    ranges
+}
+
+/// The ranges of two parts of the same data together.
+pub fn merge_ranges(into: &mut [(f64, f64)], other: &[(f64, f64)]) {
+    for ((lo, hi), &(l, h)) in into.iter_mut().zip(other) {
+        (*lo, *hi) = (lo.min(l), hi.max(h));
+    }
 }
 
 /// How one variable's values are quantised.

@@ -7,7 +7,7 @@ mod precision;
 
 pub use crate::config::{BoundSpec, ErrorBound};
 pub use crate::container::Predictor;
-pub use bounded::resolve_bounds;
+pub use bounded::{merge_ranges, resolve_bounds, resolve_bounds_in, variable_ranges};
 pub use precision::{PrecisionChoice, choose_precision};
 
 use crate::container::{CompressedFile, Header, LatentPrecision, VariableBound};
@@ -117,10 +117,8 @@ const MAX_COARSEN: i32 = 12;
 /// every value of `data` within its variable's bound (`bounds`, one per variable, from [`resolve_bounds`]) from
 /// the prediction of the fixed-point decoder running behind `decoder_device` (bit-exact: `cpu-fixed` or a decoder
 /// kernel). Values the quantiser cannot reach, NaN and ±Inf included, are stored exactly; the encoder sees them as
-/// 0 (the normalised mean or midpoint). The latent grid is coarsened step by step (rate against distortion: fewer
-/// latent bits, larger residuals) while the file of a sample of [`SEARCH_SAMPLES`] samples shrinks. Without a
-/// `predictor`, the smallest sample file chooses it, among those that need no decoder too (tables: none; fields:
-/// Lorenzo alone), so the autoencoder is used only where it pays.
+/// 0 (the normalised mean or midpoint). The latent grid and the predictor are chosen by [`choose_bounded`] on
+/// [`sample`] of the data.
 pub fn compress_bounded(
     decoder: &QuantizedDecoder,
     data: &Dataset,
@@ -130,9 +128,50 @@ pub fn compress_bounded(
     encoder: &mut DeviceStream,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    let mut file = compress(decoder, data, source, LatentPrecision::Codes, encoder)?;
-    file.header.error_bounds = Some(bounds.to_vec());
-    let predictors = match (predictor, data.kind) {
+    let sample = sample(data, 0, sample_stride(data.rows));
+    let choice = choose_bounded(
+        decoder,
+        &sample,
+        source,
+        bounds,
+        predictor,
+        encoder,
+        decoder_device,
+    )?;
+    compress_bounded_as(
+        decoder,
+        data,
+        source,
+        bounds,
+        choice,
+        encoder,
+        decoder_device,
+    )
+}
+
+/// How error-bounded mode compresses every part of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoundedChoice {
+    /// The latent grid is 2^`coarsen` of the decoder's input steps.
+    pub coarsen: i32,
+    /// What predicts the values.
+    pub predictor: Predictor,
+}
+
+/// Chooses the latent grid and predictor of error-bounded mode on `sample` (a [`sample`] of the data): the grid
+/// is coarsened step by step (rate against distortion: fewer latent bits, larger residuals) while the sample's
+/// file shrinks. Without a `predictor`, the smallest file chooses it, among those that need no decoder too
+/// (tables: none; fields: Lorenzo alone), so the autoencoder is used only where it pays.
+pub fn choose_bounded(
+    decoder: &QuantizedDecoder,
+    sample: &Dataset,
+    source: &Path,
+    bounds: &[VariableBound],
+    predictor: Option<Predictor>,
+    encoder: &mut DeviceStream,
+    decoder_device: &mut DeviceStream,
+) -> Result<BoundedChoice> {
+    let predictors = match (predictor, sample.kind) {
         (Some(p @ (Predictor::AutoencoderLorenzo | Predictor::Lorenzo)), DataKind::Table) => {
             return Err(Error::Mismatch(format!(
                 "predictor {p:?} is for fields; a table's rows are independent (use autoencoder or none)"
@@ -146,20 +185,14 @@ pub fn compress_bounded(
             Predictor::Lorenzo,
         ],
     };
-    // the grid and predictor are chosen on a sample of the samples, then applied to all
-    let (sample_file, sample_data) = sample(&file, data, SEARCH_SAMPLES);
+    let mut file = compress(decoder, sample, source, LatentPrecision::Codes, encoder)?;
+    file.header.error_bounds = Some(bounds.to_vec());
     let mut size = |coarsen: i32, predictor: Predictor| -> Result<usize> {
-        let candidate = with_residuals(
-            &sample_file,
-            &sample_data,
-            coarsen,
-            predictor,
-            decoder,
-            decoder_device,
-        )?;
+        let choice = BoundedChoice { coarsen, predictor };
+        let candidate = with_residuals(&file, sample, choice, decoder, decoder_device)?;
         Ok(candidate.encode(0).bytes.len())
     };
-    let mut best: Option<(usize, i32, Predictor)> = None;
+    let mut best: Option<(usize, BoundedChoice)> = None;
     let (reading, not_reading): (Vec<Predictor>, Vec<Predictor>) =
         predictors.iter().partition(|p| p.uses_decoder());
     // predictors that read the latent: the grid coarsens while the sample's file shrinks
@@ -178,58 +211,71 @@ pub fn compress_bounded(
                 break;
             }
             previous = bytes;
-            best = Some((bytes, coarsen, predictor));
+            best = Some((bytes, BoundedChoice { coarsen, predictor }));
         }
     }
     // the others store a zero latent: one grid is enough
     for predictor in not_reading {
         let bytes = size(0, predictor)?;
-        if best.is_none_or(|(smallest, ..)| bytes < smallest) {
-            best = Some((bytes, 0, predictor));
+        if best.is_none_or(|(smallest, _)| bytes < smallest) {
+            best = Some((
+                bytes,
+                BoundedChoice {
+                    coarsen: 0,
+                    predictor,
+                },
+            ));
         }
     }
-    let (_, coarsen, predictor) = best.expect("at least one candidate");
-    with_residuals(&file, data, coarsen, predictor, decoder, decoder_device)
+    Ok(best.expect("at least one candidate").1)
 }
 
-/// Samples the latent-grid search runs on: at most this many, spread over the data.
-const SEARCH_SAMPLES: usize = 8192;
+/// [`compress_bounded`] with the grid and predictor already chosen: how each chunk of a large file is compressed.
+pub fn compress_bounded_as(
+    decoder: &QuantizedDecoder,
+    data: &Dataset,
+    source: &Path,
+    bounds: &[VariableBound],
+    choice: BoundedChoice,
+    encoder: &mut DeviceStream,
+    decoder_device: &mut DeviceStream,
+) -> Result<CompressedFile> {
+    let mut file = compress(decoder, data, source, LatentPrecision::Codes, encoder)?;
+    file.header.error_bounds = Some(bounds.to_vec());
+    with_residuals(&file, data, choice, decoder, decoder_device)
+}
 
-/// Every ⌈rows / n⌉-th sample of a file (without residuals) and its data.
-fn sample(file: &CompressedFile, data: &Dataset, n: usize) -> (CompressedFile, Dataset) {
-    let stride = data.rows.div_ceil(n).max(1);
-    if stride == 1 {
-        return (file.clone(), data.clone());
-    }
-    let (features, latent) = (data.features(), file.header.latent_size);
-    let rows: Vec<usize> = (0..data.rows).step_by(stride).collect();
-    let mut sampled = file.clone();
-    sampled.latent = rows
-        .iter()
-        .flat_map(|&r| &file.latent[r * latent..(r + 1) * latent])
-        .copied()
-        .collect();
-    sampled.header.shape[0] = rows.len();
-    let values = rows
-        .iter()
-        .flat_map(|&r| &data.values[r * features..(r + 1) * features])
-        .copied()
-        .collect();
-    let data = Dataset {
+/// The most samples the choices of a file (latent precision, grid, predictor) are made on.
+pub const SEARCH_SAMPLES: usize = 8192;
+
+/// The stride of the sample of `rows` samples: every ⌈rows / [`SEARCH_SAMPLES`]⌉-th sample.
+pub fn sample_stride(rows: usize) -> usize {
+    rows.div_ceil(SEARCH_SAMPLES).max(1)
+}
+
+/// The samples of `part` (whose first sample is sample `first` of the whole data) whose index in the whole data
+/// is a multiple of `stride`: the same sample whether the data is held whole or read in parts.
+pub fn sample(part: &Dataset, first: usize, stride: usize) -> Dataset {
+    let features = part.features();
+    let skip = (stride - first % stride) % stride;
+    let rows: Vec<usize> = (skip..part.rows).step_by(stride).collect();
+    Dataset {
         rows: rows.len(),
-        values,
-        ..data.clone()
-    };
-    (sampled, data)
+        values: rows
+            .iter()
+            .flat_map(|&r| &part.values[r * features..(r + 1) * features])
+            .copied()
+            .collect(),
+        ..part.clone()
+    }
 }
 
 /// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser and
-/// the residuals that restore `data` from `predictor` within the header's bounds.
+/// the residuals that restore `data` from the chosen predictor within the header's bounds.
 fn with_residuals(
     file: &CompressedFile,
     data: &Dataset,
-    coarsen: i32,
-    predictor: Predictor,
+    BoundedChoice { coarsen, predictor }: BoundedChoice,
     decoder: &QuantizedDecoder,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
@@ -356,7 +402,7 @@ mod tests {
     use crate::data::FloatType;
 
     #[test]
-    fn a_sample_keeps_whole_rows_of_latent_and_data() {
+    fn a_sample_is_the_same_whether_the_data_is_whole_or_in_parts() {
         let rows = 10;
         let data = Dataset {
             kind: DataKind::Table,
@@ -365,29 +411,24 @@ mod tests {
             rows,
             values: (0..rows * 2).map(|v| v as f64).collect(),
         };
-        let file = CompressedFile {
-            header: Header {
-                model_id: "00112233445566778899aabbccddeeff".into(),
-                kind: DataKind::Table,
-                shape: vec![rows, 2],
-                dtype: FloatType::F32,
-                names: data.names.clone(),
-                latent_size: 3,
-                latent_precision: LatentPrecision::F32,
-                latent_step: None,
-                error_bounds: None,
-                predictor: Predictor::Autoencoder,
-            },
-            latent: (0..rows * 3).map(|v| v as f32).collect(),
-            residuals: None,
-        };
         // every third row: 0, 3, 6, 9
-        let (f, d) = sample(&file, &data, 4);
-        assert_eq!((d.rows, f.header.shape.clone()), (4, vec![4, 2]));
-        assert_eq!(d.values, [0.0, 1.0, 6.0, 7.0, 12.0, 13.0, 18.0, 19.0]);
-        assert_eq!(f.latent[3..6], [9.0, 10.0, 11.0]);
-        assert_eq!(f.latent.len(), 12);
-        // a sample as large as the data is the data
-        assert_eq!(sample(&file, &data, 10), (file.clone(), data.clone()));
+        let whole = sample(&data, 0, 3);
+        assert_eq!(whole.rows, 4);
+        assert_eq!(whole.values, [0.0, 1.0, 6.0, 7.0, 12.0, 13.0, 18.0, 19.0]);
+        // the same rows from parts of 4, 4 and 2 rows
+        let part = |first: usize, n: usize| Dataset {
+            rows: n,
+            values: data.values[first * 2..(first + n) * 2].to_vec(),
+            ..data.clone()
+        };
+        let mut joined = Vec::new();
+        for (first, n) in [(0, 4), (4, 4), (8, 2)] {
+            joined.extend(sample(&part(first, n), first, 3).values);
+        }
+        assert_eq!(joined, whole.values);
+        // a stride of 1 is the data; the stride of a small data set is 1
+        assert_eq!(sample(&data, 0, 1), data);
+        assert_eq!(sample_stride(rows), 1);
+        assert_eq!(sample_stride(3 * SEARCH_SAMPLES + 1), 4);
     }
 }

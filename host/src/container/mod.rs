@@ -1,10 +1,12 @@
 //! The container, the compressed file (`.baler`): magic, version, a JSON header (shape, dtype, variable names,
 //! model id, latent size and precision, error bounds), the zstd-compressed latent payload, the residual section of
-//! an error-bounded file, and a CRC-32. See docs/format.md. Decoding is sized by the header and held to a memory
-//! budget, never by what the payload claims.
+//! an error-bounded file, and a CRC-32; data larger than memory as a chunked file of such files. See
+//! docs/format.md. Decoding is sized by the header and held to a memory budget, never by what the payload claims.
 
+mod chunked;
 mod residuals;
 
+pub use chunked::{Chunk, ChunkWriter, CompressedSource, VERSION_CHUNKED};
 pub use residuals::Residuals;
 
 use crate::data::{DataKind, FloatType};

@@ -2,12 +2,14 @@
 //! read from `.npy`, `.npz` (Python Baler's `data` + `names` layout) or CSV with a header, and written back.
 
 pub mod npy;
+mod rows;
 
 use crate::error::{Error, Result};
 use crate::fsutil;
 use baler_core::Normalization;
 pub use npy::FloatType;
 use npy::NpyArray;
+pub use rows::{NpyWriter, RowSource};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, Write};
 use std::path::Path;
@@ -221,17 +223,7 @@ impl Dataset {
             Format::Npz => load_npz(source, path)?,
             Format::Csv => load_csv(source, path)?,
         };
-        if !names.is_empty() {
-            if data.kind != DataKind::Table || names.len() != data.names.len() {
-                return Err(Error::Mismatch(format!(
-                    "{}: {} variable names were given but the data has {} variables",
-                    path.display(),
-                    names.len(),
-                    data.features()
-                )));
-            }
-            data.names = names.to_vec();
-        }
+        data = data.named(names, path)?;
         if data.rows == 0 || data.features() == 0 {
             return Err(Error::malformed(
                 path,
@@ -239,6 +231,22 @@ impl Dataset {
             ));
         }
         Ok(data)
+    }
+
+    /// The table with its variables called `names` (when not empty): as many as it has.
+    fn named(mut self, names: &[String], path: &Path) -> Result<Self> {
+        if !names.is_empty() {
+            if self.kind != DataKind::Table || names.len() != self.names.len() {
+                return Err(Error::Mismatch(format!(
+                    "{}: {} variable names were given but the data has {} variables",
+                    path.display(),
+                    names.len(),
+                    self.features()
+                )));
+            }
+            self.names = names.to_vec();
+        }
+        Ok(self)
     }
 
     fn check_finite(&self, path: &Path) -> Result<()> {

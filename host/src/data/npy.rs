@@ -100,7 +100,7 @@ struct Header<'a> {
 
 /// The element types read.
 #[derive(Clone, Copy)]
-enum Element {
+pub(super) enum Element {
     Float(FloatType),
     /// UTF-32 code points, this many per string.
     Unicode(usize),
@@ -108,9 +108,25 @@ enum Element {
     Bytes(usize),
 }
 
-/// Parses the bytes of a `.npy` file; `path` and `array` name it in errors. Every claim of the header is
-/// checked against the bytes present before anything is sized by it.
-pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
+/// What a `.npy` file's first bytes say: where the data starts and what it holds.
+pub(super) struct Prelude {
+    /// Offset of the first data byte.
+    pub start: usize,
+    /// The dtype string as written.
+    pub descr: String,
+    pub element: Element,
+    pub item_size: usize,
+    /// Stored little-endian.
+    pub little: bool,
+    pub fortran_order: bool,
+    pub shape: Vec<usize>,
+    /// Product of `shape`.
+    pub count: usize,
+}
+
+/// Parses the magic and header of a `.npy` file from its first bytes (at least through the header). Every claim
+/// is checked before anything is sized by it.
+pub(super) fn prelude(bytes: &[u8], path: &Path, array: &str) -> Result<Prelude> {
     let bad = |m: String| Error::malformed(path, format!("array '{array}': {m}"));
     if bytes.len() < 8 || &bytes[..6] != MAGIC {
         return Err(bad("not a .npy array (missing the \\x93NUMPY magic)".into()));
@@ -163,7 +179,33 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| bad(format!("shape {shape:?} has more elements than memory")))?;
-    let data = &bytes[start + header_len..];
+    Ok(Prelude {
+        start: start + header_len,
+        descr: descr.to_string(),
+        element,
+        item_size,
+        little: !descr.starts_with('>'),
+        fortran_order: header.fortran_order,
+        shape,
+        count,
+    })
+}
+
+/// Parses the bytes of a `.npy` file; `path` and `array` name it in errors. Every claim of the header is
+/// checked against the bytes present before anything is sized by it.
+pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
+    let bad = |m: String| Error::malformed(path, format!("array '{array}': {m}"));
+    let Prelude {
+        start,
+        descr,
+        element,
+        item_size,
+        little,
+        fortran_order,
+        shape,
+        count,
+    } = prelude(bytes, path, array)?;
+    let data = &bytes[start..];
     let data = match count.checked_mul(item_size) {
         Some(needed) if needed <= data.len() => &data[..needed],
         needed => {
@@ -174,7 +216,6 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
             )));
         }
     };
-    let little = !descr.starts_with('>');
     let array = match element {
         Element::Float(dtype) => NpyArray::Float {
             values: match (dtype, little) {
@@ -221,7 +262,7 @@ pub fn parse(bytes: &[u8], path: &Path, array: &str) -> Result<NpyArray> {
             shape,
         },
     };
-    Ok(if header.fortran_order {
+    Ok(if fortran_order {
         to_c_order(array)
     } else {
         array
@@ -463,13 +504,18 @@ fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
 
 /// Encodes a C-ordered float array as `.npy` bytes in the given type.
 pub fn encode_floats(shape: &[usize], dtype: FloatType, values: &[f64]) -> Vec<u8> {
+    let mut out = float_header(shape, dtype);
+    dtype.extend_le_bytes(&mut out, values);
+    out
+}
+
+/// The magic and header of a little-endian float array of `shape`: the bytes before its values.
+pub fn float_header(shape: &[usize], dtype: FloatType) -> Vec<u8> {
     let descr = match dtype {
         FloatType::F32 => "<f4",
         FloatType::F64 => "<f8",
     };
-    let mut out = header_bytes(descr, shape);
-    dtype.extend_le_bytes(&mut out, values);
-    out
+    header_bytes(descr, shape)
 }
 
 /// Encodes strings as a 1-D `<U` array.

@@ -218,6 +218,11 @@ pub struct CompressArgs {
     /// one that makes the smallest file on a sample; none and lorenzo need no decoder].
     #[arg(long, value_enum, requires = "error_bound")]
     pub predictor: Option<Predictor>,
+    /// Samples per chunk: larger data is read, compressed (in parallel on cpu-f32 and cpu-fixed) and written
+    /// chunk by chunk in bounded memory, into a chunked file whose index restores any range of rows (decompress
+    /// --rows) [default: the project's `[compression] chunk_rows`, else 2^20 values per chunk].
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_rows: Option<u64>,
 }
 
 /// Arguments of `baler decompress`.
@@ -237,12 +242,45 @@ pub struct DecompressArgs {
     /// Compressed file [default: <project>/output/compressed.baler].
     #[arg(short, long)]
     pub input: Option<PathBuf>,
-    /// Output data file, .npy/.npz/.csv [default: <project>/output/decompressed.<input's extension>].
+    /// Output data file, .npy/.npz/.csv [default: <project>/output/decompressed.<input's extension>]. A .npy
+    /// file is written as the chunks are restored; .npz and .csv gather the rows in memory first.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
     #[arg(long)]
     pub fixed: bool,
+    /// Restore only these samples, FIRST..END (END excluded; either may be left out): of a chunked file, only
+    /// the chunks that hold them are read [default: all].
+    #[arg(long, value_name = "FIRST..END", value_parser = parse_row_range)]
+    pub rows: Option<RowRange>,
+}
+
+/// A range of samples from the command line; an open end is filled in from the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowRange {
+    /// First sample [default: 0].
+    pub first: Option<usize>,
+    /// One past the last [default: all].
+    pub end: Option<usize>,
+}
+
+fn parse_row_range(text: &str) -> Result<RowRange, String> {
+    let (first, end) = text.split_once("..").ok_or_else(|| {
+        format!("'{text}' is not a range FIRST..END (e.g. 1000..2000, 5000.. or ..100)")
+    })?;
+    let number = |s: &str| -> Result<Option<usize>, String> {
+        match s.trim() {
+            "" => Ok(None),
+            n => n
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("'{n}' in '{text}' is not a sample number")),
+        }
+    };
+    Ok(RowRange {
+        first: number(first)?,
+        end: number(end)?,
+    })
 }
 
 /// Arguments of `baler evaluate`.

@@ -5,7 +5,7 @@ use crate::args::*;
 use anyhow::{Context, Result};
 use baler::bench::{self, BenchOptions};
 use baler::config::{LatentPrecision, ModelConfig};
-use baler::container::CompressedFile;
+use baler::container::CompressedSource;
 use baler::data::Dataset;
 use baler::hls::{HlsOptions, hls_projects};
 use baler::model::{Decoder, Model};
@@ -14,6 +14,7 @@ use baler::quantize::PrecisionOptions;
 use baler::runtime::DeviceSpec;
 use baler::runtime::manifest::BitstreamManifest;
 use baler::train::EpochStats;
+use baler::workflow;
 use baler_hls::{CsimOptions, HlsConfig};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -123,6 +124,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         latent_precision,
         error_bound,
         predictor,
+        chunk_rows,
     } = args;
     let (p, model, input) = project_model_input(&source)?;
     let mut config = p.as_ref().map(|p| p.config.clone()).unwrap_or_default();
@@ -135,6 +137,9 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     if predictor.is_some() {
         config.compression.predictor = predictor;
     }
+    if let Some(rows) = chunk_rows {
+        config.compression.chunk_rows = Some(usize::try_from(rows).unwrap_or(usize::MAX));
+    }
     // error-bounded mode predicts with the fixed-point decoder
     let kind = model_kind(fixed || !config.compression.error_bounds.is_empty());
     let output = need(
@@ -143,7 +148,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         "output",
     )?;
     let device = device.unwrap_or(DeviceSpec::default_for(kind));
-    let s = project::compress_file(
+    let s = workflow::compress_file(
         &model,
         kind,
         &device,
@@ -151,6 +156,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         &config.data.names,
         &output,
         &config.compression,
+        &mut rows_progress("compressed"),
     )?;
     let samples = s.kind.samples();
     println!(
@@ -168,6 +174,12 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         output.display(),
         s.model_id
     );
+    if s.chunks > 1 {
+        println!(
+            "written in {} chunks (decompress --rows FIRST..END reads only the chunks it needs)",
+            s.chunks
+        );
+    }
     if let Some(choice) = &s.precision_choice {
         println!("latent precision {}", choice.sentence());
     }
@@ -211,6 +223,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         input,
         output,
         fixed,
+        rows,
     } = args;
     let kind = model_kind(fixed);
     let p = optional_project(&project)?;
@@ -221,13 +234,28 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         p.as_ref().map(|p| p.decompressed_path(kind)),
         "output",
     )?;
-    let data = project::decompress_file(&model, kind, device.as_ref(), &input, &output)?;
+    let rows = match rows {
+        Some(range) => {
+            let total = CompressedSource::open(&input)?.header.rows();
+            Some(range.first.unwrap_or(0)..range.end.unwrap_or(total))
+        }
+        None => None,
+    };
+    let h = workflow::decompress_file(
+        &model,
+        kind,
+        device.as_ref(),
+        &input,
+        &output,
+        rows,
+        &mut rows_progress("restored"),
+    )?;
     println!(
         "restored {} {} ({}, shape {:?}) into {}",
-        data.rows,
-        data.kind.samples(),
-        data.dtype.name(),
-        data.shape(),
+        h.rows(),
+        h.kind.samples(),
+        h.dtype.name(),
+        h.shape,
         output.display()
     );
     Ok(())
@@ -520,6 +548,32 @@ fn project_model_input(source: &ModelSource) -> Result<(Option<Project>, PathBuf
     Ok((p, model, input))
 }
 
+/// A chunk callback: a bar of the samples done on a terminal, once there is more than one chunk.
+fn rows_progress(verb: &'static str) -> impl FnMut(usize, usize) {
+    let mut bar: Option<ProgressBar> = None;
+    let terminal = std::io::stderr().is_terminal();
+    move |done, total| {
+        if !terminal || (bar.is_none() && done == total) {
+            return;
+        }
+        let bar = bar.get_or_insert_with(|| {
+            let b = ProgressBar::new(total as u64);
+            b.set_style(
+                ProgressStyle::with_template(&format!(
+                    "{verb} {{pos}}/{{len}} samples [{{bar:30}}] ETA {{eta}}"
+                ))
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b
+        });
+        bar.set_position(done as u64);
+        if done == total {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// An epoch callback: a progress bar on a terminal, a line every 5 % of the epochs otherwise.
 fn progress_printer() -> impl FnMut(&EpochStats) {
     let mut bar: Option<ProgressBar> = None;
@@ -625,15 +679,15 @@ fn model_info(dir: &Path) -> Result<(String, serde_json::Value)> {
 
 /// A compressed file: what it holds, how, and its ratio on the original's bytes.
 fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
-    let file = CompressedFile::read(path)?;
+    let file = CompressedSource::open(path)?;
     let h = &file.header;
     let bytes = std::fs::metadata(path)
         .with_context(|| path.display().to_string())?
         .len();
     let original = h.data_values().unwrap_or(0) * h.dtype.size() as u64;
     let ratio = original as f64 / bytes as f64;
-    let json =
-        json!({"header": h, "file_bytes": bytes, "original_bytes": original, "ratio": ratio});
+    let chunks = file.chunks.len();
+    let json = json!({"header": h, "chunks": chunks, "file_bytes": bytes, "original_bytes": original, "ratio": ratio});
     let mut text = format!(
         "compressed {} of shape {:?}, {}, model {}\n",
         h.kind,
@@ -643,6 +697,15 @@ fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
     );
     if !h.names.is_empty() {
         text += &format!("variables: {}\n", h.names.join(", "));
+    }
+    if chunks > 1 {
+        let rows: Vec<usize> = file.chunks.iter().map(|c| c.rows).collect();
+        text += &format!(
+            "{chunks} chunks of {} to {} {} (each restored on its own)\n",
+            rows.iter().min().expect("chunks"),
+            rows.iter().max().expect("chunks"),
+            h.kind.samples()
+        );
     }
     let step = h
         .latent_step

@@ -1,0 +1,314 @@
+//! `compress` on files: the data read chunk by chunk, the choices (latent precision, error bounds, grid, predictor)
+//! made once on a sample spread over the whole file, the chunks compressed in parallel and written in order, as
+//! one file (data that fits one chunk) or a chunked file with an index.
+
+use crate::codec::{self, BoundedChoice, PrecisionChoice};
+use crate::config::CompressionConfig;
+use crate::container::{ChunkWriter, Header, LatentPrecision, Predictor, VariableBound};
+use crate::data::{DataKind, Dataset, FloatType, NonFinite, RowSource};
+use crate::error::{Error, Result};
+use crate::evaluate;
+use crate::fsutil;
+use crate::model::{AnyDecoder, DecoderFacts, ModelKind};
+use crate::pipeline;
+use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Values per chunk when the configuration sets no `chunk_rows`: 2^20 (8 MiB as f64), which keeps the memory
+/// of the chunks in flight near 50 MiB each.
+pub const CHUNK_VALUES: usize = 1 << 20;
+
+/// What `compress` did.
+#[derive(Clone, Debug)]
+pub struct CompressSummary {
+    /// Table or fields.
+    pub kind: DataKind,
+    /// Samples compressed.
+    pub rows: usize,
+    /// Chunks written (1: a plain file).
+    pub chunks: usize,
+    /// Latent values per sample.
+    pub latent_size: usize,
+    /// How they are stored.
+    pub latent_precision: LatentPrecision,
+    /// How that precision was chosen, when the configuration left it open.
+    pub precision_choice: Option<PrecisionChoice>,
+    /// With codes, the value of one step.
+    pub latent_step: Option<f64>,
+    /// Raw input bytes.
+    pub input_bytes: u64,
+    /// Their type: R is on these bytes.
+    pub dtype: FloatType,
+    /// The same data compressed losslessly by zstd -3, chunk by chunk (the ratio to beat).
+    pub lossless_bytes: u64,
+    /// Bytes of the decoder files a receiver needs besides the file (0 where the predictor needs none).
+    pub decoder_bytes: u64,
+    /// Compressed file bytes.
+    pub compressed_bytes: u64,
+    /// Of which the compressed latent values.
+    pub latent_bytes: u64,
+    /// Of which the residual section (error-bounded mode; 0 otherwise).
+    pub residual_bytes: u64,
+    /// Values stored exactly (error-bounded mode).
+    pub exact_values: usize,
+    /// The bound of each variable (error-bounded mode).
+    pub error_bounds: Option<Vec<VariableBound>>,
+    /// What predicted the values (error-bounded mode).
+    pub predictor: Predictor,
+    /// Model id written in the file.
+    pub model_id: String,
+}
+
+/// How every chunk is compressed.
+#[derive(Clone, Debug)]
+enum Choices {
+    Plain(LatentPrecision),
+    Bounded(Vec<VariableBound>, BoundedChoice),
+}
+
+/// One compressed chunk, as the writer needs it.
+struct Done {
+    header: Header,
+    image: Vec<u8>,
+    latent_bytes: usize,
+    residual_bytes: usize,
+    exact_values: usize,
+    lossless_bytes: u64,
+}
+
+/// What the chunks written so far add up to.
+#[derive(Default)]
+struct Totals {
+    rows: usize,
+    latent_bytes: u64,
+    residual_bytes: u64,
+    exact_values: usize,
+    lossless_bytes: u64,
+}
+
+/// Compresses `input` with the `kind` of model in `model_dir` on `device` into `output`. `names` overrides the
+/// file's variable names. A device that runs the other kind of model is refused by name. With error bounds in
+/// `config`, the quantised model compresses in error-bounded mode (its fixed-point decoder predicts on
+/// `cpu-fixed`), and NaN and infinities in the data are kept exactly. Data of more than one chunk
+/// (`config.chunk_rows`, else [`CHUNK_VALUES`] values) is read and compressed chunk by chunk, in parallel on the
+/// CPU devices, into a chunked file; `progress` hears the rows done and the total after each chunk.
+#[allow(clippy::too_many_arguments)]
+pub fn compress_file(
+    model_dir: &Path,
+    kind: ModelKind,
+    device: &DeviceSpec,
+    input: &Path,
+    names: &[String],
+    output: &Path,
+    config: &CompressionConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<CompressSummary> {
+    if device.model_kind() != kind {
+        return Err(runtime::wrong_model(device, kind));
+    }
+    let decoder = AnyDecoder::load(model_dir, kind)?;
+    let bounded = !config.error_bounds.is_empty();
+    if bounded && !matches!(decoder, AnyDecoder::Quantized(_)) {
+        return Err(Error::Mismatch(
+            "error-bounded mode predicts with the fixed-point decoder: compress with the quantised \
+             model (--fixed, after `baler quantize`)"
+                .into(),
+        ));
+    }
+    let non_finite = if bounded {
+        NonFinite::Keep
+    } else {
+        NonFinite::Refuse
+    };
+    let facts = decoder.data();
+    let mut source = RowSource::open_for_model(input, names, facts.kind, &facts.names, non_finite)?;
+    facts.check(&source.template, input)?;
+    let rows = source.rows();
+    let chunk_rows = config
+        .chunk_rows
+        .unwrap_or(CHUNK_VALUES / source.template.features().max(1))
+        .max(1);
+    let chunks = rows.div_ceil(chunk_rows);
+
+    // the sample the choices are made on, and each variable's range, from one pass over the data
+    let stride = codec::sample_stride(rows);
+    let (first, mut sample, mut ranges) = if chunks == 1 {
+        let (_, data) = source.read(rows)?;
+        let (sample, ranges) = (
+            codec::sample(&data, 0, stride),
+            codec::variable_ranges(&data),
+        );
+        (Some(data), sample, ranges)
+    } else {
+        let (start, data) = source.read(chunk_rows)?;
+        (
+            None,
+            codec::sample(&data, start, stride),
+            codec::variable_ranges(&data),
+        )
+    };
+    while first.is_none() && !source.is_done() {
+        let (start, data) = source.read(chunk_rows)?;
+        let part = codec::sample(&data, start, stride);
+        sample.values.extend(part.values);
+        sample.rows += part.rows;
+        codec::merge_ranges(&mut ranges, &codec::variable_ranges(&data));
+    }
+    source.rewind();
+
+    let open_encoder = || -> Result<DeviceStream> {
+        Ok(DeviceStream::new(
+            runtime::open(device, model_dir)?,
+            2,
+            DEVICE_TIMEOUT,
+        ))
+    };
+    let open_predictor = || -> Result<DeviceStream> {
+        let cpu = match kind {
+            ModelKind::Float => DeviceSpec::CpuF32,
+            ModelKind::Quantized => DeviceSpec::CpuFixed,
+        };
+        let opened = runtime::open_decoder(&cpu, &decoder)?;
+        Ok(DeviceStream::new(opened, 2, DEVICE_TIMEOUT))
+    };
+    let mut encoder = open_encoder()?;
+    let mut predictor = open_predictor()?;
+    let mut precision_choice = None;
+    let choices = match &decoder {
+        AnyDecoder::Quantized(q) if bounded => {
+            let bounds = codec::resolve_bounds_in(&config.error_bounds, &source.template, &ranges)?;
+            let choice = codec::choose_bounded(
+                q,
+                &sample,
+                input,
+                &bounds,
+                config.predictor,
+                &mut encoder,
+                &mut predictor,
+            )?;
+            Choices::Bounded(bounds, choice)
+        }
+        _ => Choices::Plain(match config.latent_precision {
+            Some(precision) => precision,
+            None => {
+                let latent = codec::encode(&decoder, &sample, input, &mut encoder)?;
+                let choice = codec::choose_precision(
+                    &decoder,
+                    &sample,
+                    &latent,
+                    config.zstd_level,
+                    &mut predictor,
+                )?;
+                let chosen = choice.chosen;
+                precision_choice = Some(choice);
+                chosen
+            }
+        }),
+    };
+    drop(sample);
+
+    // the chunks: read in order, compressed in parallel on the CPU devices, written in order
+    let parallel = matches!(device, DeviceSpec::CpuF32 | DeviceSpec::CpuFixed);
+    let workers = match parallel {
+        true => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        false => 1,
+    }
+    .min(chunks);
+    let spare = Mutex::new(Some((encoder, predictor)));
+    let first = Mutex::new(first);
+    let compress_chunk = |(encoder, predictor): &mut (DeviceStream, DeviceStream),
+                          data: Dataset| {
+        let file = match (&decoder, &choices) {
+            (AnyDecoder::Quantized(q), Choices::Bounded(bounds, choice)) => {
+                codec::compress_bounded_as(q, &data, input, bounds, *choice, encoder, predictor)?
+            }
+            (_, Choices::Plain(precision)) => {
+                let latent = codec::encode(&decoder, &data, input, encoder)?;
+                codec::with_latent(&decoder, &data, &latent, *precision)?
+            }
+            (AnyDecoder::Float(_), Choices::Bounded(..)) => unreachable!("refused above"),
+        };
+        let encoded = file.encode(config.zstd_level);
+        Ok(Done {
+            image: encoded.bytes,
+            latent_bytes: encoded.latent_bytes,
+            residual_bytes: encoded.residual_bytes,
+            exact_values: file.residuals.as_ref().map_or(0, |r| r.exact_at.len()),
+            lossless_bytes: evaluate::lossless_bytes(&data, input)?,
+            header: file.header,
+        })
+    };
+    let mut totals = Totals::default();
+    let mut last_header = None;
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fsutil::create_dir(dir)?;
+    }
+    let mut compressed_bytes = 0;
+    fsutil::write_atomic(output, |out| {
+        let mut writer =
+            (chunks > 1).then(|| ChunkWriter::new(&mut *out, output, rows, chunk_rows));
+        let mut plain = None;
+        pipeline::ordered(
+            workers,
+            || match first.lock().expect("not poisoned").take() {
+                Some(data) => Ok(Some(data)),
+                None if !source.is_done() => Ok(Some(source.read(chunk_rows)?.1)),
+                None => Ok(None),
+            },
+            || match spare.lock().expect("not poisoned").take() {
+                Some(streams) => Ok(streams),
+                None => Ok((open_encoder()?, open_predictor()?)),
+            },
+            compress_chunk,
+            |done: Done| {
+                totals.rows += done.header.rows();
+                totals.latent_bytes += done.latent_bytes as u64;
+                totals.residual_bytes += done.residual_bytes as u64;
+                totals.exact_values += done.exact_values;
+                totals.lossless_bytes += done.lossless_bytes;
+                match &mut writer {
+                    Some(w) => w.push(&done.header, &done.image)?,
+                    None => plain = Some(done.image),
+                }
+                last_header = Some(done.header);
+                progress(totals.rows, rows);
+                Ok(())
+            },
+        )?;
+        compressed_bytes = match (writer, plain) {
+            (Some(w), _) => w.finish()?,
+            (None, Some(image)) => {
+                out.write_all(&image).map_err(Error::io(output))?;
+                image.len() as u64
+            }
+            (None, None) => unreachable!("data has at least one row"),
+        };
+        Ok(())
+    })?;
+    let header = last_header.expect("at least one chunk");
+    let decoder_bytes = match header.predictor.uses_decoder() {
+        true => AnyDecoder::files_bytes(model_dir, decoder.kind())?,
+        false => 0,
+    };
+    Ok(CompressSummary {
+        kind: source.template.kind,
+        dtype: source.template.dtype,
+        rows,
+        chunks,
+        latent_size: header.latent_size,
+        latent_precision: header.latent_precision,
+        precision_choice,
+        latent_step: header.latent_step,
+        input_bytes: (rows * source.template.features() * source.template.dtype.size()) as u64,
+        lossless_bytes: totals.lossless_bytes,
+        decoder_bytes,
+        compressed_bytes,
+        latent_bytes: totals.latent_bytes,
+        residual_bytes: totals.residual_bytes,
+        exact_values: totals.exact_values,
+        error_bounds: header.error_bounds,
+        predictor: header.predictor,
+        model_id: header.model_id,
+    })
+}
