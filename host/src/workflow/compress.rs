@@ -131,29 +131,22 @@ pub fn compress_file(
         .max(1);
     let chunks = rows.div_ceil(chunk_rows);
 
-    // the sample the choices are made on, and each variable's range, from one pass over the data
+    // the sample the choices are made on, and each variable's range, from one pass over the data; the data of a
+    // file of one chunk is kept for the second
     let stride = codec::sample_stride(rows);
-    let (first, mut sample, mut ranges) = if chunks == 1 {
-        let (_, data) = source.read(rows)?;
-        let (sample, ranges) = (
-            codec::sample(&data, 0, stride),
-            codec::variable_ranges(&data),
-        );
-        (Some(data), sample, ranges)
-    } else {
-        let (start, data) = source.read(chunk_rows)?;
-        (
-            None,
-            codec::sample(&data, start, stride),
-            codec::variable_ranges(&data),
-        )
-    };
-    while first.is_none() && !source.is_done() {
+    let mut sample = source.template.clone();
+    sample.rows = 0;
+    let mut ranges = codec::variable_ranges(&sample);
+    let mut first = None;
+    while !source.is_done() {
         let (start, data) = source.read(chunk_rows)?;
         let part = codec::sample(&data, start, stride);
         sample.values.extend(part.values);
         sample.rows += part.rows;
         codec::merge_ranges(&mut ranges, &codec::variable_ranges(&data));
+        if chunks == 1 {
+            first = Some(data);
+        }
     }
     source.rewind();
 
@@ -216,7 +209,6 @@ pub fn compress_file(
     }
     .min(chunks);
     let spare = Mutex::new(Some((encoder, predictor)));
-    let first = Mutex::new(first);
     let compress_chunk = |(encoder, predictor): &mut (DeviceStream, DeviceStream),
                           data: Dataset| {
         let file = match (&decoder, &choices) {
@@ -251,7 +243,7 @@ pub fn compress_file(
         let mut plain = None;
         pipeline::ordered(
             workers,
-            || match first.lock().expect("not poisoned").take() {
+            || match first.take() {
                 Some(data) => Ok(Some(data)),
                 None if !source.is_done() => Ok(Some(source.read(chunk_rows)?.1)),
                 None => Ok(None),
