@@ -77,9 +77,11 @@ PY
     # an error-bounded file (version 2: latent codes and a residual section)
     target/debug/baler compress -m models/jets-baler-9to5 -i fuzz/seeds/jets20.npy --error-bound rel:1e-3 \
         -o fuzz/seeds/compressed_file/jets20-bounded.baler >/dev/null
-    # a chunked file (version 3: three chunks and their index)
+    # chunked files (version 3: three chunks of version 1 or 2 and their index)
     target/debug/baler compress -m models/jets-baler-9to5 -i fuzz/seeds/jets20.npy --chunk-rows 7 \
         -o fuzz/seeds/compressed_file/jets20-chunked.baler >/dev/null
+    target/debug/baler compress -m models/jets-baler-9to5 -i fuzz/seeds/jets20.npy --chunk-rows 7 \
+        --error-bound rel:1e-3 -o fuzz/seeds/compressed_file/jets20-chunked-bounded.baler >/dev/null
     rm fuzz/seeds/jets20.npy
 fi
 cd fuzz

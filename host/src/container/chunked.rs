@@ -241,11 +241,12 @@ impl<R: Read + Seek> CompressedSource<R> {
                 "the index trailer is missing (a truncated chunked file?)",
             ));
         }
-        let index_len = count.checked_mul(ENTRY);
-        if index_offset < header_end || index_len != Some(length - TRAILER - index_offset) {
-            return Err(bad("the index does not fit the file"));
-        }
-        let mut index = vec![0u8; (length - TRAILER - index_offset) as usize];
+        // the index lies between the header and the trailer, and fills that space exactly
+        let index_len = (length - TRAILER)
+            .checked_sub(index_offset)
+            .filter(|&n| index_offset >= header_end && Some(n) == count.checked_mul(ENTRY))
+            .ok_or_else(|| bad("the index does not fit the file"))?;
+        let mut index = vec![0u8; index_len as usize];
         reader
             .seek(SeekFrom::Start(index_offset))
             .map_err(Error::io(path))?;
@@ -354,5 +355,131 @@ impl<R: Read + Seek> CompressedSource<R> {
             ));
         }
         Ok(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::{LatentPrecision, Predictor};
+    use crate::data::{DataKind, FloatType};
+    use std::io::Cursor;
+
+    /// The image of a version-1 file of `rows` rows of two variables, latent 1.
+    fn chunk(rows: usize) -> (Header, Vec<u8>) {
+        let file = CompressedFile {
+            header: Header {
+                model_id: "00112233445566778899aabbccddeeff".into(),
+                kind: DataKind::Table,
+                shape: vec![rows, 2],
+                dtype: FloatType::F32,
+                names: vec!["a".into(), "b".into()],
+                latent_size: 1,
+                latent_precision: LatentPrecision::F32,
+                latent_step: None,
+                error_bounds: None,
+                predictor: Predictor::Autoencoder,
+            },
+            latent: (0..rows).map(|r| r as f32).collect(),
+            residuals: None,
+        };
+        (file.header.clone(), file.to_bytes(3))
+    }
+
+    /// A chunked file of 3 + 3 + 2 rows.
+    fn chunked() -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut writer = ChunkWriter::new(&mut out, Path::new("w"), 8, 3);
+        for rows in [3, 3, 2] {
+            let (header, image) = chunk(rows);
+            writer.push(&header, &image).unwrap();
+        }
+        let size = writer.finish().unwrap();
+        assert_eq!(size as usize, out.len());
+        out
+    }
+
+    fn open(bytes: &[u8]) -> Result<CompressedSource<Cursor<&[u8]>>> {
+        CompressedSource::from_reader(Cursor::new(bytes), Path::new("c.baler"), 1 << 20)
+    }
+
+    #[test]
+    fn a_chunked_file_reads_back_chunk_by_chunk_and_by_range() {
+        let bytes = chunked();
+        let mut source = open(&bytes).unwrap();
+        assert_eq!(source.header.shape, [8, 2]);
+        let firsts: Vec<usize> = source.chunks.iter().map(|c| c.first_row).collect();
+        assert_eq!(firsts, [0, 3, 6]);
+        let wanted: Vec<Chunk> = source.chunks_of(2..4).collect();
+        assert_eq!(wanted, source.chunks[..2]);
+        let last = source.read(source.chunks[2]).unwrap();
+        assert_eq!(last.latent, [0.0, 1.0]);
+        // a plain file is one chunk
+        let (_, image) = chunk(5);
+        let mut plain = open(&image).unwrap();
+        assert_eq!(plain.chunks.len(), 1);
+        assert_eq!(plain.read(plain.chunks[0]).unwrap().header.rows(), 5);
+        // a writer given chunks of other settings, or fewer rows than announced, refuses
+        let mut out = Vec::new();
+        let mut writer = ChunkWriter::new(&mut out, Path::new("w"), 8, 3);
+        let (header, image) = chunk(3);
+        writer.push(&header, &image).unwrap();
+        let (mut other, image) = chunk(3);
+        other.latent_size = 2;
+        assert!(writer.push(&other, &image).is_err());
+        assert!(writer.finish().is_err());
+    }
+
+    #[test]
+    fn a_crafted_trailer_or_index_is_refused_without_allocating_what_it_claims() {
+        let bytes = chunked();
+        let len = bytes.len();
+        let with_crc = |mut b: Vec<u8>| {
+            // the CRC made valid, so that the checks behind it are reached
+            let header_end = 14 + u32::from_le_bytes(b[10..14].try_into().unwrap()) as usize;
+            let index = u64::from_le_bytes(b[len - 28..len - 20].try_into().unwrap()) as usize;
+            let mut h = crc32fast::Hasher::new();
+            h.update(&b[..header_end]);
+            if index <= len - 28 && index >= header_end {
+                h.update(&b[index..len - 28]);
+            }
+            b[len - 12..len - 8].copy_from_slice(&h.finalize().to_le_bytes());
+            b
+        };
+        let trailer = |offset: u64, count: u64| {
+            let mut b = bytes.clone();
+            b[len - 28..len - 20].copy_from_slice(&offset.to_le_bytes());
+            b[len - 20..len - 12].copy_from_slice(&count.to_le_bytes());
+            b
+        };
+        let index_offset = u64::from_le_bytes(bytes[len - 28..len - 20].try_into().unwrap());
+        for (offset, count) in [
+            (u64::MAX, 3),
+            (len as u64, 3),
+            (0, 3),
+            (index_offset, u64::MAX),
+            (index_offset, 2),
+        ] {
+            let error = open(&trailer(offset, count)).err().unwrap().to_string();
+            assert!(
+                error.contains("index does not fit the file"),
+                "{offset} {count}: {error}"
+            );
+        }
+        // an entry claiming more rows than chunk_rows, or a length past the index, behind a valid CRC
+        let entry = index_offset as usize;
+        let mut rows = bytes.clone();
+        rows[entry + 8..entry + 16].copy_from_slice(&4u64.to_le_bytes());
+        let error = open(&with_crc(rows)).err().unwrap().to_string();
+        assert!(error.contains("holds 4 rows (1 to 3)"), "{error}");
+        let mut length = bytes.clone();
+        length[entry..entry + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        let error = open(&with_crc(length)).err().unwrap().to_string();
+        assert!(error.contains("runs past the index"), "{error}");
+        // without the CRC made valid, any change to the index is a checksum mismatch
+        let mut flipped = bytes.clone();
+        flipped[entry] ^= 1;
+        let error = open(&flipped).err().unwrap().to_string();
+        assert!(error.contains("checksum mismatch"), "{error}");
     }
 }
