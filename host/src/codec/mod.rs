@@ -240,7 +240,14 @@ pub fn compress_bounded_as(
     encoder: &mut DeviceStream,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    let mut file = compress(decoder, data, source, LatentPrecision::Codes, encoder)?;
+    let mut file = if choice.predictor.uses_decoder() {
+        compress(decoder, data, source, LatentPrecision::Codes, encoder)?
+    } else {
+        // a predictor that does not read the latent stores zeros: the encoder need not run
+        decoder.data.check(data, source)?;
+        let zeros = vec![0.0; data.rows * decoder.latent()];
+        with_latent(decoder, data, &zeros, LatentPrecision::Codes)?
+    };
     file.header.error_bounds = Some(bounds.to_vec());
     with_residuals(&file, data, choice, decoder, decoder_device)
 }
