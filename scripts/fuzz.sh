@@ -39,9 +39,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 # seeds from the shipped data and models (made here, not committed): a small table as .npy, .npz and .csv, a
 # compressed file of it (plain and error-bounded), and the reference jet decoder (files and packed)
-mkdir -p fuzz/seeds/data_file fuzz/seeds/compressed_file fuzz/seeds/model_file
+mkdir -p fuzz/seeds/data_file fuzz/seeds/compressed_file fuzz/seeds/model_file fuzz/seeds/frame
 python3 - <<'PY'
-import io, struct, zipfile
+import io, os, struct, zipfile
 def npy(descr, shape, payload):
     text = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
     text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"
@@ -61,6 +61,25 @@ weights = open("models/jets-baler-9to5/decoder.safetensors", "rb").read()
 open("fuzz/seeds/model_file/jets-decoder", "wb").write(b"\x00" + struct.pack("<I", len(json)) + json + weights)
 packed = open("models/jets-baler-9to5/quantized-decoder.pack", "rb").read()
 open("fuzz/seeds/model_file/jets-decoder-packed", "wb").write(b"\x04" + packed)
+# frames of the serial protocol: a HELLO, an ENCODE of two jet frames (9 codes of 2 bytes), garbage, a STATS
+import zlib
+def cobs(data):
+    out, block = bytearray(), bytearray()
+    for b in data:
+        if b == 0:
+            out += bytes([len(block) + 1]) + block; block = bytearray()
+        else:
+            block.append(b)
+            if len(block) == 254:
+                out += bytes([255]) + block; block = bytearray()
+    return bytes(out + bytes([len(block) + 1]) + block)
+def frame(command, seq, payload):
+    body = bytes([command]) + struct.pack("<H", seq) + payload
+    return cobs(body + struct.pack("<I", zlib.crc32(body))) + b"\x00"
+hello = frame(0x01, 1, b"\x01" + bytes(16))
+encode = frame(0x03, 2, struct.pack("<H", 2) + struct.pack("<18h", *range(-9, 9)))
+os.makedirs("fuzz/seeds/frame", exist_ok=True)
+open("fuzz/seeds/frame/session", "wb").write(hello + encode + b"\x13\x37" + frame(0x05, 3, b""))
 PY
 if [ -x target/debug/baler ]; then
     python3 - <<'PY'

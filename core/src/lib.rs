@@ -1,5 +1,6 @@
 //! Shared, `no_std` heart of the Baler toolkit: the model description, normalisation and model id, the
-//! bit-exact `ap_fixed` arithmetic, and the float and fixed-point reference inference.
+//! bit-exact `ap_fixed` arithmetic, the float and fixed-point reference inference, and the frame protocol between
+//! host and board firmware.
 #![no_std]
 #![deny(missing_docs)]
 
@@ -10,6 +11,7 @@ pub mod inference;
 pub mod model;
 pub mod model_id;
 pub mod normalization;
+pub mod protocol;
 pub mod quantized;
 
 pub use model::{
