@@ -12,6 +12,7 @@ mod dense_f32;
 mod gpu;
 mod loopback;
 pub mod manifest;
+pub mod serial;
 mod spec;
 mod stream;
 mod xrt;

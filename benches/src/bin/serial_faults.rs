@@ -1,0 +1,122 @@
+//! Fault injection on the emulated board (a proof, not a timed benchmark): the jet table's input codes, repeated to
+//! FRAMES frames (default 100,000), encoded through `TwinLink` once per fault kind at 1e-3 per byte (resets at 1e-4 per
+//! byte to the board); every latent code compared with the fixed-point reference's. Prints one row per kind.
+//!   cargo run --release -p baler-benches --bin serial_faults [FRAMES]
+
+use baler::model::QuantizedModel;
+use baler::runtime::serial::{Client, ClientOptions, Faults, SoftwareEngine, TwinLink};
+use baler_benches::{jets, repo};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let frames: usize = std::env::args()
+        .nth(1)
+        .map_or(100_000, |n| n.parse().expect("FRAMES is a number"));
+    let model =
+        QuantizedModel::load(&repo().join("models/jets-baler-9to5")).expect("quantised jet model");
+    let (_, data) = jets();
+    let normalized = data.normalized(&model.decoder.normalization);
+    let encoder = &model.encoder;
+    let input: Vec<i64> = normalized
+        .iter()
+        .cycle()
+        .take(frames * 9)
+        .map(|&v| encoder.input.from_f64(v) as i64)
+        .collect();
+    let runner = encoder.runner();
+    let reference: Vec<i64> = input
+        .chunks(9)
+        .flat_map(|codes| {
+            let values: Vec<f64> = codes
+                .iter()
+                .map(|&c| encoder.input.value_of(i128::from(c)))
+                .collect();
+            runner.run(&values)
+        })
+        .map(|c| c as i64)
+        .collect();
+    let none = Faults::default();
+    let kinds = [
+        ("bit flip", Faults { flip: 1e-3, ..none }),
+        ("dropped byte", Faults { drop: 1e-3, ..none }),
+        (
+            "duplicated byte",
+            Faults {
+                duplicate: 1e-3,
+                ..none
+            },
+        ),
+        (
+            "inserted byte",
+            Faults {
+                insert: 1e-3,
+                ..none
+            },
+        ),
+        (
+            "garbage burst",
+            Faults {
+                garbage: 1e-3,
+                ..none
+            },
+        ),
+        (
+            "board reset",
+            Faults {
+                reset: 1e-4,
+                ..none
+            },
+        ),
+    ];
+    let options = ClientOptions {
+        window: 4,
+        timeout: Duration::from_millis(5),
+        attempts: 50,
+        batch: 8,
+    };
+    println!(
+        "| fault (rate per byte) | frames | injected | requests | resent | timeouts | damaged replies | damaged requests | duplicates dropped | resets noticed | latent codes differing | s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (seed, (kind, faults)) in kinds.into_iter().enumerate() {
+        let (encoder, decoder, id) = (
+            model.encoder.clone(),
+            model.decoder.network.clone(),
+            model.decoder.id,
+        );
+        let link = TwinLink::new(
+            move || SoftwareEngine::new(id, "twin", &encoder, Some(&decoder)),
+            faults,
+            seed as u64,
+        );
+        let start = Instant::now();
+        let mut client = Client::connect(link, id, options).expect("HELLO answered");
+        let latent = client.encode(&input).expect("every frame delivered");
+        let differing = latent.len().abs_diff(reference.len())
+            + latent
+                .iter()
+                .zip(&reference)
+                .filter(|(a, b)| a != b)
+                .count();
+        let f = client.link_mut().counts;
+        let injected = f.flips + f.drops + f.duplicates + f.inserts + f.garbage + f.resets;
+        let c = client.counters;
+        let rate = if kind == "board reset" {
+            "1e-4"
+        } else {
+            "1e-3"
+        };
+        println!(
+            "| {kind} ({rate}) | {frames} | {injected} | {} | {} | {} | {} | {} | {} | {} | {differing} | {:.1} |",
+            c.requests,
+            c.resent,
+            c.timeouts,
+            c.damaged_replies,
+            c.damaged_requests,
+            c.duplicates,
+            c.boots,
+            start.elapsed().as_secs_f64()
+        );
+        assert_eq!(differing, 0, "{kind}: frames lost, reordered or corrupted");
+    }
+}
