@@ -85,7 +85,7 @@ fn main() {
             model.decoder.id,
         );
         let link = TwinLink::new(
-            move || SoftwareEngine::new(id, "twin", &encoder, Some(&decoder)),
+            move || SoftwareEngine::new(id, "twin", Some(&encoder), Some(&decoder)),
             faults,
             seed as u64,
         );
@@ -98,8 +98,7 @@ fn main() {
                 .zip(&reference)
                 .filter(|(a, b)| a != b)
                 .count();
-        let f = client.link_mut().counts;
-        let injected = f.flips + f.drops + f.duplicates + f.inserts + f.garbage + f.resets;
+        let injected = client.link_mut().injector.counts.total();
         let c = client.counters;
         let rate = if kind == "board reset" {
             "1e-4"

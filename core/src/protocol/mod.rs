@@ -31,6 +31,8 @@ pub mod command {
     pub const STATS: u8 = 0x05;
     /// Clears the counters and the accelerator's state; the board stays in its session.
     pub const RESET: u8 = 0x06;
+    /// Any payload, answered with the same payload: a test of the link alone.
+    pub const ECHO: u8 = 0x07;
     /// Set in the command byte of every reply.
     pub const REPLY: u8 = 0x80;
     /// Sent by the board, unasked, when it starts (sequence number 0, its [`Info`](super::Info)): a host that sees

@@ -189,6 +189,10 @@ fn answer<A: Accelerator>(
             accelerator.reset();
             Ok(0)
         }
+        command::ECHO => {
+            out[..frame.payload.len()].copy_from_slice(frame.payload);
+            Ok(frame.payload.len())
+        }
         command::ENCODE | command::DECODE if !*session => {
             Err((ErrorCode::NoSession, "say HELLO first"))
         }
@@ -320,6 +324,12 @@ mod tests {
         let reply = ask(&mut server, command::DECODE, 11, &reply[0].2);
         let data: Vec<i64> = Codes::parse(&reply[0].2, 3, 2).unwrap().iter().collect();
         assert_eq!(data, [3, 0, 0, 3, -4, 0]);
+        // ECHO answers with the same payload, before a session too
+        let reply = ask(&mut server, command::ECHO, 20, &[0, 1, 0, 2]);
+        assert_eq!(
+            reply[0],
+            (command::ECHO | command::REPLY, 20, vec![0, 1, 0, 2])
+        );
         // a payload of the wrong size, an unknown command, then the counters
         let reply = ask(&mut server, command::ENCODE, 12, &input[..n - 1]);
         assert_eq!(

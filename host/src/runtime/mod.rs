@@ -95,7 +95,7 @@ pub trait Device: Send {
 }
 
 /// The number of frames in `input`, or an error of the device if it is not whole frames.
-fn whole_frames(info: &DeviceInfo, input: &[f64]) -> Result<usize, DeviceError> {
+pub(crate) fn whole_frames(info: &DeviceInfo, input: &[f64]) -> Result<usize, DeviceError> {
     if input.len().is_multiple_of(info.inputs) {
         Ok(input.len() / info.inputs)
     } else {

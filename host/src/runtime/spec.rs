@@ -1,6 +1,7 @@
-//! The device a user names (`cpu-f32`, `gpu`, `cpu-fixed`, `csim:<path>`, `xrt:<manifest>`, `loopback`), parsed
-//! once into a `DeviceSpec`, and the functions that open it with a model's encoder or decoder.
+//! The device a user names (`cpu-f32`, `gpu`, `cpu-fixed`, `csim:<path>`, `xrt:<manifest>`, `serial:<port>?…`,
+//! `loopback`), parsed once into a `DeviceSpec`, and the functions that open it with a model's encoder or decoder.
 
+use super::serial::{SerialDevice, SerialSpec};
 use super::{CpuFixed, CsimKernel, Device, DeviceError, Loopback, XrtKernel};
 use crate::error::{Error, Result};
 use crate::model::{AnyDecoder, Model, ModelKind, QuantizedModel};
@@ -12,7 +13,8 @@ use std::str::FromStr;
 
 /// Every device name, for help texts and errors.
 pub const DEVICE_NAMES: &str = "cpu-f32, gpu (wgpu feature), cpu-fixed, \
-                                csim:<kernel library or HLS project folder>, xrt:<bitstream manifest>, loopback";
+                                csim:<kernel library or HLS project folder>, xrt:<bitstream manifest>, \
+                                serial:<port or twin>?baud=<bits per second>, loopback";
 
 /// A device, as named on the command line or in a recorded benchmark.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +29,9 @@ pub enum DeviceSpec {
     Csim(PathBuf),
     /// The quantised encoder on a card through XRT: a bitstream manifest.
     Xrt(PathBuf),
+    /// The quantised encoder on a board over a serial link: what follows `serial:` (a port, or `twin` for an
+    /// emulated board, and its settings; see [`SerialSpec::parse`]).
+    Serial(String),
     /// No encoder: the frames come back as they went (the streaming path alone).
     Loopback,
 }
@@ -45,7 +50,10 @@ impl DeviceSpec {
     pub fn model_kind(&self) -> ModelKind {
         match self {
             DeviceSpec::CpuF32 | DeviceSpec::Gpu | DeviceSpec::Loopback => ModelKind::Float,
-            DeviceSpec::CpuFixed | DeviceSpec::Csim(_) | DeviceSpec::Xrt(_) => ModelKind::Quantized,
+            DeviceSpec::CpuFixed
+            | DeviceSpec::Csim(_)
+            | DeviceSpec::Xrt(_)
+            | DeviceSpec::Serial(_) => ModelKind::Quantized,
         }
     }
 }
@@ -77,6 +85,13 @@ impl FromStr for DeviceSpec {
             },
             Some(("csim", p)) => Ok(DeviceSpec::Csim(path(p)?)),
             Some(("xrt", p)) => Ok(DeviceSpec::Xrt(path(p)?)),
+            Some(("serial", rest)) => match SerialSpec::parse(rest) {
+                Ok(_) => Ok(DeviceSpec::Serial(rest.into())),
+                Err(message) => Err(DeviceError {
+                    device: name.into(),
+                    message,
+                }),
+            },
             Some(_) => Err(DeviceError {
                 device: name.into(),
                 message: format!("unknown device; the devices are {DEVICE_NAMES}"),
@@ -93,6 +108,7 @@ impl fmt::Display for DeviceSpec {
             DeviceSpec::CpuFixed => write!(f, "cpu-fixed"),
             DeviceSpec::Csim(p) => write!(f, "csim:{}", p.display()),
             DeviceSpec::Xrt(p) => write!(f, "xrt:{}", p.display()),
+            DeviceSpec::Serial(rest) => write!(f, "serial:{rest}"),
             DeviceSpec::Loopback => write!(f, "loopback"),
         }
     }
@@ -174,11 +190,19 @@ pub fn open_quantized(
     network: &QuantizedNetwork,
     id: ModelId,
 ) -> Result<Box<dyn Device>> {
+    let model_id = id;
     let id = id.to_string();
     Ok(match spec {
         DeviceSpec::CpuFixed => Box::new(CpuFixed::new(network.clone(), &id)),
         DeviceSpec::Csim(path) => Box::new(CsimKernel::open(path, network, &id)?),
         DeviceSpec::Xrt(manifest) => Box::new(XrtKernel::open(manifest, network, &id)?),
+        DeviceSpec::Serial(rest) => {
+            let serial = SerialSpec::parse(rest).map_err(|message| DeviceError {
+                device: spec.to_string(),
+                message,
+            })?;
+            Box::new(SerialDevice::open(&serial, network, model_id)?)
+        }
         _ => return Err(wrong_model(spec, ModelKind::Quantized)),
     })
 }
@@ -198,7 +222,7 @@ pub fn wrong_model(spec: &DeviceSpec, asked: ModelKind) -> Error {
             "device {spec} runs the quantised model (from `baler quantize`): add --fixed, or use cpu-f32 or gpu"
         )),
         ModelKind::Quantized => Error::Mismatch(format!(
-            "device {spec} runs the float model: drop --fixed, or with --fixed use cpu-fixed, csim:<…> or xrt:<…>"
+            "device {spec} runs the float model: drop --fixed, or with --fixed use cpu-fixed, csim:<…>, xrt:<…> or serial:<…>"
         )),
     }
 }
@@ -215,6 +239,8 @@ mod tests {
             "cpu-fixed",
             "csim:hls/encoder",
             "xrt:bitstreams/a.json",
+            "serial:/dev/ttyUSB0?baud=921600",
+            "serial:twin?baud=3000000&flip=1e-4&window=8",
             "loopback",
         ] {
             let spec: DeviceSpec = name.parse().unwrap();
@@ -226,6 +252,16 @@ mod tests {
         }
         let err = "csim:".parse::<DeviceSpec>().unwrap_err().to_string();
         assert!(err.contains("a path must follow the colon"), "{err}");
+        for (bad, says) in [
+            ("serial:", "a port must follow"),
+            ("serial:/dev/ttyS0?baud=9", "at least 300"),
+            ("serial:/dev/ttyS0?flip=1e-3", "for serial:twin"),
+            ("serial:twin?drop=2", "from 0 to 1"),
+            ("serial:twin?speed=9600", "unknown setting 'speed'"),
+        ] {
+            let err = bad.parse::<DeviceSpec>().unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
         assert_eq!(
             DeviceSpec::Csim("x".into()).model_kind(),
             ModelKind::Quantized

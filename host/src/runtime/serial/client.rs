@@ -73,6 +73,10 @@ impl From<std::io::Error> for LinkError {
     }
 }
 
+/// The largest payload of a request or reply when [`ClientOptions::batch`] is not set: at most 1.3 % of the link
+/// goes to framing, and a damaged frame costs little to send again.
+pub const DEFAULT_PAYLOAD: usize = 1024;
+
 /// How the client keeps the link busy and when it gives up.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClientOptions {
@@ -82,7 +86,8 @@ pub struct ClientOptions {
     pub timeout: Duration,
     /// Times a request is sent at most.
     pub attempts: u32,
-    /// Frames per request at most (0: as many as a payload holds); smaller requests lose less to a noisy link.
+    /// Frames per request (0: as many as [`DEFAULT_PAYLOAD`] bytes hold, each way); smaller requests lose less to
+    /// a noisy link.
     pub batch: usize,
 }
 
@@ -91,7 +96,7 @@ impl Default for ClientOptions {
         ClientOptions {
             window: 4,
             timeout: Duration::from_millis(500),
-            attempts: 8,
+            attempts: 12,
             batch: 0,
         }
     }
@@ -218,6 +223,11 @@ impl<L: Link> Client<L> {
         Stats::parse(&reply).map_err(|e| LinkError::Protocol(format!("STATS reply: {e}")))
     }
 
+    /// Sends each payload with ECHO; returns what came back (the link alone, no network run).
+    pub fn echo(&mut self, payloads: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, LinkError> {
+        self.exchange(command::ECHO, payloads)
+    }
+
     /// Encodes frames of input codes (`inputs` each, frame after frame); returns their latent codes.
     pub fn encode(&mut self, codes: &[i64]) -> Result<Vec<i64>, LinkError> {
         let b = &self.board;
@@ -259,14 +269,19 @@ impl<L: Link> Client<L> {
                 codes.len()
             )));
         }
-        let per_payload = Codes::capacity(values, width)
-            .min(Codes::capacity(out_values, out_width))
-            .min((self.board.max_payload.saturating_sub(2)) / (values * width).max(1))
-            .min(match self.options.batch {
-                0 => usize::MAX,
-                n => n,
-            })
-            .max(1);
+        // requests and replies of at most DEFAULT_PAYLOAD bytes unless the batch is set
+        let fits = |values: usize, width: usize, payload: usize| {
+            (payload.saturating_sub(2) / (values * width)).max(1)
+        };
+        let payload = self.board.max_payload.min(DEFAULT_PAYLOAD);
+        let per_payload = match self.options.batch {
+            0 => fits(values, width, payload).min(fits(out_values, out_width, payload)),
+            n => n.min(fits(values, width, self.board.max_payload)).min(fits(
+                out_values,
+                out_width,
+                MAX_PAYLOAD,
+            )),
+        };
         let mut requests = Vec::new();
         for batch in codes.chunks(per_payload * values) {
             let mut payload = vec![0u8; 2 + batch.len() * width];

@@ -1,12 +1,23 @@
-//! Boards reached over a serial link: the host's protocol client (a window of requests in flight, retries,
-//! resynchronisation, board resets) over any byte [`Link`], and an emulated board in the process with a faulty link
-//! to test it against. The protocol itself is `baler_core::protocol` (docs/protocol.md).
+//! Boards reached over a serial link (`serial:` devices): the host's protocol client (a window of requests in
+//! flight, retries, resynchronisation, board resets) over any byte [`Link`] — a serial port, or a pseudo-terminal
+//! with an emulated board paced at the baud rate behind it — and an unpaced emulated board in the process. The
+//! protocol itself is `baler_core::protocol` (docs/protocol.md).
 
 mod client;
+mod device;
+mod engine;
+mod faults;
+mod port;
+mod pty;
 mod twin;
 
 pub use client::{BoardInfo, Client, ClientOptions, Link, LinkCounters, LinkError};
-pub use twin::{FaultCounts, Faults, SoftwareEngine, TwinLink, code_bytes};
+pub use device::{SerialDevice, SerialSpec};
+pub use engine::{SoftwareEngine, code_bytes};
+pub use faults::{FaultCounts, Faults, Injector};
+pub use port::PortLink;
+pub use pty::PtyBoard;
+pub use twin::TwinLink;
 
 #[cfg(test)]
 mod tests;
