@@ -27,8 +27,8 @@ fn main() {
         let link = PortLink::open(board.path(), baud).expect("open the pty");
         let byte_time = 10.0 / f64::from(baud);
         let options = ClientOptions {
-            window: 8,
-            timeout: Duration::from_secs_f64(0.2 + 16.0 * MAX_WIRE as f64 * byte_time),
+            window: 16,
+            timeout: Duration::from_secs_f64(0.2 + 32.0 * MAX_WIRE as f64 * byte_time),
             ..ClientOptions::default()
         };
         let mut client = Client::connect(link, id, options).expect("HELLO answered");

@@ -123,6 +123,7 @@ impl PtyBoard {
         });
         // the board: bytes taken when they have arrived, faults injected both ways, answered in order
         let (board_stop, board_counts) = (stop.clone(), counts.clone());
+        let piece = (baud as usize / 10 / 1000).max(16);
         let board = std::thread::spawn(move || {
             let mut injector = Injector::new(faults, seed);
             let mut server = Server::new(make());
@@ -135,26 +136,32 @@ impl PtyBoard {
             server.boot(&mut |b| boot.extend_from_slice(b));
             send(&mut injector, &boot);
             while !board_stop.load(Ordering::Relaxed) {
-                let Ok((bytes, arrived_at)) = incoming.recv_timeout(Duration::from_millis(10))
+                let Ok((bytes, last_arrives)) = incoming.recv_timeout(Duration::from_millis(10))
                 else {
                     continue;
                 };
-                if let Some(wait) = arrived_at.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
-                let mut arrived = Vec::with_capacity(bytes.len());
-                injector.pass(&bytes, &mut |b| arrived.push(b));
-                for byte in arrived {
-                    if injector.reset_now() {
-                        server = Server::new(make());
-                        let mut boot = Vec::new();
-                        server.boot(&mut |b| boot.extend_from_slice(b));
-                        send(&mut injector, &boot);
+                // a millisecond's worth at a time, each piece taken when its last byte has arrived
+                let mut taken = 0;
+                for part in bytes.chunks(piece) {
+                    taken += part.len();
+                    let ready = last_arrives - byte_time * (bytes.len() - taken) as u32;
+                    if let Some(wait) = ready.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
                     }
-                    let mut reply = Vec::new();
-                    server.push(byte, &mut |b| reply.extend_from_slice(b));
-                    if !reply.is_empty() {
-                        send(&mut injector, &reply);
+                    let mut arrived = Vec::with_capacity(part.len());
+                    injector.pass(part, &mut |b| arrived.push(b));
+                    for byte in arrived {
+                        if injector.reset_now() {
+                            server = Server::new(make());
+                            let mut boot = Vec::new();
+                            server.boot(&mut |b| boot.extend_from_slice(b));
+                            send(&mut injector, &boot);
+                        }
+                        let mut reply = Vec::new();
+                        server.push(byte, &mut |b| reply.extend_from_slice(b));
+                        if !reply.is_empty() {
+                            send(&mut injector, &reply);
+                        }
                     }
                 }
                 *board_counts.lock().expect("not poisoned") = injector.counts;
