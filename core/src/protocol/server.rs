@@ -342,7 +342,7 @@ mod tests {
         let stats = Stats::parse(&reply[0].2).unwrap();
         assert_eq!(
             (stats.frames, stats.refused, stats.encoded, stats.decoded),
-            (3, 4, 2, 2)
+            (4, 4, 2, 2)
         );
         // damage is counted and answered without a sequence number
         let mut sent = Vec::new();
