@@ -253,7 +253,7 @@ impl Project {
             None,
             &compressed,
             &decompressed,
-            None,
+            workflow::RowRange::default(),
             &mut |_, _| {},
         )?;
         let evaluation = evaluate_files(

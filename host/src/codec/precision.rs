@@ -119,20 +119,11 @@ pub fn choose_precision(
 /// Every ⌈rows / PRECISION_SAMPLES⌉-th sample of `data` and its latent (`latent_size` values each).
 fn spread_sample(data: &Dataset, latent: &[f64], latent_size: usize) -> (Dataset, Vec<f64>) {
     let stride = data.rows.div_ceil(PRECISION_SAMPLES).max(1);
-    let rows: Vec<usize> = (0..data.rows).step_by(stride).collect();
-    let features = data.features();
-    let pick = |values: &[f64], n: usize| -> Vec<f64> {
-        rows.iter()
-            .flat_map(|&r| &values[r * n..(r + 1) * n])
-            .copied()
-            .collect()
-    };
-    let sample = Dataset {
-        kind: data.kind,
-        names: data.names.clone(),
-        dtype: data.dtype,
-        rows: rows.len(),
-        values: pick(&data.values, features),
-    };
-    (sample, pick(latent, latent_size))
+    let latent = latent
+        .chunks(latent_size)
+        .step_by(stride)
+        .flatten()
+        .copied()
+        .collect();
+    (super::sample(data, 0, stride), latent)
 }

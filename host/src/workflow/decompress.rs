@@ -9,9 +9,17 @@ use crate::fsutil;
 use crate::model::{AnyDecoder, ModelKind};
 use crate::pipeline;
 use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
-use std::ops::Range;
 use std::path::Path;
 use std::sync::Mutex;
+
+/// Samples to restore: `first..end`, an end left out meaning the file's first or last sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowRange {
+    /// First sample [default: 0].
+    pub first: Option<usize>,
+    /// One past the last [default: all].
+    pub end: Option<usize>,
+}
 
 /// Restores `input` (a compressed file, plain or chunked) with the `kind` of decoder in `model_dir` on `device`
 /// (by default the kind's default device) and writes `output`: every row, or the samples in `rows`. An
@@ -24,12 +32,12 @@ pub fn decompress_file(
     device: Option<&DeviceSpec>,
     input: &Path,
     output: &Path,
-    rows: Option<Range<usize>>,
+    rows: RowRange,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Header> {
     let mut source = CompressedSource::open(input)?;
     let total = source.header.rows();
-    let rows = rows.unwrap_or(0..total);
+    let rows = rows.first.unwrap_or(0)..rows.end.unwrap_or(total);
     if rows.start >= rows.end || rows.end > total {
         return Err(Error::Mismatch(format!(
             "{}: rows {}..{} are not a range of its {total} {} (give --rows first..end with first < end ≤ {total})",

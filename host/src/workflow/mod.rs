@@ -5,4 +5,4 @@ mod compress;
 mod decompress;
 
 pub use compress::{CHUNK_VALUES, CompressSummary, compress_file};
-pub use decompress::decompress_file;
+pub use decompress::{RowRange, decompress_file};

@@ -7,6 +7,7 @@ use baler::data::Layout;
 use baler::hls::Network;
 use baler::runtime::DeviceSpec;
 use baler::suitability::DEFAULT_LEVELS;
+use baler::workflow::RowRange;
 use baler_hls::{IoType, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -253,15 +254,6 @@ pub struct DecompressArgs {
     /// the chunks that hold them are read [default: all].
     #[arg(long, value_name = "FIRST..END", value_parser = parse_row_range)]
     pub rows: Option<RowRange>,
-}
-
-/// A range of samples from the command line; an open end is filled in from the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RowRange {
-    /// First sample [default: 0].
-    pub first: Option<usize>,
-    /// One past the last [default: all].
-    pub end: Option<usize>,
 }
 
 fn parse_row_range(text: &str) -> Result<RowRange, String> {

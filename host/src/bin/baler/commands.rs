@@ -234,20 +234,13 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         p.as_ref().map(|p| p.decompressed_path(kind)),
         "output",
     )?;
-    let rows = match rows {
-        Some(range) => {
-            let total = CompressedSource::open(&input)?.header.rows();
-            Some(range.first.unwrap_or(0)..range.end.unwrap_or(total))
-        }
-        None => None,
-    };
     let h = workflow::decompress_file(
         &model,
         kind,
         device.as_ref(),
         &input,
         &output,
-        rows,
+        rows.unwrap_or_default(),
         &mut rows_progress("restored"),
     )?;
     println!(

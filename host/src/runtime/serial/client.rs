@@ -263,7 +263,12 @@ impl<L: Link> Client<L> {
         [values, width]: [usize; 2],
         [out_values, out_width]: [usize; 2],
     ) -> Result<Vec<i64>, LinkError> {
-        if width == 0 || out_width == 0 || values == 0 || !codes.len().is_multiple_of(values) {
+        if width == 0
+            || out_width == 0
+            || values == 0
+            || out_values == 0
+            || !codes.len().is_multiple_of(values)
+        {
             return Err(LinkError::Protocol(format!(
                 "{} codes are not frames of {values} this board takes for command 0x{cmd:02x}",
                 codes.len()

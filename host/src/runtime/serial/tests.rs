@@ -178,3 +178,60 @@ fn a_silent_board_and_another_model_are_typed_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A board that answers every frame with the same crafted INFO.
+struct CraftedBoard {
+    inbox: Vec<u8>,
+    info: Vec<u8>,
+}
+
+impl Link for CraftedBoard {
+    fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut reader = baler_core::protocol::FrameReader::new();
+        for &b in bytes {
+            if let Some(Ok(frame)) = reader.push(b) {
+                let mut wire = vec![0u8; baler_core::protocol::MAX_WIRE];
+                let reply = baler_core::protocol::Frame {
+                    command: frame.command | 0x80,
+                    seq: frame.seq,
+                    payload: &self.info,
+                };
+                let n = reply.write(&mut wire).unwrap();
+                self.inbox.extend(&wire[..n]);
+            }
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self, buf: &mut [u8], _: Duration) -> std::io::Result<usize> {
+        let n = buf.len().min(self.inbox.len());
+        buf[..n].copy_from_slice(&self.inbox[..n]);
+        self.inbox.drain(..n);
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_board_announcing_no_latent_values_is_a_protocol_error() {
+    let info = baler_core::protocol::Info {
+        version: baler_core::protocol::VERSION,
+        model_id: ModelId([0; 16]),
+        inputs: 9,
+        latent: 0,
+        code_bytes: [2, 2, 2],
+        max_payload: 4096,
+        engine: 0,
+        name: "crafted",
+    };
+    let mut payload = [0u8; 64];
+    let n = info.write(&mut payload).unwrap();
+    let board = CraftedBoard {
+        inbox: Vec::new(),
+        info: payload[..n].to_vec(),
+    };
+    let mut client = Client::connect(board, ModelId([0; 16]), ClientOptions::default()).unwrap();
+    assert!(matches!(
+        client.encode(&[0; 9]),
+        Err(LinkError::Protocol(_))
+    ));
+}
