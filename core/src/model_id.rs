@@ -1,10 +1,14 @@
 //! The model id: a hash of everything needed to decompress (decoder layers, decoder parameters, the
 //! normalisation and the data's layout). It travels in every compressed file, manifest and handshake.
 
+#[cfg(feature = "alloc")]
 use crate::model::{Activation, LayerParams, LayerSpec, NetworkSpec};
+#[cfg(feature = "alloc")]
 use crate::normalization::{Normalization, NormalizationMethod};
+#[cfg(feature = "alloc")]
 use alloc::string::String;
 use core::fmt;
+#[cfg(feature = "alloc")]
 use sha2::{Digest, Sha256};
 
 /// The layout of one sample of the data a model restores.
@@ -21,6 +25,7 @@ pub enum SampleKind {
     },
 }
 
+#[cfg(feature = "alloc")]
 /// What a model records of its training data and uses to restore it (the host's data signature as plain
 /// data): the sample layout, the variable names and which variables are rounded to integers. The model id
 /// covers it, so an edited name or flag is caught like an edited weight.
@@ -41,6 +46,7 @@ pub struct ModelId(pub [u8; 16]);
 impl ModelId {
     /// Hashes the decoder description, its parameters (in layer order), the normalisation and the data
     /// layout.
+    #[cfg(feature = "alloc")]
     pub fn of(
         decoder: &NetworkSpec,
         params: &[LayerParams],
@@ -67,6 +73,7 @@ impl ModelId {
     }
 
     /// The id made of the first 16 bytes of a finished hash.
+    #[cfg(feature = "alloc")]
     pub(crate) fn from_hasher(h: Sha256) -> Self {
         let digest = h.finalize();
         let mut id = [0u8; 16];
@@ -95,6 +102,7 @@ impl fmt::Display for ModelId {
     }
 }
 
+#[cfg(feature = "alloc")]
 pub(crate) fn put_normalization(h: &mut Sha256, normalization: &Normalization) {
     h.update([match normalization.method {
         NormalizationMethod::MinMax => 0u8,
@@ -112,6 +120,7 @@ pub(crate) fn put_normalization(h: &mut Sha256, normalization: &Normalization) {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// The data layout: kind (0 table, 1 fields with height and width), the names (count, then each as its
 /// byte length and UTF-8 bytes) and the integer flags (count, then one byte each).
 pub(crate) fn put_data(h: &mut Sha256, data: &DataLayout) {
@@ -133,6 +142,7 @@ pub(crate) fn put_data(h: &mut Sha256, data: &DataLayout) {
     }
 }
 
+#[cfg(feature = "alloc")]
 pub(crate) fn put_usizes(h: &mut Sha256, values: &[usize]) {
     h.update((values.len() as u64).to_le_bytes());
     for v in values {
@@ -140,6 +150,7 @@ pub(crate) fn put_usizes(h: &mut Sha256, values: &[usize]) {
     }
 }
 
+#[cfg(feature = "alloc")]
 fn put_activation(h: &mut Sha256, a: Activation) {
     match a {
         Activation::Linear => h.update([0u8]),
@@ -151,6 +162,7 @@ fn put_activation(h: &mut Sha256, a: Activation) {
     }
 }
 
+#[cfg(feature = "alloc")]
 pub(crate) fn put_layer(h: &mut Sha256, layer: &LayerSpec) {
     match *layer {
         LayerSpec::Dense {

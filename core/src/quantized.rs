@@ -1,7 +1,7 @@
 //! A network quantised to fixed point (hls4ml's four formats per layer — weight, bias, accumulator, result —
 //! plus the activation's) and its bit-exact reference inference, computing what the FPGA computes.
 
-use crate::fixed::{Exact, FixedFormat, Overflow, Quantization};
+use crate::fixed::{FixedFormat, LayerFormats, integer_sum};
 use crate::inference::{Arithmetic, run_layer, summation_order};
 use crate::model::{Activation, LayerSpec, NetworkError, NetworkSpec, ShapeError};
 use crate::model_id::{DataLayout, ModelId, put_data, put_layer, put_usizes};
@@ -305,10 +305,7 @@ struct PreparedLayer {
     integer: Option<IntegerDense>,
 }
 
-/// A dense layer whose accumulator truncates and wraps (`AP_TRN`, `AP_WRAP`, no saturated bits — what
-/// `baler quantize` chooses) computed in `i64`: each product shifted to the accumulator's scale (the floor that
-/// `AP_TRN` takes), all added with wrap-around, and the sum wrapped to the accumulator's width once — equal to
-/// converting and wrapping after every addition, because wrap-around is arithmetic modulo `2^W`.
+/// A dense layer whose accumulator truncates and wraps, computed in `i64` (see [`integer_sum`]).
 struct IntegerDense {
     inputs: usize,
     /// Weight codes, output-major (`[outputs][inputs]`).
@@ -326,22 +323,13 @@ impl IntegerDense {
         else {
             return None;
         };
-        let (accum, weight) = (a.layer.accum, a.layer.weight);
-        let shift = a.input.frac_bits() + weight.frac_bits() - accum.frac_bits();
-        // products and their left shift must fit an i64
-        let product_bits = (a.input.width + weight.width) as i32 + (-shift).max(0);
-        let integer = accum.overflow == Overflow::Wrap
-            && accum.saturation_bits == 0
-            && accum.quantization == Quantization::Trn
-            && product_bits <= 62
-            && shift < 63;
-        integer.then(|| IntegerDense {
+        Some(IntegerDense {
             inputs,
             weights: (0..outputs)
                 .flat_map(|o| (0..inputs).map(move |i| a.layer.weights[i * outputs + o]))
                 .collect(),
             starts: a.starts.iter().map(|&s| s as i64).collect(),
-            shift,
+            shift: a.formats.integer_shift()?,
         })
     }
 
@@ -349,16 +337,8 @@ impl IntegerDense {
         let x: Vec<i64> = input.iter().map(|&v| v as i64).collect();
         output.clear();
         for (row, &start) in self.weights.chunks_exact(self.inputs).zip(&self.starts) {
-            let products = x.iter().zip(row).map(|(x, w)| x * w);
-            let sum = if self.shift >= 0 {
-                let s = self.shift as u32;
-                products.fold(start, |acc, p| acc.wrapping_add(p >> s))
-            } else {
-                let s = (-self.shift) as u32;
-                products.fold(start, |acc, p| acc.wrapping_add(p << s))
-            };
-            let acc = a.layer.accum.from_bits(sum as u64 as u128);
-            output.push(a.finish(acc));
+            let sum = integer_sum(start, x.iter().zip(row).map(|(x, w)| x * w), self.shift);
+            output.push(a.finish(a.formats.wrap_accum(sum)));
         }
     }
 }
@@ -388,12 +368,11 @@ impl FixedRunner {
     }
 }
 
-/// The `ap_fixed` semantics of a layer: bias converted to the accumulator, each product formed at full
-/// precision and converted to the accumulator, overflow after every addition, result then activation.
+/// The `ap_fixed` semantics of a layer ([`LayerFormats`]) with its codes: the biases converted to the
+/// accumulator once.
 struct FixedArithmetic {
     layer: FixedLayer,
-    input: FixedFormat,
-    activation: Activation,
+    formats: LayerFormats,
     starts: Vec<i128>,
 }
 
@@ -404,10 +383,17 @@ impl FixedArithmetic {
             .iter()
             .map(|&b| layer.accum.convert(layer.bias.exact(b as i128)))
             .collect();
+        let leaky = matches!(activation, Activation::LeakyRelu { .. });
         FixedArithmetic {
             layer: layer.clone(),
-            input,
-            activation,
+            formats: LayerFormats {
+                input,
+                weight: layer.weight,
+                accum: layer.accum,
+                result: layer.result,
+                activation: layer.activation,
+                alpha: layer.alpha.filter(|_| leaky).map(|a| (a.format, a.code)),
+            },
             starts,
         }
     }
@@ -422,31 +408,11 @@ impl Arithmetic for FixedArithmetic {
     }
 
     fn mac(&self, acc: i128, x: i128, weight: usize) -> i128 {
-        let accum = self.layer.accum;
-        let product = Exact {
-            mantissa: x * self.layer.weights[weight] as i128,
-            exponent: -(self.input.frac_bits() + self.layer.weight.frac_bits()),
-        };
-        let term = accum.convert(product);
-        accum.convert(accum.exact(acc + term))
+        self.formats.mac(acc, x, self.layer.weights[weight])
     }
 
     fn finish(&self, acc: i128) -> i128 {
-        let layer = &self.layer;
-        let result = layer.result.convert(layer.accum.exact(acc));
-        let Some(out) = layer.activation else {
-            return result;
-        };
-        if result > 0 {
-            return out.convert(layer.result.exact(result));
-        }
-        match (self.activation, layer.alpha) {
-            (Activation::LeakyRelu { .. }, Some(alpha)) => out.convert(Exact {
-                mantissa: result * alpha.code as i128,
-                exponent: -(layer.result.frac_bits() + alpha.format.frac_bits()),
-            }),
-            _ => 0,
-        }
+        self.formats.finish(acc)
     }
 }
 

@@ -4,8 +4,9 @@
 //!   cargo run --release -p baler-benches --bin serial_faults [FRAMES]
 
 use baler::model::QuantizedModel;
-use baler::runtime::serial::{Client, ClientOptions, Faults, SoftwareEngine, TwinLink};
+use baler::runtime::serial::{Client, ClientOptions, Faults, TwinLink};
 use baler_benches::{jets, repo};
+use baler_core::engine::{Image, write_image};
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -78,17 +79,11 @@ fn main() {
         "| fault (rate per byte) | frames | injected | requests | resent | timeouts | damaged replies | damaged requests | duplicates dropped | resets noticed | latent codes differing | s |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let id = model.decoder.id;
+    let (encoder, decoder) = (&model.encoder, &model.decoder.network);
+    let image = write_image(id, "twin", Some(encoder), Some(decoder)).expect("a dense model");
     for (seed, (kind, faults)) in kinds.into_iter().enumerate() {
-        let (encoder, decoder, id) = (
-            model.encoder.clone(),
-            model.decoder.network.clone(),
-            model.decoder.id,
-        );
-        let link = TwinLink::new(
-            move || SoftwareEngine::new(id, "twin", Some(&encoder), Some(&decoder)),
-            faults,
-            seed as u64,
-        );
+        let link = TwinLink::new(Image::parse(&image).expect("an image"), faults, seed as u64);
         let start = Instant::now();
         let mut client = Client::connect(link, id, options).expect("HELLO answered");
         let latent = client.encode(&input).expect("every frame delivered");

@@ -5,8 +5,9 @@
 //!   cargo run --release -p baler-benches --bin serial_link [SECONDS per cell, default 2]
 
 use baler::model::QuantizedModel;
-use baler::runtime::serial::{Client, ClientOptions, Faults, PortLink, PtyBoard, SoftwareEngine};
+use baler::runtime::serial::{Client, ClientOptions, Faults, PortLink, PtyBoard};
 use baler_benches::repo;
+use baler_core::engine::write_image;
 use baler_core::protocol::{Frame, MAX_WIRE};
 use std::time::{Duration, Instant};
 
@@ -21,9 +22,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     for baud in [115_200u32, 921_600, 3_000_000] {
-        let (encoder, id) = (model.encoder.clone(), model.decoder.id);
-        let make = move || SoftwareEngine::new(id, "twin", Some(&encoder), None);
-        let board = PtyBoard::spawn(make, baud, Faults::default(), 1).expect("pty");
+        let id = model.decoder.id;
+        let image = write_image(id, "twin", Some(&model.encoder), None).expect("a dense model");
+        let board = PtyBoard::spawn(image, baud, Faults::default(), 1).expect("pty");
         let link = PortLink::open(board.path(), baud).expect("open the pty");
         let byte_time = 10.0 / f64::from(baud);
         let options = ClientOptions {

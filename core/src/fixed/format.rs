@@ -1,9 +1,12 @@
 //! A fixed-point number format mirroring `ap_fixed<W,I,Q,O,N>` / `ap_ufixed`, its parser and C++ spelling,
 //! and the one conversion every fixed-point operation ends in: an exact value rounded and fitted to the format.
 
+#[cfg(feature = "alloc")]
 use alloc::string::{String, ToString};
 use core::fmt;
+#[cfg(feature = "alloc")]
 use core::str::FromStr;
+#[cfg(feature = "alloc")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How bits below the format's least significant bit are dropped (`ap_q_mode`).
@@ -111,10 +114,12 @@ pub struct Exact {
     pub exponent: i32,
 }
 
+#[cfg(feature = "alloc")]
 /// A format string or format that `ap_fixed` would not accept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormatError(pub String);
 
+#[cfg(feature = "alloc")]
 impl fmt::Display for FormatError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -151,29 +156,28 @@ impl FixedFormat {
         }
     }
 
-    /// Checks the limits this implementation and `ap_fixed` share.
-    pub fn validate(&self) -> Result<(), FormatError> {
+    /// What breaks the limits this implementation and `ap_fixed` share, if anything.
+    pub fn problem(&self) -> Option<&'static str> {
         if !(1..=64).contains(&self.width) {
-            return Err(FormatError(alloc::format!(
-                "{self}: width must be 1 to 64 bits"
-            )));
+            Some("width must be 1 to 64 bits")
+        } else if self.saturation_bits > self.width {
+            Some("more saturation bits than the width")
+        } else if self.saturation_bits > 0 && self.overflow != Overflow::Wrap {
+            Some("saturation bits only apply to AP_WRAP")
+        } else if !(-1024..=1024).contains(&self.int_bits) {
+            Some("integer bits must be within ±1024")
+        } else {
+            None
         }
-        if self.saturation_bits > self.width {
-            return Err(FormatError(alloc::format!(
-                "{self}: more saturation bits than the width"
-            )));
+    }
+
+    /// Checks the limits this implementation and `ap_fixed` share.
+    #[cfg(feature = "alloc")]
+    pub fn validate(&self) -> Result<(), FormatError> {
+        match self.problem() {
+            Some(problem) => Err(FormatError(alloc::format!("{self}: {problem}"))),
+            None => Ok(()),
         }
-        if self.saturation_bits > 0 && self.overflow != Overflow::Wrap {
-            return Err(FormatError(alloc::format!(
-                "{self}: saturation bits only apply to AP_WRAP"
-            )));
-        }
-        if !(-1024..=1024).contains(&self.int_bits) {
-            return Err(FormatError(alloc::format!(
-                "{self}: integer bits must be within ±1024"
-            )));
-        }
-        Ok(())
     }
 
     /// Fractional bits `W - I`: the value of one code step is `2^-frac_bits`.
@@ -459,6 +463,7 @@ impl fmt::Display for FixedFormat {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl FromStr for FixedFormat {
     type Err = FormatError;
 
@@ -519,12 +524,14 @@ impl FromStr for FixedFormat {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl Serialize for FixedFormat {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.to_string())
     }
 }
 
+#[cfg(feature = "alloc")]
 impl<'de> Deserialize<'de> for FixedFormat {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

@@ -2,8 +2,12 @@
 //! with every quantisation and overflow mode), exact products and sums, and display as value and bits.
 
 mod format;
+mod layer;
 
-pub use format::{Exact, FixedFormat, FormatError, Overflow, Quantization};
+#[cfg(feature = "alloc")]
+pub use format::FormatError;
+pub use format::{Exact, FixedFormat, Overflow, Quantization};
+pub use layer::{LayerFormats, integer_sum};
 
 use core::fmt;
 

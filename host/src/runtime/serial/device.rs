@@ -4,12 +4,12 @@
 //! software engine, paced at the baud rate, faults as asked) on a pseudo-terminal and opens that.
 
 use super::client::{Client, ClientOptions, LinkCounters};
-use super::engine::SoftwareEngine;
 use super::faults::Faults;
 use super::port::PortLink;
 use super::pty::PtyBoard;
 use crate::runtime::{Device, DeviceError, DeviceInfo};
 use baler_core::ModelId;
+use baler_core::engine::write_image;
 use baler_core::fixed::FixedFormat;
 use baler_core::protocol::MAX_WIRE;
 use baler_core::quantized::QuantizedNetwork;
@@ -144,19 +144,16 @@ impl SerialDevice {
             .map_or(0, |s| s.iter().product::<usize>());
         let twin = match spec.port.as_str() {
             "twin" => {
-                let network = network.clone();
                 // the twin runs what the device asks: this network, as the encoder or the decoder
-                let as_encoder = inputs > outputs;
-                let make = move || {
-                    let (e, d) = if as_encoder {
-                        (Some(&network), None)
-                    } else {
-                        (None, Some(&network))
-                    };
-                    SoftwareEngine::new(id, "twin (emulated board on a pty)", e, d)
+                let (e, d) = if inputs > outputs {
+                    (Some(network), None)
+                } else {
+                    (None, Some(network))
                 };
+                let image = write_image(id, "twin (emulated board on a pty)", e, d)
+                    .map_err(|e| fail(format!("the twin cannot run this model: {e}")))?;
                 Some(
-                    PtyBoard::spawn(make, spec.baud, spec.faults, 1)
+                    PtyBoard::spawn(image, spec.baud, spec.faults, 1)
                         .map_err(|e| fail(format!("pty: {e}")))?,
                 )
             }

@@ -2,8 +2,8 @@
 //! pty's master side, pacing bytes at the configured baud rate in both directions (10 bit times a byte: start, 8
 //! data, stop) and injecting faults; the host opens the pty's other side by its path like any serial port.
 
-use super::engine::SoftwareEngine;
 use super::faults::{FaultCounts, Faults, Injector};
+use baler_core::engine::{Image, SoftwareEngine};
 use baler_core::protocol::Server;
 use serialport::{SerialPort, TTYPort};
 use std::io::{Read, Write};
@@ -54,14 +54,10 @@ impl Pacer {
 }
 
 impl PtyBoard {
-    /// Starts a board built by `make` (again at each reset) at `baud`, with `faults` from `seed`; it sends its BOOT
-    /// frame as soon as the host side is opened.
-    pub fn spawn(
-        make: impl Fn() -> SoftwareEngine + Send + 'static,
-        baud: u32,
-        faults: Faults,
-        seed: u64,
-    ) -> std::io::Result<Self> {
+    /// Starts a board running the model `image` (started afresh at each reset) at `baud`, with `faults` from
+    /// `seed`; it sends its BOOT frame as soon as the host side is opened.
+    pub fn spawn(image: Vec<u8>, baud: u32, faults: Faults, seed: u64) -> std::io::Result<Self> {
+        Image::parse(&image).map_err(|e| std::io::Error::other(e.to_string()))?;
         let (mut board_side, host_side) = TTYPort::pair().map_err(std::io::Error::other)?;
         let path = PathBuf::from(
             host_side
@@ -125,8 +121,11 @@ impl PtyBoard {
         let (board_stop, board_counts) = (stop.clone(), counts.clone());
         let piece = (baud as usize / 10 / 1000).max(16);
         let board = std::thread::spawn(move || {
+            let Ok(image) = Image::parse(&image) else {
+                return;
+            };
             let mut injector = Injector::new(faults, seed);
-            let mut server = Server::new(make());
+            let mut server = Server::new(SoftwareEngine::new(image));
             let send = |injector: &mut Injector, bytes: &[u8]| {
                 let mut arrived = Vec::with_capacity(bytes.len());
                 injector.pass(bytes, &mut |b| arrived.push(b));
@@ -152,7 +151,7 @@ impl PtyBoard {
                     injector.pass(part, &mut |b| arrived.push(b));
                     for byte in arrived {
                         if injector.reset_now() {
-                            server = Server::new(make());
+                            server = Server::new(SoftwareEngine::new(image));
                             let mut boot = Vec::new();
                             server.boot(&mut |b| boot.extend_from_slice(b));
                             send(&mut injector, &boot);

@@ -6,6 +6,7 @@ use super::*;
 use crate::data::Dataset;
 use crate::model::QuantizedModel;
 use baler_core::ModelId;
+use baler_core::engine::{Image, write_image};
 use baler_core::protocol::ErrorCode;
 use std::path::Path;
 use std::time::Duration;
@@ -44,23 +45,21 @@ fn jets(rows: usize) -> (QuantizedModel, Vec<i64>, Vec<i64>, Vec<i64>) {
     (model, input, latent, restored)
 }
 
-fn twin(model: &QuantizedModel, faults: Faults, seed: u64) -> TwinLink {
-    let (encoder, decoder, id) = (
-        model.encoder.clone(),
-        model.decoder.network.clone(),
-        model.decoder.id,
-    );
-    TwinLink::new(
-        move || SoftwareEngine::new(id, "twin", Some(&encoder), Some(&decoder)),
-        faults,
-        seed,
-    )
+/// The firmware's model image of the jet model: encoder and decoder.
+fn image(model: &QuantizedModel) -> Vec<u8> {
+    let (encoder, decoder) = (&model.encoder, &model.decoder.network);
+    write_image(model.decoder.id, "twin", Some(encoder), Some(decoder)).unwrap()
+}
+
+fn twin(image: &[u8], faults: Faults, seed: u64) -> TwinLink<'_> {
+    TwinLink::new(Image::parse(image).unwrap(), faults, seed)
 }
 
 #[test]
 fn a_clean_link_gives_the_reference_codes() {
     let (model, input, latent, restored) = jets(3000);
-    let link = twin(&model, Faults::default(), 1);
+    let image = image(&model);
+    let link = twin(&image, Faults::default(), 1);
     let mut client = Client::connect(link, model.decoder.id, ClientOptions::default()).unwrap();
     assert_eq!((client.board.inputs, client.board.latent), (9, 5));
     assert_eq!(client.encode(&input).unwrap(), latent);
@@ -85,6 +84,7 @@ fn a_clean_link_gives_the_reference_codes() {
 #[test]
 fn no_frame_is_lost_duplicated_reordered_or_corrupted_through_each_kind_of_fault() {
     let (model, input, latent, _) = jets(2000);
+    let image = image(&model);
     let kinds: [(&str, Faults); 6] = [
         (
             "flip",
@@ -136,7 +136,7 @@ fn no_frame_is_lost_duplicated_reordered_or_corrupted_through_each_kind_of_fault
         batch: 8,
     };
     for (seed, (kind, faults)) in kinds.into_iter().enumerate() {
-        let link = twin(&model, faults, seed as u64);
+        let link = twin(&image, faults, seed as u64);
         let mut client = Client::connect(link, model.decoder.id, options).unwrap();
         assert_eq!(client.encode(&input).unwrap(), latent, "{kind}");
         let c = client.counters;
@@ -150,7 +150,8 @@ fn no_frame_is_lost_duplicated_reordered_or_corrupted_through_each_kind_of_fault
 #[test]
 fn a_silent_board_and_another_model_are_typed_errors() {
     let (model, input, ..) = jets(10);
-    let link = twin(&model, Faults::default(), 3);
+    let image = image(&model);
+    let link = twin(&image, Faults::default(), 3);
     let other = ModelId([0xAB; 16]);
     match Client::connect(link, other, ClientOptions::default()) {
         Err(LinkError::Refused { code, detail, .. }) => {
@@ -160,7 +161,7 @@ fn a_silent_board_and_another_model_are_typed_errors() {
         other => panic!("{:?}", other.map(|_| ())),
     }
     // every byte to the board lost after the handshake: the request is sent `attempts` times, then an error
-    let link = twin(&model, Faults::default(), 4);
+    let link = twin(&image, Faults::default(), 4);
     let options = ClientOptions {
         timeout: Duration::from_millis(5),
         attempts: 3,

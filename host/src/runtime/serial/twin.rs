@@ -3,33 +3,29 @@
 //! answered as it is sent. What the client's retries and resynchronisation are tested against at speed.
 
 use super::client::Link;
-use super::engine::SoftwareEngine;
 use super::faults::{Faults, Injector};
+use baler_core::engine::{Image, SoftwareEngine};
 use baler_core::protocol::Server;
 use std::collections::VecDeque;
 use std::time::Duration;
 
 /// An emulated board behind a faulty link.
-pub struct TwinLink {
-    board: Server<SoftwareEngine>,
-    make: Box<dyn Fn() -> SoftwareEngine + Send>,
+pub struct TwinLink<'a> {
+    board: Server<SoftwareEngine<'a>>,
+    image: Image<'a>,
     /// The faults on the way, and what they did.
     pub injector: Injector,
     /// Bytes on their way to the host.
     inbox: VecDeque<u8>,
 }
 
-impl TwinLink {
-    /// A board built by `make` (again at each reset), faults at `faults`, random choices from `seed`. The board
-    /// sends its BOOT frame first, as a real one does at power-on.
-    pub fn new(
-        make: impl Fn() -> SoftwareEngine + Send + 'static,
-        faults: Faults,
-        seed: u64,
-    ) -> Self {
+impl<'a> TwinLink<'a> {
+    /// A board running `image` (started afresh at each reset), faults at `faults`, random choices from `seed`. The
+    /// board sends its BOOT frame first, as a real one does at power-on.
+    pub fn new(image: Image<'a>, faults: Faults, seed: u64) -> Self {
         let mut link = TwinLink {
-            board: Server::new(make()),
-            make: Box::new(make),
+            board: Server::new(SoftwareEngine::new(image)),
+            image,
             injector: Injector::new(faults, seed),
             inbox: VecDeque::new(),
         };
@@ -49,13 +45,13 @@ impl TwinLink {
     }
 }
 
-impl Link for TwinLink {
+impl Link for TwinLink<'_> {
     fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let mut arrived = Vec::with_capacity(bytes.len());
         self.injector.pass(bytes, &mut |b| arrived.push(b));
         for byte in arrived {
             if self.injector.reset_now() {
-                self.board = Server::new((self.make)());
+                self.board = Server::new(SoftwareEngine::new(self.image));
                 self.boot();
             }
             let mut sent = Vec::new();
