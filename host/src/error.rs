@@ -89,6 +89,14 @@ pub enum Error {
     /// A device of the runtime failed (it is named in the message).
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// The board firmware could not be built for a board, or does not run the model.
+    #[error("firmware for {board}: {message}")]
+    Firmware {
+        /// The board.
+        board: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// The HLS generator or its C simulation failed for the encoder or decoder.
     #[error("{network}: {error}")]
     Hls {

@@ -11,6 +11,7 @@ pub mod data;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
+pub mod firmware;
 pub mod fsutil;
 pub mod hls;
 pub mod int_streams;

@@ -267,7 +267,11 @@ impl<'a> Network<'a> {
         }
         let mut values = self.inputs;
         for layer in self.layers() {
-            layer.run(&current[..values], &mut next[..layer.outputs]);
+            layer.run(
+                &current[..values],
+                &mut scratch.narrow,
+                &mut next[..layer.outputs],
+            );
             values = layer.outputs;
             core::mem::swap(&mut current, &mut next);
         }
@@ -378,28 +382,58 @@ impl<'a> Layer<'a> {
         i128::from_le_bytes(word)
     }
 
-    /// One frame through the layer, in the reference's summation order (stride-`reuse` groups).
-    fn run(&self, x: &[i128], out: &mut [i128]) {
+    /// One frame through the layer, in the reference's summation order (stride-`reuse` groups); `narrow` is room
+    /// for the inputs as `i32`.
+    fn run(&self, x: &[i128], narrow: &mut [i32], out: &mut [i128]) {
         let n = self.inputs;
-        for (o, slot) in out.iter_mut().enumerate() {
-            let row = o * n;
-            let acc = match self.integer {
-                Some(shift) => {
-                    let products = (0..n).map(|i| x[i] as i64 * self.weight(row + i));
-                    let sum = integer_sum(self.start(o) as i64, products, shift);
-                    self.formats.wrap_accum(sum)
+        let input = self.formats.input;
+        let fits_i32 = input.width < 32 || (input.width == 32 && input.signed);
+        match self.integer {
+            // the common case, made fast for soft cores: 32-bit inputs and weights, 64-bit sums
+            Some(shift) if fits_i32 && self.weight_bytes <= 4 => {
+                for (to, &from) in narrow.iter_mut().zip(x) {
+                    *to = from as i32;
                 }
-                None => {
+                let x = &narrow[..n];
+                match self.weight_bytes {
+                    1 => self.integer_rows::<1>(x, shift, out),
+                    2 => self.integer_rows::<2>(x, shift, out),
+                    _ => self.integer_rows::<4>(x, shift, out),
+                }
+            }
+            Some(shift) => {
+                for (o, slot) in out.iter_mut().enumerate() {
+                    let products = (0..n).map(|i| x[i] as i64 * self.weight(o * n + i));
+                    let sum = integer_sum(self.start(o) as i64, products, shift);
+                    *slot = self.formats.finish(self.formats.wrap_accum(sum));
+                }
+            }
+            None => {
+                for (o, slot) in out.iter_mut().enumerate() {
                     let mut acc = self.start(o);
                     for r in 0..self.reuse.min(n) {
                         for i in (r..n).step_by(self.reuse) {
-                            acc = self.formats.mac(acc, x[i], self.weight(row + i));
+                            acc = self.formats.mac(acc, x[i], self.weight(o * n + i));
                         }
                     }
-                    acc
+                    *slot = self.formats.finish(acc);
                 }
-            };
-            *slot = self.formats.finish(acc);
+            }
+        }
+    }
+
+    /// The integer path with weights of `N` bytes (1, 2 or 4) and inputs that fit an `i32`.
+    fn integer_rows<const N: usize>(&self, x: &[i32], shift: i32, out: &mut [i128]) {
+        let rows = self.weights.chunks_exact(N * self.inputs);
+        for (o, (row, slot)) in rows.zip(out).enumerate() {
+            let products = row.chunks_exact(N).zip(x).map(|(w, &x)| {
+                let mut word = [0u8; 4];
+                word[..N].copy_from_slice(w);
+                let w = (i32::from_le_bytes(word) << (32 - 8 * N)) >> (32 - 8 * N);
+                i64::from(x) * i64::from(w)
+            });
+            let sum = integer_sum(self.start(o) as i64, products, shift);
+            *slot = self.formats.finish(self.formats.wrap_accum(sum));
         }
     }
 }

@@ -20,6 +20,7 @@ pub const MAX_VALUES: usize = 1024;
 pub struct Scratch {
     a: [i128; MAX_VALUES],
     b: [i128; MAX_VALUES],
+    narrow: [i32; MAX_VALUES],
 }
 
 impl Default for Scratch {
@@ -27,6 +28,7 @@ impl Default for Scratch {
         Scratch {
             a: [0; MAX_VALUES],
             b: [0; MAX_VALUES],
+            narrow: [0; MAX_VALUES],
         }
     }
 }

@@ -33,47 +33,56 @@ pub fn write_image(
     out.push(name.len() as u8);
     out.extend_from_slice(name.as_bytes());
     out.push(u8::from(encoder.is_some()) | (u8::from(decoder.is_some()) << 1));
-    for network in [encoder, decoder].into_iter().flatten() {
-        put_network(&mut out, network)?;
+    for (role, network) in [("encoder", encoder), ("decoder", decoder)] {
+        if let Some(network) = network {
+            put_network(&mut out, network).map_err(|message| QuantizedError {
+                layer: None,
+                message: format!("{role} {message}"),
+            })?;
+        }
     }
     Ok(out)
 }
 
-fn put_network(out: &mut Vec<u8>, network: &QuantizedNetwork) -> Result<(), QuantizedError> {
-    let fail = |layer, message: String| Err(QuantizedError { layer, message });
+/// Appends one network; the error names the layer (`layer 2 (…): …`).
+fn put_network(out: &mut Vec<u8>, network: &QuantizedNetwork) -> Result<(), String> {
     let inputs: usize = network.input_shape.iter().product();
+    for (index, layer) in network.layers.iter().enumerate() {
+        if !matches!(
+            layer.spec,
+            LayerSpec::Dense { .. } | LayerSpec::Flatten | LayerSpec::Unflatten { .. }
+        ) {
+            return Err(format!(
+                "layer {index} ({:?}): the firmware engine runs dense layers only",
+                layer.spec
+            ));
+        }
+    }
     let dense = network.layers.iter().filter(|l| l.fixed.is_some()).count();
     if dense > MAX_LAYERS || inputs > MAX_VALUES {
-        return fail(
-            None,
-            format!("the firmware engine runs at most {MAX_LAYERS} layers of {MAX_VALUES} values"),
-        );
+        return Err(format!(
+            "has {dense} layers and {inputs} inputs: the firmware engine runs at most {MAX_LAYERS} layers of \
+             {MAX_VALUES} values"
+        ));
     }
     put_format(out, network.input);
     out.extend_from_slice(&(inputs as u16).to_le_bytes());
     out.push(dense as u8);
     for (index, layer) in network.layers.iter().enumerate() {
-        let (spec, fixed) = match (&layer.spec, &layer.fixed) {
-            (LayerSpec::Flatten | LayerSpec::Unflatten { .. }, _) => continue,
-            (spec @ LayerSpec::Dense { .. }, Some(fixed)) => (spec, fixed),
-            (spec, _) => {
-                return fail(
-                    Some(index),
-                    format!("{spec:?}: the firmware engine runs dense layers only"),
-                );
-            }
-        };
-        let LayerSpec::Dense {
-            inputs, outputs, ..
-        } = *spec
+        let (
+            spec,
+            LayerSpec::Dense {
+                inputs, outputs, ..
+            },
+            Some(fixed),
+        ) = (&layer.spec, layer.spec, &layer.fixed)
         else {
-            unreachable!("matched as dense")
+            continue;
         };
         if outputs > MAX_VALUES {
-            return fail(
-                Some(index),
-                format!("{outputs} outputs; the firmware engine runs at most {MAX_VALUES}"),
-            );
+            return Err(format!(
+                "layer {index}: {outputs} outputs; the firmware engine runs at most {MAX_VALUES}"
+            ));
         }
         for v in [
             inputs,

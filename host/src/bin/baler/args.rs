@@ -4,6 +4,7 @@
 use baler::codec::{BoundSpec, Predictor};
 use baler::config::{LatentPrecision, Preset};
 use baler::data::Layout;
+use baler::firmware::Board;
 use baler::hls::Network;
 use baler::runtime::DeviceSpec;
 use baler::suitability::DEFAULT_LEVELS;
@@ -134,6 +135,9 @@ pub enum Command {
     /// Write Vitis/Vivado HLS projects for the quantised encoder and decoder (run `quantize` first), with an
     /// estimate before synthesis and, with --csim, C simulation against the Rust reference.
     Hls(HlsArgs),
+    /// Build the board firmware for the quantised model (firmware/, cross-compiled with the model compiled in)
+    /// and report its sizes against the board's memory; with --run, start it on QEMU.
+    Firmware(FirmwareArgs),
     /// Measure the encoder on devices side by side: latency (p50/p99/max), throughput, host overhead and
     /// energy per frame (RAPL for CPU devices, NVML for gpu, the card's rail sensors for xrt:; otherwise
     /// "unavailable" with the reason); a table, <out>/bench.json, throughput.png, latency.png.
@@ -374,6 +378,32 @@ pub struct HlsArgs {
     /// Folder with ap_fixed.h [default: $BALER_AP_TYPES, else scripts/.cache/ap_types of the source tree].
     #[arg(long)]
     pub ap_types: Option<PathBuf>,
+}
+
+/// Arguments of `baler firmware`.
+#[derive(Args, Debug)]
+pub struct FirmwareArgs {
+    /// Project folder (supplies the model folder).
+    #[arg(short, long, default_value = ".")]
+    pub project: PathBuf,
+    /// Model folder, quantised [default: <project>/model].
+    #[arg(short, long)]
+    pub model: Option<PathBuf>,
+    /// Board: riscv (QEMU virt, riscv32imac) or cortex-m (QEMU mps2-an386, Cortex-M4).
+    #[arg(long, default_value = "riscv")]
+    pub target: Board,
+    /// Which networks the board runs.
+    #[arg(long, value_enum, default_value_t = Halves::Both)]
+    pub network: Halves,
+    /// Output folder; the firmware goes to <out>/<board> [default: <project>/firmware].
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// The firmware crate [default: firmware/ of the baler source tree].
+    #[arg(long)]
+    pub source: Option<PathBuf>,
+    /// Start the firmware on QEMU, its UART on a pseudo-terminal, and wait (Ctrl-C stops it).
+    #[arg(long)]
+    pub run: bool,
 }
 
 /// Arguments of `baler bench`.

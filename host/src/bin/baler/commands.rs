@@ -7,12 +7,14 @@ use baler::bench::{self, BenchOptions};
 use baler::config::{LatentPrecision, ModelConfig};
 use baler::container::CompressedSource;
 use baler::data::Dataset;
+use baler::firmware::{self, FirmwareOptions};
 use baler::hls::{HlsOptions, hls_projects};
 use baler::model::{Decoder, Model};
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
 use baler::quantize::PrecisionOptions;
 use baler::runtime::DeviceSpec;
 use baler::runtime::manifest::BitstreamManifest;
+use baler::runtime::serial::QemuBoard;
 use baler::train::EpochStats;
 use baler::workflow;
 use baler_hls::{CsimOptions, HlsConfig};
@@ -426,6 +428,36 @@ pub fn hls(args: HlsArgs) -> Result<()> {
                 println!("kernel as a shared library: {}", lib.display());
             }
         }
+    }
+    Ok(())
+}
+
+/// `baler firmware`.
+pub fn firmware(args: FirmwareArgs) -> Result<()> {
+    let p = optional_project(&args.project)?;
+    let model = need(args.model, p.as_ref().map(Project::model_dir), "model")?;
+    let options = FirmwareOptions {
+        board: args.target,
+        networks: args.network.networks(),
+        source: args.source.unwrap_or_else(firmware::default_source),
+        out: args.out.unwrap_or_else(|| args.project.join("firmware")),
+    };
+    let report = firmware::build_firmware(&model, &options, |line| eprintln!("{line}"))?;
+    print!("{}", report.table());
+    println!(
+        "firmware: {} ({:.1} s to build)",
+        report.elf.display(),
+        report.build_seconds
+    );
+    if args.run {
+        let mut board = QemuBoard::start(options.board, &report.elf)?;
+        println!(
+            "the board is on {0} (QEMU pid {1}): e.g. baler compress -p {2} --device serial:{0}; Ctrl-C stops it",
+            board.path().display(),
+            board.pid(),
+            args.project.display()
+        );
+        board.wait()?;
     }
     Ok(())
 }

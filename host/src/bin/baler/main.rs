@@ -24,6 +24,7 @@ fn main() {
         Command::Evaluate(args) => commands::evaluate(args),
         Command::Quantize(args) => commands::quantize(args),
         Command::Hls(args) => commands::hls(args),
+        Command::Firmware(args) => commands::firmware(args),
         Command::Bench(args) => commands::bench(args),
         Command::Manifest(args) => commands::manifest(args),
         Command::Info(args) => commands::info(args),

@@ -9,6 +9,7 @@ mod device;
 mod faults;
 mod port;
 mod pty;
+mod qemu;
 mod twin;
 
 pub use client::{BoardInfo, Client, ClientOptions, Link, LinkCounters, LinkError};
@@ -16,6 +17,7 @@ pub use device::{SerialDevice, SerialSpec};
 pub use faults::{FaultCounts, Faults, Injector};
 pub use port::PortLink;
 pub use pty::PtyBoard;
+pub use qemu::QemuBoard;
 pub use twin::TwinLink;
 
 #[cfg(test)]
