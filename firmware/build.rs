@@ -23,6 +23,28 @@ fn main() {
     }
     println!("cargo:rustc-link-arg=-Tlink.x");
 
+    if env::var_os("CARGO_FEATURE_IP_CORE").is_some() {
+        for (name, what) in [
+            (
+                "BALER_IP_FIFO_ADDRESS",
+                "the AXI4-Stream FIFO's base address (hex, 0x…)",
+            ),
+            (
+                "BALER_AXIS_MAX_BITS",
+                "the IP core's widest stream beat in bits (its axis_max_bits)",
+            ),
+        ] {
+            println!("cargo:rerun-if-env-changed={name}");
+            let value = env::var(name)
+                .unwrap_or_else(|_| panic!("the ip-core feature needs {name}: {what}"));
+            let digits = value.trim_start_matches("0x");
+            let radix = if digits.len() < value.len() { 16 } else { 10 };
+            if u32::from_str_radix(digits, radix).is_err() {
+                panic!("{name}={value} is not {what}");
+            }
+        }
+    }
+
     println!("cargo:rerun-if-env-changed=BALER_FIRMWARE_IMAGE");
     let image = env::var("BALER_FIRMWARE_IMAGE").unwrap_or_else(|_| {
         panic!("set BALER_FIRMWARE_IMAGE to a model image (`baler firmware` writes one and builds the firmware)")

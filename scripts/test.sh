@@ -16,6 +16,10 @@ if ! command -v g++ >/dev/null || ! command -v cc >/dev/null || ! command -v mak
 if ! python3 -c "import ensurepip, venv" 2>/dev/null; then apt_install python3-venv; fi
 # Mesa's software Vulkan driver runs the gpu device (burn's wgpu backend) where there is no GPU
 if ! dpkg -s mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; then apt_install mesa-vulkan-drivers libvulkan1; fi
+# QEMU runs the board firmware (tests/firmware_qemu.rs): riscv32 `virt` and Arm `mps2-an386`
+if ! command -v qemu-system-riscv32 >/dev/null || ! command -v qemu-system-arm >/dev/null; then
+    apt_install --no-install-recommends qemu-system-misc qemu-system-arm
+fi
 # the SZ3 and ZFP baselines of `baler evaluate --baselines` (features sz3, zfp) build with cmake; SZ3's configure
 # finds zstd through pkg-config, and bindgen needs libclang
 if ! dpkg -s cmake pkg-config libzstd-dev libclang-dev >/dev/null 2>&1; then
@@ -23,6 +27,7 @@ if ! dpkg -s cmake pkg-config libzstd-dev libclang-dev >/dev/null 2>&1; then
 fi
 
 cargo fmt --all -- --check
+cargo fmt --manifest-path firmware/Cargo.toml -- --check
 # no module of a crate imports one that imports it back
 python3 scripts/import_cycles.py
 # One compilation serves the lints and the tests: clippy-driver compiles the workspace's own crates (all
@@ -34,7 +39,8 @@ cargo test --workspace --all-targets --features baler/wgpu,baler/sz3,baler/zfp -
 # sz3-sys's build script generates SZ3's version.hpp, which it also lists as an input, after cargo noted the run's
 # start: the next cargo command would run the script and SZ3's C++ compile again. The header is current: date it back.
 find target/debug/build -path '*/sz3-sys-*/out/build/include/SZ3/version.hpp' -exec touch -d 2000-01-01 {} +
-# the core is no_std: it must build for the soft-core and MCU targets
+# the core is no_std: with alloc it must build for the soft-core and MCU targets (without, the firmware builds it
+# for both boards in tests/firmware_qemu.rs, linted by the same clippy-driver)
 cargo build -p baler-core --target thumbv7em-none-eabihf
 cargo build -p baler-core --target riscv32imac-unknown-none-elf
 # the library without burn (what a deployment builds), through the fuzz targets that use it: checked here; running

@@ -1,4 +1,4 @@
-//! The byte link to the host: a UART polled by the firmware, one driver per board.
+//! The byte link to the host: a UART polled by the firmware, one driver per board; and memory-mapped registers.
 
 /// A UART, polled.
 pub trait Uart {
@@ -25,14 +25,14 @@ impl<U: Uart> core::fmt::Write for Text<'_, U> {
     }
 }
 
-/// A block of memory-mapped registers at a fixed address.
+/// A block of memory-mapped registers at a fixed address (a UART, the AXI4-Stream FIFO).
 pub struct Registers(pub usize);
 
 impl Registers {
     /// Reads the register (a `u8` or `u32`) at byte offset `offset`.
     pub fn read<T: Copy>(&self, offset: usize) -> T {
-        // SAFETY: the block's address is the board's UART (fixed by its memory map), the offsets and widths are
-        // its registers', and nothing else in the firmware touches them.
+        // SAFETY: the block is a device of the board (its UART, or the FIFO at the address the build was given),
+        // the offsets and widths are its registers', and nothing else in the firmware touches them.
         unsafe { core::ptr::read_volatile((self.0 + offset) as *const T) }
     }
 

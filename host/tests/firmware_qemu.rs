@@ -1,7 +1,8 @@
 //! The firmware binary on emulated boards: `baler firmware` builds it for QEMU `virt` (riscv32imac) and
 //! `mps2-an386` (Cortex-M4) with the jet model compiled in; started in QEMU with its UART on a pseudo-terminal, the
 //! board's encoder writes through `serial:` the file that `cpu-fixed` writes, and its decoder restores the same
-//! data. A model the firmware's engine cannot run is refused by name.
+//! data; built to drive the HLS IP core instead, it compiles for both. A model the firmware's engine cannot run is
+//! refused by name.
 
 mod common;
 
@@ -66,7 +67,7 @@ fn the_firmware_on_qemu_encodes_and_decodes_what_cpu_fixed_does() {
 }
 
 #[test]
-fn a_model_the_engine_cannot_run_is_refused_by_name() {
+fn a_model_the_engine_cannot_run_or_a_wrong_option_is_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let model = repo().join("models/cfd-conv-r100").display().to_string();
     fails(
@@ -75,4 +76,18 @@ fn a_model_the_engine_cannot_run_is_refused_by_name() {
         "the firmware engine runs dense layers only",
     );
     assert!(!tmp.path().join("fw/qemu-virt/baler-firmware.elf").exists());
+    let model = repo().join("models/jets-baler-9to5").display().to_string();
+    fails(
+        tmp.path(),
+        &[
+            "firmware",
+            "-m",
+            &model,
+            "--fifo-address",
+            "0x44a00000",
+            "-o",
+            "fw",
+        ],
+        "the HLS IP core runs the encoder: build it with --network encoder",
+    );
 }

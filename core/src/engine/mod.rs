@@ -1,13 +1,16 @@
 //! The board firmware's software engine, with no heap: a model image (the quantised encoder and decoder as
 //! bytes, [`image`]) and an [`Accelerator`](crate::protocol::Accelerator) that runs it ([`SoftwareEngine`]),
-//! bit-exact with the host's fixed-point reference. The host builds images with [`write_image`].
+//! bit-exact with the host's fixed-point reference; or the HLS IP core driven through an AXI4-Stream FIFO
+//! ([`IpCore`]). The host builds images with [`write_image`].
 
 pub mod image;
+pub mod ip_core;
 mod software;
 #[cfg(feature = "alloc")]
 mod write;
 
 pub use image::{Image, ImageError, Network};
+pub use ip_core::{Beats, Fifo, IpCore};
 pub use software::SoftwareEngine;
 #[cfg(feature = "alloc")]
 pub use write::write_image;

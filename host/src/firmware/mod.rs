@@ -31,6 +31,17 @@ pub struct FirmwareOptions {
     pub source: PathBuf,
     /// The folder for `<board>/`: model.bin, baler-firmware.elf, firmware.json.
     pub out: PathBuf,
+    /// Drive the HLS IP core instead of running the software engine.
+    pub ip_core: Option<IpCoreOptions>,
+}
+
+/// Where the firmware finds the HLS IP core (the encoder).
+#[derive(Clone, Copy, Debug)]
+pub struct IpCoreOptions {
+    /// Base address of the AXI4-Stream FIFO (PG080) in front of it.
+    pub fifo_address: u32,
+    /// Its widest stream beat in bits: the HLS project's `axis_max_bits` (512 unless changed).
+    pub axis_max_bits: usize,
 }
 
 /// A firmware built: where it is and what it takes of the board.
@@ -42,6 +53,8 @@ pub struct FirmwareReport {
     pub target: String,
     /// The networks compiled in.
     pub networks: Vec<String>,
+    /// What runs them: "software engine", or "HLS IP core (FIFO at 0x…)".
+    pub engine: String,
     /// The firmware binary.
     pub elf: PathBuf,
     /// Bytes of the model image compiled in (part of `text`).
@@ -70,10 +83,11 @@ impl FirmwareReport {
         let kib = |b: u64| format!("{:.1} KiB", b as f64 / 1024.0);
         let s = self.sizes;
         let mut out = format!(
-            "firmware for {} ({}), {}: text {}, data {}, bss {} (model image {}, board state {})\n",
+            "firmware for {} ({}), {} on the {}: text {}, data {}, bss {} (model image {}, board state {})\n",
             self.board,
             self.target,
             self.networks.join(" and "),
+            self.engine,
             kib(s.text),
             kib(s.data),
             kib(s.bss),
@@ -115,6 +129,11 @@ pub fn build_firmware(
     };
     let model = QuantizedModel::load(model_dir)?;
     let has = |n| options.networks.contains(&n);
+    if options.ip_core.is_some() && options.networks != [Network::Encoder] {
+        return Err(fail(
+            "the HLS IP core runs the encoder: build it with --network encoder".into(),
+        ));
+    }
     let encoder = has(Network::Encoder).then_some(&model.encoder);
     let decoder = has(Network::Decoder).then_some(&model.decoder.network);
     let name = format!("baler-fw {}", board.name());
@@ -145,7 +164,8 @@ pub fn build_firmware(
     ));
     let start = Instant::now();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    command
         .args([
             "build",
             "--release",
@@ -156,7 +176,14 @@ pub fn build_firmware(
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target_dir)
-        .env("BALER_FIRMWARE_IMAGE", &image_path)
+        .env("BALER_FIRMWARE_IMAGE", &image_path);
+    if let Some(ip) = options.ip_core {
+        command
+            .args(["--features", "ip-core"])
+            .env("BALER_IP_FIFO_ADDRESS", format!("{:#x}", ip.fifo_address))
+            .env("BALER_AXIS_MAX_BITS", ip.axis_max_bits.to_string());
+    }
+    let output = command
         .output()
         .map_err(|e| fail(format!("cannot run cargo: {e}")))?;
     let build_seconds = start.elapsed().as_secs_f64();
@@ -195,6 +222,10 @@ pub fn build_firmware(
             built.display()
         ))
     })?);
+    let engine = match options.ip_core {
+        Some(ip) => format!("HLS IP core (AXI4-Stream FIFO at {:#x})", ip.fifo_address),
+        None => "software engine".into(),
+    };
     let memory = board.memory();
     let (flash_needed, ram_needed) = match memory.flash {
         Some(_) => (
@@ -209,6 +240,7 @@ pub fn build_firmware(
         board: board.name().into(),
         target: board.target().into(),
         networks: options.networks.iter().map(|n| n.name().into()).collect(),
+        engine,
         elf: elf_path,
         image_bytes: image.len() as u64,
         sizes,

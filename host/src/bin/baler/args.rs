@@ -402,8 +402,24 @@ pub struct FirmwareArgs {
     #[arg(long)]
     pub source: Option<PathBuf>,
     /// Start the firmware on QEMU, its UART on a pseudo-terminal, and wait (Ctrl-C stops it).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fifo_address")]
     pub run: bool,
+    /// Drive the HLS IP core (the encoder; `baler hls`) through an AXI4-Stream FIFO (AMD PG080) at this base
+    /// address, e.g. 0x44a00000, instead of running the software engine. Needs --network encoder.
+    #[arg(long, value_parser = parse_address)]
+    pub fifo_address: Option<u32>,
+    /// With --fifo-address: the IP core's widest stream beat, its HLS project's axis_max_bits.
+    #[arg(long, default_value_t = 512, requires = "fifo_address")]
+    pub axis_max_bits: usize,
+}
+
+/// An address in hex (0x…) or decimal.
+fn parse_address(text: &str) -> Result<u32, String> {
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|_| format!("{text:?} is not a 32-bit address (0x… or decimal)"))
 }
 
 /// Arguments of `baler bench`.

@@ -7,7 +7,7 @@ use baler::bench::{self, BenchOptions};
 use baler::config::{LatentPrecision, ModelConfig};
 use baler::container::CompressedSource;
 use baler::data::Dataset;
-use baler::firmware::{self, FirmwareOptions};
+use baler::firmware::{self, FirmwareOptions, IpCoreOptions};
 use baler::hls::{HlsOptions, hls_projects};
 use baler::model::{Decoder, Model};
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
@@ -441,6 +441,10 @@ pub fn firmware(args: FirmwareArgs) -> Result<()> {
         networks: args.network.networks(),
         source: args.source.unwrap_or_else(firmware::default_source),
         out: args.out.unwrap_or_else(|| args.project.join("firmware")),
+        ip_core: args.fifo_address.map(|fifo_address| IpCoreOptions {
+            fifo_address,
+            axis_max_bits: args.axis_max_bits,
+        }),
     };
     let report = firmware::build_firmware(&model, &options, |line| eprintln!("{line}"))?;
     print!("{}", report.table());
