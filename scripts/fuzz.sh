@@ -39,7 +39,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 # seeds from the shipped data and models (made here, not committed): a small table as .npy, .npz and .csv, a
 # compressed file of it (plain and error-bounded), and the reference jet decoder (files and packed)
-mkdir -p fuzz/seeds/data_file fuzz/seeds/compressed_file fuzz/seeds/model_file fuzz/seeds/frame
+mkdir -p fuzz/seeds/data_file fuzz/seeds/compressed_file fuzz/seeds/model_file fuzz/seeds/frame fuzz/seeds/model_image
 python3 - <<'PY'
 import io, os, struct, zipfile
 def npy(descr, shape, payload):
@@ -102,6 +102,10 @@ PY
     target/debug/baler compress -m models/jets-baler-9to5 -i fuzz/seeds/jets20.npy --chunk-rows 7 \
         --error-bound rel:1e-3 -o fuzz/seeds/compressed_file/jets20-chunked-bounded.baler >/dev/null
     rm fuzz/seeds/jets20.npy
+    # the firmware's model image of the jet encoder (written by `baler firmware`, which also builds the firmware)
+    target/debug/baler firmware -m models/jets-baler-9to5 --network encoder -o fuzz/seeds/firmware >/dev/null 2>&1 &&
+        cp fuzz/seeds/firmware/qemu-virt/model.bin fuzz/seeds/model_image/jets-encoder.bin
+    rm -rf fuzz/seeds/firmware
 fi
 cd fuzz
 for t in $targets; do
