@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): installs what the tests need, then checks formatting and
-# lints, builds the no_std core for the firmware targets, and runs every test. One build profile throughout.
+# lints, and runs every test (the firmware among them, built for its boards and run on QEMU). One build profile
+# throughout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,10 +40,8 @@ cargo test --workspace --all-targets --features baler/wgpu,baler/sz3,baler/zfp -
 # sz3-sys's build script generates SZ3's version.hpp, which it also lists as an input, after cargo noted the run's
 # start: the next cargo command would run the script and SZ3's C++ compile again. The header is current: date it back.
 find target/debug/build -path '*/sz3-sys-*/out/build/include/SZ3/version.hpp' -exec touch -d 2000-01-01 {} +
-# the core is no_std: with alloc it must build for the soft-core and MCU targets (without, the firmware builds it
-# for both boards in tests/firmware_qemu.rs, linted by the same clippy-driver)
-cargo build -p baler-core --target thumbv7em-none-eabihf
-cargo build -p baler-core --target riscv32imac-unknown-none-elf
+# the core is no_std: the firmware builds it without alloc for both boards (riscv32imac, thumbv7em) in
+# tests/firmware_qemu.rs, linted by the same clippy-driver
 # the library without burn (what a deployment builds), through the fuzz targets that use it: checked here; running
 # them (`fuzz.sh smoke` briefly, `fuzz.sh run` long) is a benchmark, whose nightly build costs about 4 CPU-minutes
 bash scripts/fuzz.sh check
