@@ -111,6 +111,14 @@ impl FirmwareReport {
     }
 }
 
+/// Makes [`Error::Firmware`]s for `board`.
+fn firmware_error(board: Board) -> impl Fn(String) -> Error {
+    move |message| Error::Firmware {
+        board: board.name(),
+        message,
+    }
+}
+
 /// The `firmware/` crate of this source tree.
 pub fn default_source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware")
@@ -123,10 +131,7 @@ pub fn build_firmware(
     mut progress: impl FnMut(&str),
 ) -> Result<FirmwareReport> {
     let board = options.board;
-    let fail = |message: String| Error::Firmware {
-        board: board.name(),
-        message,
-    };
+    let fail = firmware_error(board);
     let model = QuantizedModel::load(model_dir)?;
     let has = |n| options.networks.contains(&n);
     if options.ip_core.is_some() && options.networks != [Network::Encoder] {
@@ -143,72 +148,16 @@ pub fn build_firmware(
     create_dir(&dir)?;
     let image_path = dir.join("model.bin");
     write_bytes(&image_path, &image)?;
-    let manifest = options.source.join("Cargo.toml");
-    if !manifest.is_file() {
-        return Err(fail(format!(
-            "no firmware crate at {} (point --source at the baler source tree's firmware/)",
-            options.source.display()
-        )));
-    }
-    let image_path = std::path::absolute(&image_path).map_err(Error::io(&image_path))?;
-    let target_dir = options.source.join("target");
-    create_dir(&target_dir)?;
-    // one build at a time per firmware tree: the binary is copied out before another build replaces it
-    let lock_path = target_dir.join(".baler-firmware.lock");
-    let lock = std::fs::File::create(&lock_path).map_err(Error::io(&lock_path))?;
-    lock.lock().map_err(Error::io(&lock_path))?;
     progress(&format!(
         "building the firmware for {board} ({}) with {} bytes of model image",
         board.target(),
         image.len()
     ));
     let start = Instant::now();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(&cargo);
-    command
-        .args([
-            "build",
-            "--release",
-            "--target",
-            board.target(),
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env("BALER_FIRMWARE_IMAGE", &image_path);
-    if let Some(ip) = options.ip_core {
-        command
-            .args(["--features", "ip-core"])
-            .env("BALER_IP_FIFO_ADDRESS", format!("{:#x}", ip.fifo_address))
-            .env("BALER_AXIS_MAX_BITS", ip.axis_max_bits.to_string());
-    }
-    let output = command
-        .output()
-        .map_err(|e| fail(format!("cannot run cargo: {e}")))?;
+    let (built, bytes) = cargo_build(options, &image_path)?;
     let build_seconds = start.elapsed().as_secs_f64();
-    if !output.status.success() {
-        let log = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = log.lines().rev().take(25).collect();
-        let hint = if log.contains("target may not be installed")
-            || log.contains("can't find crate for `core`")
-        {
-            format!("\n(run `rustup target add {}`)", board.target())
-        } else {
-            String::new()
-        };
-        return Err(fail(format!(
-            "cargo build failed:\n{}{hint}",
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        )));
-    }
-    let built = target_dir
-        .join(board.target())
-        .join("release/baler-firmware");
-    let bytes = std::fs::read(&built).map_err(Error::io(&built))?;
     let elf_path = dir.join("baler-firmware.elf");
     write_bytes(&elf_path, &bytes)?;
-    drop(lock);
     let unreadable = || {
         fail(format!(
             "{}: not a 32-bit little-endian ELF",
@@ -255,4 +204,69 @@ pub fn build_firmware(
     let json = serde_json::to_vec_pretty(&report).map_err(|e| fail(e.to_string()))?;
     write_bytes(&dir.join("firmware.json"), &json)?;
     Ok(report)
+}
+
+/// Cross-compiles `firmware/` for the board with the image at `image_path` compiled in; returns the binary's path
+/// in the firmware's target folder and its bytes, read before another build can replace it.
+fn cargo_build(options: &FirmwareOptions, image_path: &Path) -> Result<(PathBuf, Vec<u8>)> {
+    let board = options.board;
+    let fail = firmware_error(board);
+    let manifest = options.source.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(fail(format!(
+            "no firmware crate at {} (point --source at the baler source tree's firmware/)",
+            options.source.display()
+        )));
+    }
+    let image_path = std::path::absolute(image_path).map_err(Error::io(image_path))?;
+    let target_dir = options.source.join("target");
+    create_dir(&target_dir)?;
+    // one build at a time per firmware tree: the binary is read before another build replaces it
+    let lock_path = target_dir.join(".baler-firmware.lock");
+    let lock = std::fs::File::create(&lock_path).map_err(Error::io(&lock_path))?;
+    lock.lock().map_err(Error::io(&lock_path))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .args([
+            "build",
+            "--release",
+            "--target",
+            board.target(),
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("BALER_FIRMWARE_IMAGE", &image_path);
+    if let Some(ip) = options.ip_core {
+        command
+            .args(["--features", "ip-core"])
+            .env("BALER_IP_FIFO_ADDRESS", format!("{:#x}", ip.fifo_address))
+            .env("BALER_AXIS_MAX_BITS", ip.axis_max_bits.to_string());
+    }
+    let output = command
+        .output()
+        .map_err(|e| fail(format!("cannot run cargo: {e}")))?;
+    if !output.status.success() {
+        let log = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = log.lines().rev().take(25).collect();
+        let hint = if log.contains("target may not be installed")
+            || log.contains("can't find crate for `core`")
+        {
+            format!("\n(run `rustup target add {}`)", board.target())
+        } else {
+            String::new()
+        };
+        return Err(fail(format!(
+            "cargo build failed:\n{}{hint}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )));
+    }
+    let built = target_dir
+        .join(board.target())
+        .join("release/baler-firmware");
+    let bytes = std::fs::read(&built).map_err(Error::io(&built))?;
+    drop(lock);
+    Ok((built, bytes))
 }
