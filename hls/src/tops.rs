@@ -4,6 +4,7 @@
 use crate::cpp::{CppWriter, Interface, Pragma};
 use crate::design::HlsDesign;
 use crate::types::container;
+use baler_core::engine::Beats;
 use baler_core::fixed::FixedFormat;
 use serde::Serialize;
 
@@ -19,14 +20,14 @@ pub struct StreamLayout {
 }
 
 impl StreamLayout {
-    /// The layout of `values` codes of format `f` in beats of at most `max_bits`.
+    /// The layout of `values` codes of format `f` in beats of at most `max_bits`: the rule the board firmware's
+    /// driver packs frames by (`baler_core::engine::Beats`).
     pub fn new(values: usize, f: FixedFormat, max_bits: usize) -> Self {
-        let width = f.width as usize;
-        let lanes = values.min(max_bits / width).max(1);
+        let beats = Beats::new(values, f, max_bits);
         StreamLayout {
-            lanes,
-            bits: (lanes * width).div_ceil(8) * 8,
-            beats: values.div_ceil(lanes),
+            lanes: beats.lanes,
+            bits: beats.bytes * 8,
+            beats: values.div_ceil(beats.lanes),
         }
     }
 }
