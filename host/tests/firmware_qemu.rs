@@ -48,6 +48,18 @@ fn the_firmware_on_qemu_encodes_and_decodes_what_cpu_fixed_does() {
         );
         assert!(report.contains("encoder and decoder"), "{report}");
         let elf = dir.join("fw").join(name).join("baler-firmware.elf");
+        // the size reader on a cut or damaged binary: an answer or None, never a panic
+        let bytes = std::fs::read(&elf).unwrap();
+        assert!(baler::firmware::elf::sizes(&bytes).is_some());
+        for n in 0..bytes.len() {
+            let _ = baler::firmware::elf::u32_symbol(&bytes[..n], "BALER_BOARD_STATE_BYTES");
+        }
+        for at in (0..bytes.len()).step_by(7) {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0xFF;
+            let _ = baler::firmware::elf::sizes(&damaged);
+            let _ = baler::firmware::elf::u32_symbol(&damaged, "BALER_BOARD_STATE_BYTES");
+        }
         let qemu = QemuBoard::start(board, &elf).unwrap();
         let device = format!("--device serial:{}", qemu.path().display());
         run(&format!("{compress} {name}.baler {device}"));

@@ -36,39 +36,7 @@ fn main() {
         })
         .map(|c| c as i64)
         .collect();
-    let none = Faults::default();
-    let kinds = [
-        ("bit flip", Faults { flip: 1e-3, ..none }),
-        ("dropped byte", Faults { drop: 1e-3, ..none }),
-        (
-            "duplicated byte",
-            Faults {
-                duplicate: 1e-3,
-                ..none
-            },
-        ),
-        (
-            "inserted byte",
-            Faults {
-                insert: 1e-3,
-                ..none
-            },
-        ),
-        (
-            "garbage burst",
-            Faults {
-                garbage: 1e-3,
-                ..none
-            },
-        ),
-        (
-            "board reset",
-            Faults {
-                reset: 1e-4,
-                ..none
-            },
-        ),
-    ];
+    let kinds = Faults::each_kind(1e-3, 1e-4);
     let options = ClientOptions {
         window: 4,
         timeout: Duration::from_millis(5),

@@ -108,5 +108,8 @@ pub fn u32_symbol(elf: &[u8], name: &str) -> Option<u32> {
             && s.flags & ALLOC != 0
             && (s.addr..s.addr.saturating_add(s.size)).contains(&value)
     })?;
-    u32_at(elf, (holder.offset + (value - holder.addr)) as usize)
+    u32_at(
+        elf,
+        (holder.offset as usize).checked_add((value - holder.addr) as usize)?,
+    )
 }

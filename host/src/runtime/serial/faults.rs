@@ -21,6 +21,40 @@ pub struct Faults {
     pub reset: f64,
 }
 
+impl Faults {
+    /// Each kind of fault alone, by name: bit flips, dropped, duplicated and inserted bytes and garbage bursts at
+    /// `rate` per byte, board resets at `reset` per byte (what the tests and the fault bench run through).
+    pub fn each_kind(rate: f64, reset: f64) -> [(&'static str, Faults); 6] {
+        let none = Faults::default();
+        [
+            ("bit flip", Faults { flip: rate, ..none }),
+            ("dropped byte", Faults { drop: rate, ..none }),
+            (
+                "duplicated byte",
+                Faults {
+                    duplicate: rate,
+                    ..none
+                },
+            ),
+            (
+                "inserted byte",
+                Faults {
+                    insert: rate,
+                    ..none
+                },
+            ),
+            (
+                "garbage burst",
+                Faults {
+                    garbage: rate,
+                    ..none
+                },
+            ),
+            ("board reset", Faults { reset, ..none }),
+        ]
+    }
+}
+
 /// The faults injected so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FaultCounts {

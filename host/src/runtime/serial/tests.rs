@@ -85,50 +85,7 @@ fn a_clean_link_gives_the_reference_codes() {
 fn no_frame_is_lost_duplicated_reordered_or_corrupted_through_each_kind_of_fault() {
     let (model, input, latent, _) = jets(2000);
     let image = image(&model);
-    let kinds: [(&str, Faults); 6] = [
-        (
-            "flip",
-            Faults {
-                flip: 1e-3,
-                ..Faults::default()
-            },
-        ),
-        (
-            "drop",
-            Faults {
-                drop: 1e-3,
-                ..Faults::default()
-            },
-        ),
-        (
-            "duplicate",
-            Faults {
-                duplicate: 1e-3,
-                ..Faults::default()
-            },
-        ),
-        (
-            "insert",
-            Faults {
-                insert: 1e-3,
-                ..Faults::default()
-            },
-        ),
-        (
-            "garbage",
-            Faults {
-                garbage: 1e-3,
-                ..Faults::default()
-            },
-        ),
-        (
-            "reset",
-            Faults {
-                reset: 1e-4,
-                ..Faults::default()
-            },
-        ),
-    ];
+    let kinds = Faults::each_kind(1e-3, 1e-4);
     let options = ClientOptions {
         window: 4,
         timeout: Duration::from_millis(10),
@@ -141,7 +98,7 @@ fn no_frame_is_lost_duplicated_reordered_or_corrupted_through_each_kind_of_fault
         assert_eq!(client.encode(&input).unwrap(), latent, "{kind}");
         let c = client.counters;
         assert!(c.resent > 0, "{kind}: {c:?}");
-        if kind == "reset" {
+        if kind == "board reset" {
             assert!(c.boots > 0, "{c:?}");
         }
     }
