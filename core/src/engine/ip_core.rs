@@ -6,7 +6,7 @@
 
 use super::{Image, Network, code_bytes};
 use crate::fixed::FixedFormat;
-use crate::protocol::{Accelerator, Codes, ErrorCode, Info, MAX_PAYLOAD, VERSION};
+use crate::protocol::{Accelerator, Codes, CodesWriter, ErrorCode, Info, MAX_PAYLOAD, VERSION};
 
 /// Register access to the AXI4-Stream FIFO: 32-bit reads and writes at byte offsets (see [`reg`]).
 pub trait Fifo {
@@ -281,25 +281,24 @@ impl<F: Fifo> Accelerator for IpCore<'_, F> {
     fn encode(&mut self, input: &Codes<'_>, out: &mut [u8]) -> Result<usize, ErrorCode> {
         let (inputs, outputs) = (self.input.values, self.output.values);
         let width = usize::from(code_bytes(self.output.format));
-        let frames = input.frames;
-        if input.values != inputs || 2 + frames * outputs * width > out.len() {
+        if input.values != inputs {
             return Err(ErrorCode::Accelerator);
         }
-        out[..2].copy_from_slice(&(frames as u16).to_le_bytes());
+        let fail = |_| ErrorCode::Accelerator;
+        let mut writer = CodesWriter::new(out, input.frames, outputs, width).map_err(fail)?;
         let mut codes = input.iter();
         let mut latent = [0i64; super::MAX_VALUES];
-        for f in 0..frames {
+        for _ in 0..input.frames {
             if let Err(e) = self.frame(codes.by_ref().take(inputs), &mut latent[..outputs]) {
                 self.errors += 1;
                 self.reset_fifo();
                 return Err(e);
             }
-            for (j, &code) in latent[..outputs].iter().enumerate() {
-                let at = 2 + (f * outputs + j) * width;
-                out[at..at + width].copy_from_slice(&code.to_le_bytes()[..width]);
+            for &code in &latent[..outputs] {
+                writer.push(code).map_err(fail)?;
             }
         }
-        Ok(2 + frames * outputs * width)
+        writer.finish().map_err(fail)
     }
 
     fn decode(&mut self, _latent: &Codes<'_>, _out: &mut [u8]) -> Result<usize, ErrorCode> {

@@ -2,7 +2,7 @@
 //! codes out, with no heap.
 
 use super::{Image, Network, Scratch, code_bytes};
-use crate::protocol::{Accelerator, Codes, ErrorCode, Info, MAX_PAYLOAD, VERSION};
+use crate::protocol::{Accelerator, Codes, CodesWriter, ErrorCode, Info, MAX_PAYLOAD, VERSION};
 
 /// Runs the networks of an image.
 pub struct SoftwareEngine<'a> {
@@ -28,26 +28,20 @@ fn run(
     out: &mut [u8],
 ) -> Result<usize, ErrorCode> {
     let (outputs, width) = (network.outputs(), usize::from(code_bytes(network.output())));
-    let frames = codes.frames;
-    let capacity = (out.len().saturating_sub(2)) / (outputs * width);
-    if codes.values != network.inputs || frames > capacity {
+    if codes.values != network.inputs {
         return Err(ErrorCode::Accelerator);
     }
-    out[..2].copy_from_slice(&(frames as u16).to_le_bytes());
+    let fail = |_| ErrorCode::Accelerator;
+    let mut writer = CodesWriter::new(out, codes.frames, outputs, width).map_err(fail)?;
     let mut input = codes.iter();
-    let mut at = 2;
-    let shift = 64 - 8 * width as u32;
-    for _ in 0..frames {
+    for _ in 0..codes.frames {
         for &code in network.run(input.by_ref().take(network.inputs), scratch) {
-            let code = i64::try_from(code).map_err(|_| ErrorCode::Accelerator)?;
-            if (code << shift) >> shift != code {
-                return Err(ErrorCode::Accelerator);
-            }
-            out[at..at + width].copy_from_slice(&code.to_le_bytes()[..width]);
-            at += width;
+            writer
+                .push(i64::try_from(code).map_err(|_| ErrorCode::Accelerator)?)
+                .map_err(fail)?;
         }
     }
-    Ok(at)
+    writer.finish().map_err(fail)
 }
 
 impl Accelerator for SoftwareEngine<'_> {

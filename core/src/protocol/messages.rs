@@ -304,29 +304,69 @@ impl<'a> Codes<'a> {
         width: usize,
         out: &mut [u8],
     ) -> Result<usize, PayloadError> {
+        let mut writer = CodesWriter::new(out, frames, values, width)?;
+        for code in codes {
+            writer.push(code)?;
+        }
+        writer.finish()
+    }
+}
+
+/// Writes a [`Codes`] payload a code at a time, for codes computed frame by frame.
+pub struct CodesWriter<'a> {
+    out: &'a mut [u8],
+    at: usize,
+    end: usize,
+    width: usize,
+}
+
+impl<'a> CodesWriter<'a> {
+    /// A batch of `frames` frames of `values` codes of `width` bytes in `out`, which must hold it all.
+    pub fn new(
+        out: &'a mut [u8],
+        frames: usize,
+        values: usize,
+        width: usize,
+    ) -> Result<Self, PayloadError> {
         if !(1..=8).contains(&width) || frames == 0 || frames > usize::from(u16::MAX) || values == 0
         {
             return Err(PayloadError::Field);
         }
-        *out.first_chunk_mut::<2>().ok_or(PayloadError::Length)? = (frames as u16).to_le_bytes();
-        let mut at = 2;
-        let shift = 64 - 8 * width as u32;
-        for code in codes {
-            if (code << shift) >> shift != code {
-                return Err(PayloadError::Field);
-            }
-            let slot = out.get_mut(at..at + width).ok_or(PayloadError::Length)?;
-            slot.copy_from_slice(&code.to_le_bytes()[..width]);
-            at += width;
+        let end = frames
+            .checked_mul(values)
+            .and_then(|n| n.checked_mul(width))
+            .and_then(|n| n.checked_add(2))
+            .filter(|&end| end <= out.len())
+            .ok_or(PayloadError::Length)?;
+        out[..2].copy_from_slice(&(frames as u16).to_le_bytes());
+        Ok(CodesWriter {
+            out,
+            at: 2,
+            end,
+            width,
+        })
+    }
+
+    /// Appends the next code; one that does not fit the width, or one more than the batch holds, is an error.
+    pub fn push(&mut self, code: i64) -> Result<(), PayloadError> {
+        let shift = 64 - 8 * self.width as u32;
+        if (code << shift) >> shift != code {
+            return Err(PayloadError::Field);
         }
-        if Some(at - 2)
-            != frames
-                .checked_mul(values)
-                .and_then(|n| n.checked_mul(width))
-        {
+        if self.at + self.width > self.end {
             return Err(PayloadError::Length);
         }
-        Ok(at)
+        self.out[self.at..self.at + self.width].copy_from_slice(&code.to_le_bytes()[..self.width]);
+        self.at += self.width;
+        Ok(())
+    }
+
+    /// The payload's length, once every code is written.
+    pub fn finish(self) -> Result<usize, PayloadError> {
+        match self.at == self.end {
+            true => Ok(self.end),
+            false => Err(PayloadError::Length),
+        }
     }
 }
 

@@ -9,7 +9,9 @@ pub mod messages;
 pub mod server;
 
 pub use frame::{Frame, FrameError, FrameReader, MAX_BODY, MAX_PAYLOAD, MAX_WIRE};
-pub use messages::{Codes, ErrorCode, ErrorReply, Info, MAX_NAME, PayloadError, Stats};
+pub use messages::{
+    Codes, CodesWriter, ErrorCode, ErrorReply, Info, MAX_NAME, PayloadError, Stats,
+};
 pub use server::{Accelerator, Server};
 
 /// The protocol version this build speaks; HELLO refuses a peer that speaks another.
