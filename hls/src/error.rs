@@ -30,6 +30,9 @@ pub enum HlsError {
     /// g++ or the compiled testbench failed or could not be started.
     #[error("C simulation: {0}")]
     Csim(String),
+    /// Verilator, yosys or the RTL testbench failed or could not be started.
+    #[error("RTL: {0}")]
+    Rtl(String),
 }
 
 impl HlsError {

@@ -292,12 +292,15 @@ fn bram18_for(depth: usize, width: usize) -> usize {
     .unwrap_or(0)
 }
 
+/// Delay of one adder level of a `width`-bit accumulator, ns (the timing model's; the RTL backend packs its
+/// pipeline stages with it too).
+pub(crate) fn adder_level_ns(width: u32, saturating: bool) -> f64 {
+    T_ADD_BASE_NS + T_ADD_PER_BIT_NS * width as f64 + if saturating { T_SATURATE_NS } else { 0.0 }
+}
+
 /// Cycles for `levels` adder levels of a `width`-bit accumulator.
 fn adder_cycles(levels: usize, width: u32, saturating: bool, period_ns: f64) -> usize {
-    let level = T_ADD_BASE_NS
-        + T_ADD_PER_BIT_NS * width as f64
-        + if saturating { T_SATURATE_NS } else { 0.0 };
-    (levels as f64 * level / period_ns).ceil() as usize
+    (levels as f64 * adder_level_ns(width, saturating) / period_ns).ceil() as usize
 }
 
 /// Multipliers, shift weights, adders, products added per output value per step, weight bits, BRAM18.

@@ -9,6 +9,7 @@ pub mod estimate;
 mod firmware;
 mod layers;
 pub mod project;
+pub mod rtl;
 mod scripts;
 mod testbench;
 mod tops;

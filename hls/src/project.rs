@@ -222,7 +222,7 @@ fn codes_file(codes: &[i64], per_frame: usize, what: &str) -> String {
 }
 
 /// Writes `files` into a fresh sibling folder, then swaps it in for `dir`.
-fn write_folder(dir: &Path, files: &[(String, String)]) -> Result<(), HlsError> {
+pub(crate) fn write_folder(dir: &Path, files: &[(String, String)]) -> Result<(), HlsError> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

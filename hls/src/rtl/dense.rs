@@ -1,0 +1,427 @@
+//! One dense layer as a Verilog module, fully pipelined at II = 1: constant-weight products (a multiplier or
+//! a shift-add graph), then a registered pairwise adder tree (wrap-around accumulators) or a chain of
+//! saturating additions in the reference's order, then the result conversion and the activation.
+
+use super::verilog::{
+    Body, Operand, Sig, bits_literal, code_width, convert, csd_digits, extended, from_raw, literal,
+    signed_bits,
+};
+use super::{Multipliers, RtlConfig};
+use crate::design::{LayerDesign, order_free};
+use crate::estimate::adder_level_ns;
+use baler_core::Activation;
+use baler_core::fixed::FixedFormat;
+use baler_core::inference::summation_order;
+use serde::Serialize;
+
+/// What a layer's module holds, counted as it is written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LayerFigures {
+    /// The layer (1-based, as in the HLS project).
+    pub layer: usize,
+    /// Cycles from input to registered output.
+    pub latency: usize,
+    /// Adder levels packed into one pipeline stage.
+    pub levels_per_stage: usize,
+    /// Products written as `*` (DSP candidates).
+    pub multipliers: usize,
+    /// Products written as shift-add graphs (more than one nonzero digit).
+    pub shift_add_products: usize,
+    /// Products that are one shift (a power of two, or its negative).
+    pub shifts: usize,
+    /// Two-input adders in the trees, chains and shift-add graphs.
+    pub adders: usize,
+    /// Flip-flops in the module.
+    pub register_bits: usize,
+}
+
+/// The module `<name>_layer<k>`.
+pub struct LayerModule {
+    /// Verilog text.
+    pub text: String,
+    /// Its figures.
+    pub figures: LayerFigures,
+}
+
+/// How a constant product is built.
+#[derive(Clone, Copy, PartialEq)]
+enum Style {
+    Multiplier,
+    ShiftAdd,
+}
+
+fn style(config: &RtlConfig, digits: usize) -> Style {
+    match config.multipliers {
+        Multipliers::Dsp => Style::Multiplier,
+        Multipliers::Lut => Style::ShiftAdd,
+        Multipliers::Auto if digits <= 2 => Style::ShiftAdd,
+        Multipliers::Auto => Style::Multiplier,
+    }
+}
+
+struct Writer<'a> {
+    body: Body,
+    figures: LayerFigures,
+    config: &'a RtlConfig,
+}
+
+impl Writer<'_> {
+    fn reg(&mut self, stem: &str, sig: &Sig) -> Sig {
+        self.figures.register_bits += sig.width as usize;
+        self.body.register(stem, sig)
+    }
+
+    /// The low `width` bits of the signal `name`, registered; returns the register's name.
+    fn reg_low(&mut self, stem: &str, name: &str, width: u32) -> String {
+        self.figures.register_bits += width as usize;
+        let reg = self.body.fresh(stem);
+        self.body
+            .reg(&reg, width, &format!("{name}[{}:0]", width - 1));
+        reg
+    }
+
+    /// `x · c` exactly, with `frac` fraction bits.
+    fn product(&mut self, stem: &str, x: &Sig, c: i128, frac: i32) -> Sig {
+        let width = x.width + signed_bits(c);
+        let digits = csd_digits(c);
+        // x at the product's width, so that every operand below has it
+        let x = &self
+            .body
+            .wire_sig(&format!("{stem}_x"), width, x.frac, &extended(x, width));
+        let expr = match style(self.config, digits.len()) {
+            _ if digits.len() == 1 => {
+                self.figures.shifts += 1;
+                shift_terms(x, &digits)
+            }
+            Style::Multiplier => {
+                self.figures.multipliers += 1;
+                format!("{} * {}", x.name, literal(c, width))
+            }
+            Style::ShiftAdd => {
+                self.figures.shift_add_products += 1;
+                self.figures.adders += digits.len() - 1;
+                shift_terms(x, &digits)
+            }
+        };
+        self.body.wire_sig(stem, width, frac, &expr)
+    }
+
+    /// The output code of an accumulator code: result conversion, then the activation.
+    fn finish(&mut self, acc: &Sig, l: &LayerDesign) -> Sig {
+        let f = &l.fixed;
+        let result = convert(&mut self.body, "res", acc, f.result);
+        let Some(out) = f.activation else {
+            return result;
+        };
+        let positive = convert(&mut self.body, "pos", &result, out);
+        let negative = match f
+            .alpha
+            .filter(|_| matches!(l.activation, Activation::LeakyRelu { .. }))
+        {
+            Some(alpha) => {
+                let frac = result.frac + alpha.format.frac_bits();
+                let scaled = self.product("leak", &result, alpha.code as i128, frac);
+                convert(&mut self.body, "neg", &scaled, out)
+            }
+            None => Sig {
+                name: literal(0, code_width(out)),
+                width: code_width(out),
+                frac: out.frac_bits(),
+            },
+        };
+        let expr = format!(
+            "({} > {}) ? {} : {}",
+            result.name,
+            literal(0, result.width),
+            positive.name,
+            negative.name
+        );
+        self.body
+            .wire_sig("act", code_width(out), out.frac_bits(), &expr)
+    }
+}
+
+fn shift_terms(x: &Sig, digits: &[(u32, bool)]) -> String {
+    let mut expr = String::new();
+    for (k, &(shift, negative)) in digits.iter().enumerate() {
+        let term = if shift == 0 {
+            x.name.clone()
+        } else {
+            format!("({} <<< {shift})", x.name)
+        };
+        match (k, negative) {
+            (0, false) => expr.push_str(&term),
+            (0, true) => expr.push_str(&format!("-{term}")),
+            (_, false) => expr.push_str(&format!(" + {term}")),
+            (_, true) => expr.push_str(&format!(" - {term}")),
+        }
+    }
+    expr
+}
+
+/// The module of dense layer `k` (1-based) of design `name`.
+pub fn dense_module(
+    name: &str,
+    k: usize,
+    l: &LayerDesign,
+    config: &RtlConfig,
+    period_ns: f64,
+) -> LayerModule {
+    let f = &l.fixed;
+    let (n, m) = (l.inputs, l.outputs);
+    let (wi, wo) = (l.input.width as usize, l.output().width as usize);
+    let saturating = !order_free(f.accum);
+    let levels_per_stage = config.levels_per_stage.unwrap_or_else(|| {
+        // the estimate's delay per adder level, with 40 % of the period left for routing
+        ((0.6 * period_ns / adder_level_ns(f.accum.width, saturating)) as usize).max(1)
+    });
+    let mut w = Writer {
+        body: Body::default(),
+        figures: LayerFigures {
+            layer: k,
+            levels_per_stage,
+            ..LayerFigures::default()
+        },
+        config,
+    };
+    let inputs: Vec<Sig> = (0..n)
+        .map(|i| {
+            let bits = format!("x[{}:{}]", (i + 1) * wi - 1, i * wi);
+            from_raw(&mut w.body, &format!("x{i}"), &bits, l.input)
+        })
+        .collect();
+    let product_frac = l.input.frac_bits() + f.weight.frac_bits();
+    let start = |o: usize| f.accum.convert(f.bias.exact(f.biases[o] as i128));
+    let (outputs, latency) = if saturating {
+        chain(&mut w, l, &inputs, product_frac, levels_per_stage, start)
+    } else {
+        tree(&mut w, l, &inputs, product_frac, levels_per_stage, start)
+    };
+    w.figures.latency = latency;
+    for (o, y) in outputs.iter().enumerate() {
+        w.body.line(&format!(
+            "assign y[{}:{}] = {}[{}:0];",
+            (o + 1) * wo - 1,
+            o * wo,
+            y.name,
+            wo - 1
+        ));
+    }
+    let LayerFigures {
+        multipliers,
+        shift_add_products,
+        shifts,
+        ..
+    } = w.figures;
+    let text = format!(
+        "// Layer {k}: dense {n}→{m}, {} × {} → accumulator {} → {}{}.\n\
+         // Latency {latency} cycles, II 1; {multipliers} multipliers, {shift_add_products} shift-add products, \
+         {shifts} shifts; {levels_per_stage} adder levels per stage.\n\
+         module {name}_layer{k} (\n  input wire clk,\n  input wire [{}:0] x,\n  output wire [{}:0] y\n);\n{}endmodule\n",
+        l.input,
+        f.weight,
+        f.accum,
+        f.result,
+        f.activation
+            .map(|a| format!(
+                ", {} {a}",
+                match l.activation {
+                    Activation::LeakyRelu { .. } => "LeakyReLU",
+                    _ => "ReLU",
+                }
+            ))
+            .unwrap_or_default(),
+        n * wi - 1,
+        m * wo - 1,
+        w.body.finish()
+    );
+    LayerModule {
+        text,
+        figures: w.figures,
+    }
+}
+
+/// Wrap-around accumulators: every product registered, then a pairwise adder tree modulo `2^W` with a
+/// register every `levels` levels; the finish counts as one level. Returns the output registers and the latency.
+fn tree(
+    w: &mut Writer,
+    l: &LayerDesign,
+    inputs: &[Sig],
+    product_frac: i32,
+    levels: usize,
+    start: impl Fn(usize) -> i128,
+) -> (Vec<Sig>, usize) {
+    let accum = l.fixed.accum;
+    let width = accum.width;
+    let mut ops: Vec<Vec<Operand>> = Vec::new();
+    for o in 0..l.outputs {
+        let mut leaves = Vec::new();
+        for (i, x) in inputs.iter().enumerate() {
+            let c = l.weight(i, o) as i128;
+            if c == 0 {
+                continue;
+            }
+            let p = w.product(&format!("p{i}_{o}"), x, c, product_frac);
+            let term = convert(&mut w.body, &format!("t{i}_{o}"), &p, accum);
+            let reg = w.reg(&format!("t{i}_{o}_r"), &term);
+            leaves.push(Operand::Sig(reg.name));
+        }
+        let bias = start(o);
+        if bias != 0 || leaves.is_empty() {
+            leaves.push(Operand::Const(bias));
+        }
+        ops.push(leaves);
+    }
+    let mut latency = 1;
+    let mut level = 0;
+    while ops.iter().any(|o| o.len() > 1) {
+        if level == levels {
+            for (o, operands) in ops.iter_mut().enumerate() {
+                for op in operands.iter_mut() {
+                    if let Operand::Sig(name) = op {
+                        *name = w.reg_low(&format!("s{o}_r"), name, width);
+                    }
+                }
+            }
+            latency += 1;
+            level = 0;
+        }
+        for (o, operands) in ops.iter_mut().enumerate() {
+            *operands = operands
+                .chunks(2)
+                .map(|pair| match pair {
+                    [a, b] => add(w, &format!("s{o}"), width, a, b),
+                    [a] => a.clone(),
+                    _ => unreachable!("chunks of two"),
+                })
+                .collect();
+        }
+        level += 1;
+    }
+    if level == levels {
+        for (o, operands) in ops.iter_mut().enumerate() {
+            if let Operand::Sig(name) = &mut operands[0] {
+                *name = w.reg_low(&format!("acc{o}_r"), name, width);
+            }
+        }
+        latency += 1;
+    }
+    let outputs = ops
+        .into_iter()
+        .enumerate()
+        .map(|(o, mut operands)| {
+            let bits = match operands.remove(0) {
+                Operand::Sig(name) => format!("{name}[{}:0]", width - 1),
+                Operand::Const(c) => bits_literal(accum.to_bits(c), width),
+            };
+            let acc = from_raw(&mut w.body, &format!("acc{o}"), &bits, accum);
+            let y = w.finish(&acc, l);
+            w.reg(&format!("y{o}_r"), &y)
+        })
+        .collect();
+    (outputs, latency + 1)
+}
+
+/// `a + b` modulo `2^width`, or the constant when both are constants.
+fn add(w: &mut Writer, stem: &str, width: u32, a: &Operand, b: &Operand) -> Operand {
+    let term = |op: &Operand| match op {
+        Operand::Sig(name) => format!("{name}[{}:0]", width - 1),
+        Operand::Const(c) => bits_literal(*c as u128, width),
+    };
+    if let (Operand::Const(x), Operand::Const(y)) = (a, b) {
+        return Operand::Const(x + y);
+    }
+    w.figures.adders += 1;
+    let name = w.body.fresh(stem);
+    w.body.line(&format!(
+        "wire [{}:0] {name} = {} + {};",
+        width - 1,
+        term(a),
+        term(b)
+    ));
+    Operand::Sig(name)
+}
+
+/// Saturating (order-dependent) accumulators: the inputs in the reference's summation order, `levels`
+/// additions per stage, each followed by the accumulator's overflow mode; the products of a stage's inputs
+/// are registered a stage ahead, from the inputs delayed to meet them.
+fn chain(
+    w: &mut Writer,
+    l: &LayerDesign,
+    inputs: &[Sig],
+    product_frac: i32,
+    levels: usize,
+    start: impl Fn(usize) -> i128,
+) -> (Vec<Sig>, usize) {
+    let accum = l.fixed.accum;
+    let order = summation_order(l.inputs, l.order_reuse_factor);
+    let groups: Vec<&[usize]> = order.chunks(levels).collect();
+    let cw = code_width(accum);
+    let mut accs: Vec<Sig> = (0..l.outputs)
+        .map(|o| {
+            let c = literal(start(o), cw);
+            w.body
+                .wire_sig(&format!("acc{o}_0"), cw, accum.frac_bits(), &c)
+        })
+        .collect();
+    let mut delayed: Vec<Sig> = inputs.to_vec();
+    let mut terms: Vec<Vec<Sig>> = Vec::new();
+    for (g, group) in groups.iter().enumerate() {
+        if g > 0 {
+            // inputs still to come move one stage on
+            let later: Vec<usize> = groups[g..]
+                .iter()
+                .flat_map(|grp| grp.iter().copied())
+                .collect();
+            for &i in &later {
+                delayed[i] = w.reg(&format!("x{i}_d{g}"), &delayed[i]);
+            }
+        }
+        // this group's products, registered
+        let mut next_terms = Vec::new();
+        for o in 0..l.outputs {
+            let mut ts = Vec::new();
+            for &i in group.iter() {
+                let c = l.weight(i, o) as i128;
+                if c == 0 {
+                    continue;
+                }
+                let p = w.product(&format!("p{i}_{o}"), &delayed[i], c, product_frac);
+                let term = convert(&mut w.body, &format!("t{i}_{o}"), &p, accum);
+                ts.push(w.reg(&format!("t{i}_{o}_r"), &term));
+            }
+            next_terms.push(ts);
+        }
+        // the previous group's additions, in order, each one fitted
+        if g > 0 {
+            add_group(w, &mut accs, &terms, accum);
+        }
+        terms = next_terms;
+    }
+    add_group(w, &mut accs, &terms, accum);
+    let outputs = accs
+        .iter()
+        .enumerate()
+        .map(|(o, acc)| {
+            let y = w.finish(acc, l);
+            w.reg(&format!("y{o}_r"), &y)
+        })
+        .collect();
+    (outputs, groups.len() + 2)
+}
+
+/// Adds each output's registered terms to its accumulator in order, fitting after every addition, and
+/// registers the accumulators.
+fn add_group(w: &mut Writer, accs: &mut [Sig], terms: &[Vec<Sig>], accum: FixedFormat) {
+    for (o, (acc, ts)) in accs.iter_mut().zip(terms).enumerate() {
+        let mut a = acc.clone();
+        for t in ts {
+            w.figures.adders += 1;
+            let width = a.width.max(t.width) + 1;
+            let expr = format!("{} + {}", extended(&a, width), extended(t, width));
+            let sum = w.body.wire_sig(&format!("sum{o}"), width, a.frac, &expr);
+            a = convert(&mut w.body, &format!("acc{o}"), &sum, accum);
+        }
+        *acc = w.reg(&format!("acc{o}_r"), &a);
+    }
+}

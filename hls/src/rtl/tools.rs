@@ -1,0 +1,240 @@
+//! The open RTL tools on a project's Verilog: Verilator builds and runs the testbench (every output code
+//! compared, latency and II counted), yosys `synth_xilinx` maps it to LUTs, carry chains, DSPs and flip-flops.
+
+use super::RtlDesign;
+use crate::error::HlsError;
+use crate::project::HlsProject;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+use std::time::Instant;
+
+/// What the Verilator testbench measured. It only exists for a run with no mismatch.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerilatorReport {
+    /// Frames through the core in each of the three runs.
+    pub frames: usize,
+    /// Cycles from a frame's last input beat to its first output beat.
+    pub latency_cycles: usize,
+    /// Cycles per frame when the source and the sink never wait.
+    pub ii_cycles: f64,
+    /// Cycles for the frames under random gaps (70 % valid) and back-pressure (60 % ready).
+    pub pressure_cycles: usize,
+    /// The testbench's own summary.
+    pub summary: String,
+    /// Seconds Verilator and the C++ compiler took.
+    pub build_seconds: f64,
+    /// Seconds the simulation ran.
+    pub run_seconds: f64,
+}
+
+fn tool_missing(tool: &str, package: &str) -> impl FnOnce(std::io::Error) -> HlsError {
+    let (tool, package) = (tool.to_string(), package.to_string());
+    move |e| {
+        HlsError::Rtl(format!(
+            "cannot run {tool} ({e}): install it (Debian: apt-get install {package}; `bash scripts/test.sh` does)"
+        ))
+    }
+}
+
+fn failure(what: &str, output: &Output) -> HlsError {
+    let text = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    HlsError::Rtl(format!("{what} failed ({}):\n{tail}", output.status))
+}
+
+/// Builds the project's Verilog and testbench with Verilator (into `build/verilator`) and runs it on the
+/// project's test frames.
+pub fn verilate(project: &HlsProject, rtl: &RtlDesign) -> Result<VerilatorReport, HlsError> {
+    let name = &project.name;
+    let mdir = project.dir.join("build/verilator");
+    std::fs::create_dir_all(&mdir).map_err(HlsError::io(&mdir))?;
+    let started = Instant::now();
+    let build = Command::new("verilator")
+        .current_dir(&project.dir)
+        .args([
+            "--cc",
+            &format!("rtl/{name}.v"),
+            "--top-module",
+            &rtl.top,
+            "--exe",
+        ])
+        .arg(
+            project
+                .dir
+                .join(format!("rtl/{name}_tb.cpp"))
+                .canonicalize()
+                .map_err(HlsError::io(&project.dir))?,
+        )
+        .args(["--build", "-j", "2"])
+        .args(["--Mdir", "build/verilator", "-o", "rtl_tb"])
+        .args(["-CFLAGS", "-O1"])
+        .output()
+        .map_err(tool_missing("verilator", "verilator"))?;
+    if !build.status.success() {
+        return Err(failure("verilator", &build));
+    }
+    let build_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let run = Command::new(project.dir.join("build/verilator/rtl_tb"))
+        .current_dir(&project.dir)
+        .arg("tb_data")
+        .output()
+        .map_err(HlsError::io(project.dir.join("build/verilator/rtl_tb")))?;
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    if !run.status.success() {
+        let mut e = failure("the Verilator testbench", &run);
+        if let HlsError::Rtl(message) = &mut e {
+            message.push_str(&format!("\n{stdout}"));
+        }
+        return Err(e);
+    }
+    let result = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| HlsError::Rtl(format!("the testbench printed no RESULT line:\n{stdout}")))?;
+    let field = |key: &str| -> Result<f64, HlsError> {
+        result
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.split('/').next()?.parse().ok())
+            .ok_or_else(|| HlsError::Rtl(format!("no {key} in the testbench's line: {result}")))
+    };
+    Ok(VerilatorReport {
+        frames: field("frames")? as usize,
+        latency_cycles: field("latency")? as usize,
+        ii_cycles: field("ii")?,
+        pressure_cycles: field("pressure_cycles")? as usize,
+        summary: stdout
+            .lines()
+            .filter(|l| !l.starts_with("RESULT"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        build_seconds,
+        run_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Resources yosys mapped a module to.
+#[derive(Clone, Debug, Serialize)]
+pub struct SynthReport {
+    /// `synth_xilinx -family` (xcup, xcu, xc7).
+    pub family: String,
+    /// The module synthesised.
+    pub top: String,
+    /// LUTs of every size (INV counted as a LUT1).
+    pub lut: usize,
+    /// Flip-flops.
+    pub ff: usize,
+    /// CARRY4 (yosys 0.23 has no CARRY8: on UltraScale+ one CARRY8 does the work of about two).
+    pub carry: usize,
+    /// DSP slices.
+    pub dsp: usize,
+    /// Shift-register LUTs.
+    pub srl: usize,
+    /// LUTs used as RAM.
+    pub lutram: usize,
+    /// Block RAMs.
+    pub bram: usize,
+    /// Wide multiplexers (MUXF7/8/9).
+    pub muxf: usize,
+    /// Every cell type and its count.
+    pub cells: BTreeMap<String, usize>,
+    /// Seconds yosys took.
+    pub seconds: f64,
+}
+
+/// Synthesises `top` of the project's Verilog with `yosys synth_xilinx -family <family> -noiopad` (an
+/// out-of-context IP core: no I/O buffers) and counts the cells; the log and the statistics go to
+/// `build/yosys/`.
+pub fn synthesize(project: &HlsProject, top: &str, family: &str) -> Result<SynthReport, HlsError> {
+    if !matches!(family, "xcup" | "xcu" | "xc7") {
+        return Err(HlsError::Config(format!(
+            "FPGA family '{family}': give xcup (UltraScale+), xcu (UltraScale) or xc7 (7 series)"
+        )));
+    }
+    let dir = project.dir.join("build/yosys");
+    std::fs::create_dir_all(&dir).map_err(HlsError::io(&dir))?;
+    let stat = format!("build/yosys/{top}_{family}.stat");
+    let script = format!(
+        "read_verilog rtl/{}.v; synth_xilinx -family {family} -top {top} -noiopad; tee -q -o {stat} stat",
+        project.name
+    );
+    let started = Instant::now();
+    let run = Command::new("yosys")
+        .current_dir(&project.dir)
+        .args([
+            "-q",
+            "-l",
+            &format!("build/yosys/{top}_{family}.log"),
+            "-p",
+            &script,
+        ])
+        .output()
+        .map_err(tool_missing("yosys", "yosys"))?;
+    if !run.status.success() {
+        return Err(failure("yosys", &run));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let path = project.dir.join(&stat);
+    let text = std::fs::read_to_string(&path).map_err(HlsError::io(&path))?;
+    let cells = parse_stat(&text).ok_or_else(|| {
+        HlsError::Rtl(format!(
+            "{}: no cell counts in yosys's statistics",
+            path.display()
+        ))
+    })?;
+    Ok(tally(family, top, cells, seconds))
+}
+
+/// The cell counts of the last `Number of cells:` block of yosys's `stat`.
+fn parse_stat(text: &str) -> Option<BTreeMap<String, usize>> {
+    let start = text.rfind("Number of cells:")?;
+    let mut cells = BTreeMap::new();
+    for line in text[start..].lines().skip(1) {
+        let mut fields = line.split_whitespace();
+        let (Some(cell), Some(count), None) = (fields.next(), fields.next(), fields.next()) else {
+            break;
+        };
+        let Ok(count) = count.parse() else { break };
+        cells.insert(cell.to_string(), count);
+    }
+    Some(cells)
+}
+
+fn tally(family: &str, top: &str, cells: BTreeMap<String, usize>, seconds: f64) -> SynthReport {
+    let sum = |pred: &dyn Fn(&str) -> bool| -> usize {
+        cells.iter().filter(|(c, _)| pred(c)).map(|(_, n)| n).sum()
+    };
+    SynthReport {
+        family: family.to_string(),
+        top: top.to_string(),
+        lut: sum(&|c| c.starts_with("LUT") || c == "INV"),
+        ff: sum(&|c| c.starts_with("FD")),
+        carry: sum(&|c| c.starts_with("CARRY")),
+        dsp: sum(&|c| c.starts_with("DSP")),
+        srl: sum(&|c| c.starts_with("SRL")),
+        lutram: sum(&|c| c.starts_with("RAM") && !c.starts_with("RAMB")),
+        bram: sum(&|c| c.starts_with("RAMB")),
+        muxf: sum(&|c| c.starts_with("MUXF")),
+        cells,
+        seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yosys_statistics_are_tallied_by_kind() {
+        let text = "=== dot ===\n\n   Number of wires:                 12\n   Number of cells:                 326\n     \
+                    CARRY4                         43\n     DSP48E2                         6\n     FDRE                          306\n     \
+                    INV                            15\n     LUT2                          140\n     SRL16E                          7\n\n";
+        let cells = parse_stat(text).unwrap();
+        let r = tally("xcup", "dot", cells, 1.0);
+        assert_eq!((r.lut, r.ff, r.carry, r.dsp, r.srl), (155, 306, 43, 6, 7));
+        assert!(parse_stat("nothing").is_none());
+    }
+}
