@@ -208,6 +208,29 @@ pub fn write_project(
     })
 }
 
+/// Sets `key` in the project's report.json to `value` (written beside, then renamed over it).
+pub(crate) fn record_in_report(
+    project: &HlsProject,
+    key: &str,
+    value: serde_json::Value,
+) -> Result<(), HlsError> {
+    let path = project.dir.join(REPORT);
+    let text = std::fs::read_to_string(&path).map_err(HlsError::io(&path))?;
+    let mut report: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| HlsError::Config(format!("{}: {e}", path.display())))?;
+    let Some(fields) = report.as_object_mut() else {
+        return Err(HlsError::Config(format!(
+            "{}: not a report object",
+            path.display()
+        )));
+    };
+    fields.insert(key.to_string(), value);
+    let staging = project.dir.join(format!(".{REPORT}.writing"));
+    let text = serde_json::to_string_pretty(&report).expect("report serialises") + "\n";
+    std::fs::write(&staging, text).map_err(HlsError::io(&staging))?;
+    std::fs::rename(&staging, &path).map_err(HlsError::io(&path))
+}
+
 fn codes_file(codes: &[i64], per_frame: usize, what: &str) -> String {
     let mut text = format!(
         "# {} frames of {per_frame} {what}\n",

@@ -5,6 +5,7 @@ use crate::data::{NonFinite, load_for_model};
 use crate::error::{Error, Result};
 use crate::model::QuantizedModel;
 use baler_core::quantized::QuantizedNetwork;
+use baler_hls::rtl::{self, RtlConfig, RtlDesign, RtlReport};
 use baler_hls::{CsimOptions, CsimReport, HlsConfig, HlsDesign, HlsProject, TestFrames};
 use std::path::Path;
 use std::time::Instant;
@@ -40,6 +41,19 @@ pub struct HlsOptions {
     pub frames: Option<usize>,
     /// C-simulate each project (and build the kernel library) with these headers.
     pub csim: Option<CsimOptions>,
+    /// Also write the Verilog (and check and synthesise it as asked).
+    pub rtl: Option<RtlOptions>,
+}
+
+/// What `baler hls --rtl` does beside the HLS project.
+#[derive(Clone, Debug)]
+pub struct RtlOptions {
+    /// How the Verilog is written.
+    pub config: RtlConfig,
+    /// Build the IP core with Verilator and stream the test frames through it.
+    pub verilate: bool,
+    /// FPGA families to synthesise the IP core for with yosys (xcup, xcu, xc7).
+    pub synth: Vec<String>,
 }
 
 /// One project written.
@@ -53,6 +67,8 @@ pub struct HlsOutcome {
     pub generate_seconds: f64,
     /// C simulation, when asked for.
     pub csim: Option<CsimReport>,
+    /// The Verilog and what the RTL tools found, when asked for.
+    pub rtl: Option<RtlReport>,
 }
 
 /// Test frames when none are asked for: 1000, or as many as hold 200,000 input values for large frames (at
@@ -134,11 +150,15 @@ pub fn hls_projects(
         };
         let start = Instant::now();
         let design = HlsDesign::new(net, config).map_err(fail)?;
-        designs.push((network, design, frames, start.elapsed().as_secs_f64()));
+        let rtl = match &options.rtl {
+            Some(o) => Some(baler_hls::rtl::generate(&design, &o.config).map_err(fail)?),
+            None => None,
+        };
+        designs.push((network, design, rtl, frames, start.elapsed().as_secs_f64()));
     }
 
     let mut outcomes = Vec::new();
-    for (network, design, frames, design_seconds) in designs {
+    for (network, design, rtl, frames, design_seconds) in designs {
         let fail = |error| Error::Hls {
             network: network.name(),
             error,
@@ -160,12 +180,59 @@ pub fn hls_projects(
             }
             None => None,
         };
+        let rtl = match (rtl, &options.rtl) {
+            (Some(design), Some(o)) => {
+                Some(run_rtl(network, &project, design, o, &mut progress).map_err(fail)?)
+            }
+            _ => None,
+        };
         outcomes.push(HlsOutcome {
             network,
             project,
             generate_seconds,
             csim,
+            rtl,
         });
     }
     Ok(outcomes)
+}
+
+/// Writes the Verilog into the project, runs Verilator and yosys as asked, and records what they found.
+fn run_rtl(
+    network: Network,
+    project: &HlsProject,
+    design: RtlDesign,
+    options: &RtlOptions,
+    progress: &mut impl FnMut(&str),
+) -> std::result::Result<RtlReport, baler_hls::HlsError> {
+    let dir = rtl::write_rtl(project, &design)?;
+    progress(&format!(
+        "{}: Verilog written to {}",
+        network.name(),
+        dir.display()
+    ));
+    let mut report = RtlReport {
+        design,
+        verilator: None,
+        synthesis: Vec::new(),
+    };
+    if options.verilate {
+        progress(&format!(
+            "{}: Verilator: building the IP core and streaming {} frames through it …",
+            network.name(),
+            project.frames
+        ));
+        report.verilator = Some(rtl::verilate(project, &report.design)?);
+        report.record(project)?;
+    }
+    for family in &options.synth {
+        progress(&format!(
+            "{}: yosys synth_xilinx -family {family} …",
+            network.name()
+        ));
+        let synth = rtl::synthesize(project, &report.design.top, family)?;
+        report.synthesis.push(synth);
+        report.record(project)?;
+    }
+    Ok(report)
 }

@@ -156,18 +156,84 @@ pub fn verilog_path(project: &HlsProject) -> PathBuf {
     project.dir.join("rtl").join(format!("{}.v", project.name))
 }
 
-/// Writes `rtl/` into the project: the Verilog, the Verilator testbench and `rtl/design.json`.
+/// Writes `rtl/` into the project (the Verilog and the Verilator testbench) and records the design in
+/// `report.json`.
 pub fn write_rtl(project: &HlsProject, rtl: &RtlDesign) -> Result<PathBuf, HlsError> {
     let name = &project.name;
     let files = vec![
         (format!("{name}.v"), rtl.verilog.clone()),
         (format!("{name}_tb.cpp"), rtl.testbench.clone()),
-        (
-            "design.json".to_string(),
-            serde_json::to_string_pretty(rtl).expect("design serialises") + "\n",
-        ),
     ];
     let dir = project.dir.join("rtl");
     write_folder(&dir, &files)?;
+    RtlReport {
+        design: rtl.clone(),
+        verilator: None,
+        synthesis: Vec::new(),
+    }
+    .record(project)?;
     Ok(dir)
+}
+
+/// What the RTL flow found for a project: the design, its Verilator run and its syntheses. Kept under `rtl` in
+/// the project's `report.json`, beside the HLS estimate.
+#[derive(Clone, Debug, Serialize)]
+pub struct RtlReport {
+    /// The Verilog design.
+    pub design: RtlDesign,
+    /// The Verilator testbench's measurements, when it ran.
+    pub verilator: Option<VerilatorReport>,
+    /// yosys's counts, one per family synthesised.
+    pub synthesis: Vec<SynthReport>,
+}
+
+impl RtlReport {
+    /// Records this report in the project's `report.json`.
+    pub fn record(&self, project: &HlsProject) -> Result<(), HlsError> {
+        let value = serde_json::to_value(self).expect("report serialises");
+        crate::project::record_in_report(project, "rtl", value)
+    }
+
+    /// Lines for the terminal, with the HLS estimate's figures beside the measured ones.
+    pub fn table(&self, estimate: &crate::DesignEstimate) -> String {
+        let d = &self.design;
+        let ns = 1000.0 / estimate.clock_mhz;
+        let sum = |f: fn(&LayerFigures) -> usize| d.layers.iter().map(f).sum::<usize>();
+        let mut out = format!(
+            "{}: Verilog (rtl/): latency {} cycles through the IP core ({} through the network), II {}, \
+             {}-frame output FIFO; {} multipliers, {} shift-add products, {} shifts, {} adders, {} register bits\n",
+            d.top,
+            d.core_latency,
+            d.network_latency,
+            d.ii,
+            d.fifo_depth,
+            sum(|l| l.multipliers),
+            sum(|l| l.shift_add_products),
+            sum(|l| l.shifts),
+            sum(|l| l.adders),
+            sum(|l| l.register_bits),
+        );
+        if let Some(v) = &self.verilator {
+            out.push_str(&format!(
+                "Verilator: {} frames × 3 runs, 0 mismatches; measured latency {} cycles ({:.0} ns at {} MHz), \
+                 {:.3} cycles per frame (HLS estimate: network latency {} cycles, II {}); build {:.1} s\n",
+                v.frames,
+                v.latency_cycles,
+                v.latency_cycles as f64 * ns,
+                estimate.clock_mhz,
+                v.ii_cycles,
+                estimate.network.latency_cycles,
+                estimate.network.ii,
+                v.build_seconds
+            ));
+        }
+        for s in &self.synthesis {
+            out.push_str(&format!(
+                "yosys synth_xilinx -family {}: LUT {}, FF {}, CARRY4 {}, DSP {}, SRL {}, LUTRAM {}, BRAM {} \
+                 ({:.1} s; HLS estimate: DSP ≤ {})\n",
+                s.family, s.lut, s.ff, s.carry, s.dsp, s.srl, s.lutram, s.bram, s.seconds, estimate.dsp
+            ));
+        }
+        out
+    }
 }

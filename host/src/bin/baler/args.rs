@@ -9,6 +9,7 @@ use baler::hls::Network;
 use baler::runtime::DeviceSpec;
 use baler::suitability::DEFAULT_LEVELS;
 use baler::workflow::RowRange;
+use baler_hls::rtl::Multipliers;
 use baler_hls::{IoType, Strategy};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -82,6 +83,27 @@ impl From<StrategyArg> for Strategy {
         match s {
             StrategyArg::Latency => Strategy::Latency,
             StrategyArg::Resource => Strategy::Resource,
+        }
+    }
+}
+
+/// `--multipliers` of `baler hls --rtl`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MultipliersArg {
+    /// A shift-add graph for weights with at most two signed digits, a DSP for the rest.
+    Auto,
+    /// Every product a `*` (DSP slices).
+    Dsp,
+    /// Every product a shift-add graph (LUTs and carry chains, no DSP).
+    Lut,
+}
+
+impl From<MultipliersArg> for Multipliers {
+    fn from(m: MultipliersArg) -> Self {
+        match m {
+            MultipliersArg::Auto => Multipliers::Auto,
+            MultipliersArg::Dsp => Multipliers::Dsp,
+            MultipliersArg::Lut => Multipliers::Lut,
         }
     }
 }
@@ -378,6 +400,21 @@ pub struct HlsArgs {
     /// Folder with ap_fixed.h [default: $BALER_AP_TYPES, else scripts/.cache/ap_types of the source tree].
     #[arg(long)]
     pub ap_types: Option<PathBuf>,
+    /// Also write the network as Verilog (rtl/ in each project): dense layers, latency strategy.
+    #[arg(long)]
+    pub rtl: bool,
+    /// Verilog products: auto (shift-add for weights of one or two signed digits), dsp or lut.
+    #[arg(long, value_enum, default_value_t = MultipliersArg::Auto, requires = "rtl")]
+    pub multipliers: MultipliersArg,
+    /// Adder levels between two pipeline registers [default: from the clock and the timing model].
+    #[arg(long, requires = "rtl")]
+    pub levels_per_stage: Option<usize>,
+    /// Build the Verilog IP core with Verilator and stream the test frames through it.
+    #[arg(long, requires = "rtl")]
+    pub verilate: bool,
+    /// Synthesise the Verilog IP core with yosys for these families: xcup, xcu, xc7 (xcup,xc7).
+    #[arg(long, value_delimiter = ',', requires = "rtl")]
+    pub synth: Vec<String>,
 }
 
 /// Arguments of `baler firmware`.

@@ -8,7 +8,7 @@ use baler::config::{LatentPrecision, ModelConfig};
 use baler::container::CompressedSource;
 use baler::data::Dataset;
 use baler::firmware::{self, FirmwareOptions, IpCoreOptions};
-use baler::hls::{HlsOptions, hls_projects};
+use baler::hls::{HlsOptions, RtlOptions, hls_projects};
 use baler::model::{Decoder, Model};
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
 use baler::quantize::PrecisionOptions;
@@ -17,6 +17,7 @@ use baler::runtime::manifest::BitstreamManifest;
 use baler::runtime::serial::QemuBoard;
 use baler::train::EpochStats;
 use baler::workflow;
+use baler_hls::rtl::RtlConfig;
 use baler_hls::{CsimOptions, HlsConfig};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -383,6 +384,11 @@ pub fn hls(args: HlsArgs) -> Result<()> {
         frames,
         csim,
         ap_types,
+        rtl,
+        multipliers,
+        levels_per_stage,
+        verilate,
+        synth,
     } = args;
     let (p, model, input) = project_model_input(&source)?;
     let project = source.project;
@@ -411,6 +417,14 @@ pub fn hls(args: HlsArgs) -> Result<()> {
         },
         frames,
         csim,
+        rtl: rtl.then(|| RtlOptions {
+            config: RtlConfig {
+                multipliers: multipliers.into(),
+                levels_per_stage,
+            },
+            verilate,
+            synth,
+        }),
     };
     let outcomes = hls_projects(&model, &input, &names, &out, &options, |line| {
         eprintln!("{line}")
@@ -427,6 +441,9 @@ pub fn hls(args: HlsArgs) -> Result<()> {
             if let Some(lib) = c.library {
                 println!("kernel as a shared library: {}", lib.display());
             }
+        }
+        if let Some(r) = &o.rtl {
+            print!("{}", r.table(&o.project.estimate));
         }
     }
     Ok(())
