@@ -6,8 +6,8 @@ mod common;
 
 use baler_core::Activation;
 use baler_core::quantized::QuantizedNetwork;
-use baler_hls::rtl::{self, Multipliers, RtlConfig};
-use baler_hls::{HlsConfig, HlsDesign, TestFrames, write_project};
+use baler_hls::rtl::{self, Multipliers, RtlConfig, RtlDesign};
+use baler_hls::{HlsConfig, HlsDesign, HlsProject, TestFrames, write_project};
 use common::*;
 
 /// Writes the project and its Verilog, runs Verilator and checks what it measured against the design.
@@ -17,7 +17,7 @@ fn verilate(
     config: HlsConfig,
     rtl_config: RtlConfig,
     frames: usize,
-) {
+) -> (HlsProject, RtlDesign) {
     let design = HlsDesign::new(network, config).unwrap_or_else(|e| panic!("{label}: {e}"));
     let values = random_frames(design.inputs, frames, 11);
     let test = TestFrames::from_reference(network, &values).unwrap();
@@ -36,6 +36,7 @@ fn verilate(
         "{label}: II {}",
         report.ii_cycles
     );
+    (project, rtl)
 }
 
 fn named(name: &str) -> HlsConfig {
@@ -70,4 +71,41 @@ fn formats_and_multiplier_styles_are_bit_exact() {
         };
         verilate(label, &net, named(label), rtl_config, 500);
     }
+}
+
+#[test]
+fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
+    // a small encoder in hls4ml's default precision, with multi-beat frames (64-bit beats)
+    let net = random_network(&[9, 8, 5], &HLS4ML_DEFAULT, Activation::Relu, 1, 77);
+    let config = |name: &str| HlsConfig {
+        axis_max_bits: 64,
+        ..named(name)
+    };
+    let lut = RtlConfig {
+        multipliers: Multipliers::Lut,
+        levels_per_stage: None,
+    };
+    let (project, rtl) = verilate("synth_lut", &net, config("synth_lut"), lut, 300);
+    assert_eq!(
+        rtl.axis_input.beats, 3,
+        "9 codes of 16 bits in 64-bit beats"
+    );
+    let xcup = rtl::synthesize(&project, &rtl.top, "xcup").unwrap();
+    eprintln!("xcup, shift-add products: {xcup:?}");
+    assert_eq!(xcup.dsp, 0, "shift-add products use no DSP");
+    assert!(xcup.lut > 0 && xcup.carry > 0 && xcup.ff > 0);
+
+    let dsp = RtlConfig {
+        multipliers: Multipliers::Dsp,
+        levels_per_stage: None,
+    };
+    let (project, rtl) = verilate("synth_dsp", &net, config("synth_dsp"), dsp, 300);
+    let multipliers: usize = rtl.layers.iter().map(|l| l.multipliers).sum();
+    let xc7 = rtl::synthesize(&project, &rtl.top, "xc7").unwrap();
+    eprintln!("xc7, multipliers: {xc7:?}");
+    assert_eq!(xc7.dsp, multipliers, "one DSP48E1 per 16 × 16-bit product");
+    let gate = rtl::verilate_netlist(&project, &rtl, &xc7).unwrap();
+    eprintln!("gate level: {}", gate.summary);
+    assert_eq!(gate.frames, 300);
+    assert_eq!(gate.latency_cycles, rtl.core_latency);
 }

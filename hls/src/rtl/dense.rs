@@ -60,6 +60,8 @@ fn style(config: &RtlConfig, digits: usize) -> Style {
 }
 
 struct Writer<'a> {
+    /// The design's name: its adder module is `<design>_add`.
+    design: &'a str,
     body: Body,
     figures: LayerFigures,
     config: &'a RtlConfig,
@@ -83,27 +85,58 @@ impl Writer<'_> {
     /// `x · c` exactly, with `frac` fraction bits.
     fn product(&mut self, stem: &str, x: &Sig, c: i128, frac: i32) -> Sig {
         let width = x.width + signed_bits(c);
-        let digits = csd_digits(c);
+        if c == 0 {
+            return self.body.wire_sig(stem, 1, frac, "1'sb0");
+        }
+        let mut digits = csd_digits(c);
         // x at the product's width, so that every operand below has it
         let x = &self
             .body
             .wire_sig(&format!("{stem}_x"), width, x.frac, &extended(x, width));
-        let expr = match style(self.config, digits.len()) {
-            _ if digits.len() == 1 => {
-                self.figures.shifts += 1;
-                shift_terms(x, &digits)
-            }
-            Style::Multiplier => {
-                self.figures.multipliers += 1;
-                format!("{} * {}", x.name, literal(c, width))
-            }
-            Style::ShiftAdd => {
-                self.figures.shift_add_products += 1;
-                self.figures.adders += digits.len() - 1;
-                shift_terms(x, &digits)
+        let shifted = |shift: u32| {
+            if shift == 0 {
+                x.name.clone()
+            } else {
+                format!("{{{}[{}:0], {shift}'b0}}", x.name, width - 1 - shift)
             }
         };
-        self.body.wire_sig(stem, width, frac, &expr)
+        let style = style(self.config, digits.len());
+        if style == Style::Multiplier && digits.len() > 1 {
+            self.figures.multipliers += 1;
+            let expr = format!("{} * {}", x.name, literal(c, width));
+            return self.body.wire_sig(stem, width, frac, &expr);
+        }
+        if digits.len() == 1 {
+            self.figures.shifts += 1;
+        } else {
+            self.figures.shift_add_products += 1;
+        }
+        // a positive digit first, then one adder per further digit
+        digits.sort_by_key(|&(_, negative)| negative);
+        let (first, negative) = digits[0];
+        let mut sum = if negative {
+            self.add(stem, width, &format!("{width}'d0"), &shifted(first), true)
+        } else {
+            shifted(first)
+        };
+        for &(shift, negative) in &digits[1..] {
+            sum = self.add(stem, width, &sum, &shifted(shift), negative);
+        }
+        self.body
+            .wire_sig(stem, width, frac, &format!("$signed({sum})"))
+    }
+
+    /// `a ± b` in `width` bits through the design's adder module; returns the sum's wire.
+    fn add(&mut self, stem: &str, width: u32, a: &str, b: &str, subtract: bool) -> String {
+        self.figures.adders += 1;
+        let name = self.body.fresh(stem);
+        self.body.line(&format!(
+            "wire [{}:0] {name};\n  {}_add #(.W({width}), .SUB({})) {name}_i (.a({a}), .b({b}), .y({name}));",
+            width - 1,
+            self.design,
+            u8::from(subtract)
+        ));
+        name
     }
 
     /// The output code of an accumulator code: result conversion, then the activation.
@@ -141,24 +174,6 @@ impl Writer<'_> {
     }
 }
 
-fn shift_terms(x: &Sig, digits: &[(u32, bool)]) -> String {
-    let mut expr = String::new();
-    for (k, &(shift, negative)) in digits.iter().enumerate() {
-        let term = if shift == 0 {
-            x.name.clone()
-        } else {
-            format!("({} <<< {shift})", x.name)
-        };
-        match (k, negative) {
-            (0, false) => expr.push_str(&term),
-            (0, true) => expr.push_str(&format!("-{term}")),
-            (_, false) => expr.push_str(&format!(" + {term}")),
-            (_, true) => expr.push_str(&format!(" - {term}")),
-        }
-    }
-    expr
-}
-
 /// The module of dense layer `k` (1-based) of design `name`.
 pub fn dense_module(
     name: &str,
@@ -176,6 +191,7 @@ pub fn dense_module(
         ((0.6 * period_ns / adder_level_ns(f.accum.width, saturating)) as usize).max(1)
     });
     let mut w = Writer {
+        design: name,
         body: Body::default(),
         figures: LayerFigures {
             layer: k,
@@ -331,15 +347,7 @@ fn add(w: &mut Writer, stem: &str, width: u32, a: &Operand, b: &Operand) -> Oper
     if let (Operand::Const(x), Operand::Const(y)) = (a, b) {
         return Operand::Const(x + y);
     }
-    w.figures.adders += 1;
-    let name = w.body.fresh(stem);
-    w.body.line(&format!(
-        "wire [{}:0] {name} = {} + {};",
-        width - 1,
-        term(a),
-        term(b)
-    ));
-    Operand::Sig(name)
+    Operand::Sig(w.add(stem, width, &term(a), &term(b), false))
 }
 
 /// Saturating (order-dependent) accumulators: the inputs in the reference's summation order, `levels`

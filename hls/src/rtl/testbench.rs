@@ -228,7 +228,7 @@ static bool run(Sim& s, const std::vector<Beat>& beats, const std::vector<long l
           o.mismatches++;
         }
       if (o.latency < 0) o.latency = (long long)(s.cycle - first_in);
-      if (out_frame == 0 && out_beat == 0) first_out = s.cycle;
+      if (out_frame == 0 && out_beat == OUT_BEATS - 1) first_out = s.cycle;
       for (int k = 0; k < OUT_LANES; k++) {
         int c = out_beat * OUT_LANES + k;
         if (c < N_OUT) got[c] = get_bits(w, k * OUT_W, OUT_W, OUT_SIGNED);

@@ -6,6 +6,7 @@ use crate::error::HlsError;
 use crate::project::HlsProject;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Instant;
 
@@ -47,41 +48,93 @@ fn failure(what: &str, output: &Output) -> HlsError {
 /// Builds the project's Verilog and testbench with Verilator (into `build/verilator`) and runs it on the
 /// project's test frames.
 pub fn verilate(project: &HlsProject, rtl: &RtlDesign) -> Result<VerilatorReport, HlsError> {
-    let name = &project.name;
-    let mdir = project.dir.join("build/verilator");
+    let source = project.dir.join(format!("rtl/{}.v", project.name));
+    run_testbench(project, rtl, &[source], "verilator", &[])
+}
+
+/// Gate-level check: the netlist yosys wrote for 7 series (LUTs, carry chains, DSP48E1s and flip-flops) built
+/// with yosys's cell models and run through the same testbench, so the frames prove synthesis kept the
+/// function. (yosys has no simulation model of the UltraScale DSP48E2.)
+pub fn verilate_netlist(
+    project: &HlsProject,
+    rtl: &RtlDesign,
+    synth: &SynthReport,
+) -> Result<VerilatorReport, HlsError> {
+    let Some(netlist) = &synth.netlist else {
+        return Err(HlsError::Rtl(format!(
+            "no gate-level netlist for family {}: only xc7's can be simulated (yosys models DSP48E1, not DSP48E2)",
+            synth.family
+        )));
+    };
+    let cells = yosys_share()?.join("xilinx/cells_sim.v");
+    // yosys's cell models are not lint-clean; the netlist is checked by its outputs
+    let quiet = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN"];
+    run_testbench(
+        project,
+        rtl,
+        &[project.dir.join(netlist), cells],
+        &format!("verilator-{}", synth.family),
+        &quiet,
+    )
+}
+
+/// yosys's data folder: `yosys-config --datdir` (the development package), else `share/yosys` beside the
+/// `bin/` that holds `yosys` on the PATH.
+fn yosys_share() -> Result<PathBuf, HlsError> {
+    if let Ok(out) = Command::new("yosys-config").arg("--datdir").output()
+        && out.status.success()
+    {
+        return Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|dir| dir.join("yosys").is_file())
+        .filter_map(|dir| Some(dir.parent()?.join("share/yosys")))
+        .find(|share| share.join("xilinx/cells_sim.v").is_file())
+        .ok_or_else(|| {
+            HlsError::Rtl(
+                "yosys's cell models (share/yosys/xilinx/cells_sim.v) are not beside any yosys on the PATH: \
+                 install yosys (Debian: apt-get install yosys)"
+                    .into(),
+            )
+        })
+}
+
+fn run_testbench(
+    project: &HlsProject,
+    rtl: &RtlDesign,
+    sources: &[PathBuf],
+    build: &str,
+    flags: &[&str],
+) -> Result<VerilatorReport, HlsError> {
+    let mdir = project.dir.join("build").join(build);
     std::fs::create_dir_all(&mdir).map_err(HlsError::io(&mdir))?;
+    let testbench = project.dir.join(format!("rtl/{}_tb.cpp", project.name));
+    let testbench = testbench.canonicalize().map_err(HlsError::io(&testbench))?;
     let started = Instant::now();
-    let build = Command::new("verilator")
+    let built = Command::new("verilator")
         .current_dir(&project.dir)
-        .args([
-            "--cc",
-            &format!("rtl/{name}.v"),
-            "--top-module",
-            &rtl.top,
-            "--exe",
-        ])
-        .arg(
-            project
-                .dir
-                .join(format!("rtl/{name}_tb.cpp"))
-                .canonicalize()
-                .map_err(HlsError::io(&project.dir))?,
-        )
-        .args(["--build", "-j", "2"])
-        .args(["--Mdir", "build/verilator", "-o", "rtl_tb"])
-        .args(["-CFLAGS", "-O1"])
+        .arg("--cc")
+        .args(sources)
+        .args(["--top-module", &rtl.top, "--exe"])
+        .arg(testbench)
+        .args(["--build", "-j", "2", "-o", "rtl_tb", "-CFLAGS", "-O1"])
+        .arg("--Mdir")
+        .arg(&mdir)
+        .args(flags)
         .output()
         .map_err(tool_missing("verilator", "verilator"))?;
-    if !build.status.success() {
-        return Err(failure("verilator", &build));
+    if !built.status.success() {
+        return Err(failure("verilator", &built));
     }
     let build_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let run = Command::new(project.dir.join("build/verilator/rtl_tb"))
+    let binary = mdir.join("rtl_tb");
+    let run = Command::new(&binary)
         .current_dir(&project.dir)
         .arg("tb_data")
         .output()
-        .map_err(HlsError::io(project.dir.join("build/verilator/rtl_tb")))?;
+        .map_err(HlsError::io(&binary))?;
     let stdout = String::from_utf8_lossy(&run.stdout).to_string();
     if !run.status.success() {
         let mut e = failure("the Verilator testbench", &run);
@@ -141,6 +194,8 @@ pub struct SynthReport {
     pub muxf: usize,
     /// Every cell type and its count.
     pub cells: BTreeMap<String, usize>,
+    /// The gate-level netlist (xc7 only), relative to the project.
+    pub netlist: Option<String>,
     /// Seconds yosys took.
     pub seconds: f64,
 }
@@ -157,8 +212,13 @@ pub fn synthesize(project: &HlsProject, top: &str, family: &str) -> Result<Synth
     let dir = project.dir.join("build/yosys");
     std::fs::create_dir_all(&dir).map_err(HlsError::io(&dir))?;
     let stat = format!("build/yosys/{top}_{family}.stat");
+    let netlist = (family == "xc7").then(|| format!("build/yosys/{top}_{family}.v"));
+    let write = netlist
+        .as_ref()
+        .map(|n| format!("; write_verilog -noattr {n}"))
+        .unwrap_or_default();
     let script = format!(
-        "read_verilog rtl/{}.v; synth_xilinx -family {family} -top {top} -noiopad; tee -q -o {stat} stat",
+        "read_verilog rtl/{}.v; synth_xilinx -family {family} -top {top} -noiopad; tee -q -o {stat} stat{write}",
         project.name
     );
     let started = Instant::now();
@@ -185,7 +245,10 @@ pub fn synthesize(project: &HlsProject, top: &str, family: &str) -> Result<Synth
             path.display()
         ))
     })?;
-    Ok(tally(family, top, cells, seconds))
+    Ok(SynthReport {
+        netlist,
+        ..tally(family, top, cells, seconds)
+    })
 }
 
 /// The cell counts of the last `Number of cells:` block of yosys's `stat`.
@@ -219,6 +282,7 @@ fn tally(family: &str, top: &str, cells: BTreeMap<String, usize>, seconds: f64) 
         bram: sum(&|c| c.starts_with("RAMB")),
         muxf: sum(&|c| c.starts_with("MUXF")),
         cells,
+        netlist: None,
         seconds,
     }
 }
