@@ -21,6 +21,9 @@ if ! dpkg -s mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; then apt_install me
 if ! command -v qemu-system-riscv32 >/dev/null || ! command -v qemu-system-arm >/dev/null; then
     apt_install --no-install-recommends qemu-system-misc qemu-system-arm
 fi
+# the Verilog backend is checked in Verilator (the RTL and yosys's gate-level netlist) and synthesised by yosys
+# (hls/tests/rtl_verilator.rs)
+if ! command -v verilator >/dev/null || ! command -v yosys >/dev/null; then apt_install verilator yosys; fi
 # the SZ3 and ZFP baselines of `baler evaluate --baselines` (features sz3, zfp) build with cmake; SZ3's configure
 # finds zstd through pkg-config, and bindgen needs libclang
 if ! dpkg -s cmake pkg-config libzstd-dev libclang-dev >/dev/null 2>&1; then

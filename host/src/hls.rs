@@ -54,6 +54,8 @@ pub struct RtlOptions {
     pub verilate: bool,
     /// FPGA families to synthesise the IP core for with yosys (xcup, xcu, xc7).
     pub synth: Vec<String>,
+    /// Simulate yosys's xc7 netlist of the IP core on the test frames (xc7 is synthesised for it).
+    pub gate_level: bool,
 }
 
 /// One project written.
@@ -215,6 +217,7 @@ fn run_rtl(
         design,
         verilator: None,
         synthesis: Vec::new(),
+        gate_level: None,
     };
     if options.verilate {
         progress(&format!(
@@ -225,12 +228,23 @@ fn run_rtl(
         report.verilator = Some(rtl::verilate(project, &report.design)?);
         report.record(project)?;
     }
-    for family in &options.synth {
+    let mut families = options.synth.clone();
+    if options.gate_level && !families.iter().any(|f| f == "xc7") {
+        families.push("xc7".into());
+    }
+    for family in &families {
         progress(&format!(
             "{}: yosys synth_xilinx -family {family} …",
             network.name()
         ));
         let synth = rtl::synthesize(project, &report.design.top, family)?;
+        if options.gate_level && synth.netlist.is_some() {
+            progress(&format!(
+                "{}: Verilator on yosys's xc7 netlist …",
+                network.name()
+            ));
+            report.gate_level = Some(rtl::verilate_netlist(project, &report.design, &synth)?);
+        }
         report.synthesis.push(synth);
         report.record(project)?;
     }

@@ -213,6 +213,52 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     );
     assert_eq!(std::fs::read(&report).unwrap(), report_before);
     fails(tmp.path(), &hls(&["--clock-mhz=-5"]), "clock -5 MHz");
+    // the Verilog backend builds fully pipelined layers; the refusal names the layer and writes nothing
+    fails(
+        tmp.path(),
+        &hls(&[
+            "--rtl",
+            "--network",
+            "encoder",
+            "--strategy",
+            "resource",
+            "--reuse-factor",
+            "3,20,10,250",
+        ]),
+        "encoder: layer 0: reuse factor 3: the Verilog backend builds fully pipelined layers",
+    );
+    assert_eq!(std::fs::read(&report).unwrap(), report_before);
+    common::refused_usage(
+        tmp.path(),
+        &hls(&["--rtl", "--synth", "xc9"]),
+        "invalid value 'xc9' for '--synth",
+    );
+    common::refused_usage(tmp.path(), &hls(&["--verilate"]), "--rtl");
+
+    // the Verilog beside the HLS project, its design in report.json
+    let text = ok(
+        tmp.path(),
+        &hls(&["--network", "encoder", "--frames", "20", "--rtl"]),
+    );
+    assert!(
+        text.contains("baler_encoder_axis: Verilog (rtl/): latency"),
+        "{text}"
+    );
+    let verilog = std::fs::read_to_string(out.join("encoder/rtl/baler_encoder.v")).unwrap();
+    for module in [
+        "baler_encoder_add",
+        "baler_encoder_layer4",
+        "baler_encoder_network",
+        "baler_encoder_axis",
+    ] {
+        assert!(verilog.contains(&format!("module {module}")), "{module}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("encoder/report.json")).unwrap()).unwrap();
+    let design = &report["rtl"]["design"];
+    assert_eq!(design["layers"].as_array().unwrap().len(), 4);
+    assert_eq!(design["ii"], 1);
+    assert!(report["rtl"]["verilator"].is_null());
     // a model folder with the float model only
     let float_only = tmp.path().join("float-only");
     std::fs::create_dir(&float_only).unwrap();

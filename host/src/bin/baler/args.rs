@@ -412,9 +412,35 @@ pub struct HlsArgs {
     /// Build the Verilog IP core with Verilator and stream the test frames through it.
     #[arg(long, requires = "rtl")]
     pub verilate: bool,
-    /// Synthesise the Verilog IP core with yosys for these families: xcup, xcu, xc7 (xcup,xc7).
-    #[arg(long, value_delimiter = ',', requires = "rtl")]
-    pub synth: Vec<String>,
+    /// Synthesise the Verilog IP core with yosys for these FPGA families (xcup,xc7).
+    #[arg(long, value_enum, value_delimiter = ',', requires = "rtl")]
+    pub synth: Vec<FamilyArg>,
+    /// Also simulate yosys's 7-series netlist of the IP core in Verilator on the test frames (synthesises for
+    /// xc7 if --synth does not).
+    #[arg(long, requires = "rtl")]
+    pub gate_level: bool,
+}
+
+/// `--synth` of `baler hls --rtl`: a `yosys synth_xilinx -family`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// UltraScale+ (DSP48E2).
+    Xcup,
+    /// UltraScale (DSP48E2).
+    Xcu,
+    /// 7 series (DSP48E1); its netlist can be simulated gate by gate.
+    Xc7,
+}
+
+impl FamilyArg {
+    /// yosys's name of the family.
+    pub fn name(self) -> &'static str {
+        match self {
+            FamilyArg::Xcup => "xcup",
+            FamilyArg::Xcu => "xcu",
+            FamilyArg::Xc7 => "xc7",
+        }
+    }
 }
 
 /// Arguments of `baler firmware`.

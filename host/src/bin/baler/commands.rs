@@ -389,6 +389,7 @@ pub fn hls(args: HlsArgs) -> Result<()> {
         levels_per_stage,
         verilate,
         synth,
+        gate_level,
     } = args;
     let (p, model, input) = project_model_input(&source)?;
     let project = source.project;
@@ -423,7 +424,8 @@ pub fn hls(args: HlsArgs) -> Result<()> {
                 levels_per_stage,
             },
             verilate,
-            synth,
+            synth: synth.iter().map(|f| f.name().to_string()).collect(),
+            gate_level,
         }),
     };
     let outcomes = hls_projects(&model, &input, &names, &out, &options, |line| {
