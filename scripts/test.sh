@@ -17,7 +17,7 @@ if ! command -v g++ >/dev/null || ! command -v cc >/dev/null || ! command -v mak
 if ! python3 -c "import ensurepip, venv" 2>/dev/null; then apt_install python3-venv; fi
 # Mesa's software Vulkan driver runs the gpu device (burn's wgpu backend) where there is no GPU
 if ! dpkg -s mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; then apt_install mesa-vulkan-drivers libvulkan1; fi
-# QEMU runs the board firmware (tests/firmware_qemu.rs): riscv32 `virt` and Arm `mps2-an386`
+# QEMU runs the board firmware (host/tests/integration/firmware_qemu.rs): riscv32 `virt` and Arm `mps2-an386`
 if ! command -v qemu-system-riscv32 >/dev/null || ! command -v qemu-system-arm >/dev/null; then
     apt_install --no-install-recommends qemu-system-misc qemu-system-arm
 fi
@@ -44,7 +44,7 @@ cargo test --workspace --all-targets --features baler/wgpu,baler/sz3,baler/zfp -
 # start: the next cargo command would run the script and SZ3's C++ compile again. The header is current: date it back.
 find target/debug/build -path '*/sz3-sys-*/out/build/include/SZ3/version.hpp' -exec touch -d 2000-01-01 {} +
 # the core is no_std: the firmware builds it without alloc for both boards (riscv32imac, thumbv7em) in
-# tests/firmware_qemu.rs, linted by the same clippy-driver
+# host/tests/integration/firmware_qemu.rs, linted by the same clippy-driver
 # the library without burn (what a deployment builds), through the fuzz targets that use it: checked here; running
 # them (`fuzz.sh smoke` briefly, `fuzz.sh run` long) is a benchmark, whose nightly build costs about 4 CPU-minutes
 bash scripts/fuzz.sh check

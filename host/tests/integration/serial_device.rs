@@ -2,7 +2,7 @@
 //! frame server and software engine, paced at the baud rate) writes the same compressed file as `cpu-fixed` and
 //! restores the same data, through a faulty link too; a port that is not there is a clean error.
 
-mod common;
+use crate::common;
 
 use common::{fails, ok};
 use std::path::{Path, PathBuf};

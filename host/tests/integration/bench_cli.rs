@@ -2,7 +2,7 @@
 //! written, energy reported as a figure or as unavailable with the reason; unknown devices refused;
 //! `BALER_CPU_KERNEL` picks cpu-f32's kernel, a bad value is refused.
 
-mod common;
+use crate::common;
 
 use common::{fails, ok, refused_usage};
 use std::process::Command;

@@ -4,7 +4,7 @@
 use baler::data::Dataset;
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 use common::{fails, ok};
 

@@ -1,7 +1,7 @@
 //! `baler hls` on the shipped quantised jet model: projects for both halves whose C simulation agrees with
 //! the Rust reference on frames from the data, and clean refusals that leave the previous projects intact.
 
-mod common;
+use crate::common;
 
 use common::{fails, ok};
 

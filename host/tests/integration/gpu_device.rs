@@ -1,14 +1,13 @@
 //! The `gpu` device (wgpu feature; Mesa's software Vulkan where there is no GPU) computes what `cpu-f32`
 //! computes, up to float rounding, and `baler bench` reads its energy through NVML (the NVML stand-in here).
-//! Run with `cargo test -p baler --features wgpu --test gpu_device`.
-#![cfg(feature = "wgpu")]
+//! Run with `cargo test -p baler --features wgpu --test integration gpu_device`.
 
 use baler::model::Model;
 use baler::runtime::{CpuFloat, Device, GpuFloat};
 use std::path::Path;
 use std::process::Command;
 
-mod common;
+use crate::common;
 
 #[test]
 fn gpu_and_cpu_encoders_agree() {

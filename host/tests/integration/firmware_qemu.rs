@@ -4,7 +4,7 @@
 //! data; built to drive the HLS IP core instead, it compiles for both. A model the firmware's engine cannot run is
 //! refused by name.
 
-mod common;
+use crate::common;
 
 use baler::data::npy::encode_floats;
 use baler::data::{Dataset, FloatType};

@@ -3,7 +3,7 @@
 //! the id's definition:
 //! `bash scripts/restamp_model_ids.sh`.
 
-mod common;
+use crate::common;
 
 use baler::model::{self, DECODER_JSON, Model, QUANTIZED_DECODER, QuantizedModel};
 use std::path::PathBuf;

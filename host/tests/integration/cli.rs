@@ -1,7 +1,7 @@
 //! End-to-end tests of the `baler` binary on small generated data: the offline and online workflows,
 //! and the errors users get for bad input (non-zero exit, a message naming the culprit, no partial files).
 
-mod common;
+use crate::common;
 
 use baler::data::{DataKind, Dataset, FloatType};
 use common::{fails, ok};

@@ -2,7 +2,7 @@
 //! refused with an error naming the file and the part at fault, quickly, without a panic and without
 //! allocating what the file merely claims (measured by a counting allocator).
 
-mod common;
+use crate::common;
 
 use baler::Error;
 use baler::container::{CompressedFile, MEMORY_BUDGET_ENV};

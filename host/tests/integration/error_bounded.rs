@@ -1,7 +1,7 @@
 //! Error-bounded mode through the binary: every restored value within its bound on the shipped table and field,
 //! with NaN, ±Inf, denormals, a constant variable and a huge-range variable in the data; and the refusals.
 
-mod common;
+use crate::common;
 
 use baler::data::{DataKind, Dataset};
 use common::{fails, ok, refused_usage};

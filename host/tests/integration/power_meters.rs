@@ -7,7 +7,7 @@ use baler::runtime::PowerSource;
 use std::path::Path;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 fn locations(sysfs: &Path) -> Locations {
     Locations {

@@ -2,7 +2,7 @@
 //! whole (plain and error-bounded, table and fields), any range of rows comes back from the chunks that hold it,
 //! and a damaged chunked file, a bad range or a NaN deep in a streamed file is refused by name, leaving no output.
 
-mod common;
+use crate::common;
 
 use baler::data::Dataset;
 use std::path::{Path, PathBuf};
