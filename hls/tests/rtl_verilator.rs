@@ -46,9 +46,26 @@ fn named(name: &str) -> HlsConfig {
     }
 }
 
+/// What `baler quantize` chooses (the fpga-small encoder's first layer): narrow rounding, saturating inputs and
+/// weights, a wrap-around accumulator wide enough for the sum, so the adder tree's nodes are narrower than it.
+const QUANTIZED: Formats = Formats {
+    input: "ap_fixed<9,2,AP_RND,AP_SAT>",
+    weight: "ap_fixed<6,0,AP_RND,AP_SAT>",
+    bias: "ap_fixed<8,2,AP_RND,AP_SAT>",
+    accum: "ap_fixed<17,4>",
+    result: "ap_fixed<8,3,AP_RND,AP_SAT>",
+    activation: "ap_ufixed<7,2,AP_RND,AP_SAT>",
+};
+
 #[test]
 fn formats_and_multiplier_styles_are_bit_exact() {
     let cases = [
+        (
+            "quantized_auto",
+            &QUANTIZED,
+            Activation::Relu,
+            Multipliers::Auto,
+        ),
         (
             "default_dsp",
             &HLS4ML_DEFAULT,
@@ -67,7 +84,7 @@ fn formats_and_multiplier_styles_are_bit_exact() {
         let net = random_network(&[7, 12, 6, 3], formats, activation, 1, 40 + k as u64);
         let rtl_config = RtlConfig {
             multipliers,
-            levels_per_stage: Some(1 + k),
+            levels_per_stage: Some(1 + k % 3),
         };
         verilate(label, &net, named(label), rtl_config, 500);
     }

@@ -3,7 +3,7 @@
 //! saturating additions in the reference's order, then the result conversion and the activation.
 
 use super::verilog::{
-    Body, Operand, Sig, bits_literal, code_width, convert, csd_digits, extended, from_raw, literal,
+    Body, Sig, bits_literal, code_width, convert, csd_digits, extended, from_raw, literal,
     signed_bits,
 };
 use super::{Multipliers, RtlConfig};
@@ -257,8 +257,83 @@ pub fn dense_module(
     }
 }
 
+/// An operand of a wrap-around adder tree.
+#[derive(Clone)]
+enum Node {
+    /// A signal whose low `width` bits hold the operand: its exact value, known to lie in `range`, or (no
+    /// range) its value modulo `2^W` in all `W` bits of the accumulator.
+    Sig {
+        name: String,
+        width: u32,
+        range: Option<(i128, i128)>,
+    },
+    /// A constant.
+    Const(i128),
+}
+
+impl Node {
+    /// A signal holding a value in `range`: exact in as few bits as hold the range, or modulo `2^W` in `W` bits.
+    fn new(name: String, range: Option<(i128, i128)>, accum_width: u32) -> Node {
+        match range.map(|(lo, hi)| (signed_bits(lo).max(signed_bits(hi)), (lo, hi))) {
+            Some((width, range)) if width <= accum_width => Node::Sig {
+                name,
+                width,
+                range: Some(range),
+            },
+            _ => Node::Sig {
+                name,
+                width: accum_width,
+                range: None,
+            },
+        }
+    }
+
+    fn range(&self) -> Option<(i128, i128)> {
+        match self {
+            Node::Sig { range, .. } => *range,
+            Node::Const(c) => Some((*c, *c)),
+        }
+    }
+
+    /// The operand as a `width`-bit expression: its low bits, or its value sign-extended.
+    fn bits(&self, width: u32) -> String {
+        match self {
+            Node::Sig { name, width: w, .. } if *w >= width => format!("{name}[{}:0]", width - 1),
+            Node::Sig { name, width: w, .. } => format!(
+                "{{{{{}{{{name}[{}]}}}}, {name}[{}:0]}}",
+                width - w,
+                w - 1,
+                w - 1
+            ),
+            Node::Const(c) => bits_literal(*c as u128, width),
+        }
+    }
+}
+
+/// The values a product term can take in the accumulator: the product's range over every input code, brought to
+/// the accumulator's scale (one more at the top for rounding up), or the accumulator's whole range when that
+/// does not fit it.
+fn term_range(l: &LayerDesign, c: i128, product_frac: i32) -> (i128, i128) {
+    let accum = l.fixed.accum;
+    let (a, b) = (l.input.min_code() * c, l.input.max_code() * c);
+    let (lo, hi) = (a.min(b), a.max(b));
+    let drop = product_frac - accum.frac_bits();
+    let scaled = if drop > 0 {
+        let d = drop.min(127) as u32;
+        Some((lo >> d, (hi >> d) + 1))
+    } else {
+        let factor = 1i128.checked_shl((-drop) as u32).filter(|f| *f > 0);
+        factor.and_then(|f| Some((lo.checked_mul(f)?, hi.checked_mul(f)?)))
+    };
+    match scaled {
+        Some((lo, hi)) if lo >= accum.min_code() && hi <= accum.max_code() => (lo, hi),
+        _ => (accum.min_code(), accum.max_code()),
+    }
+}
+
 /// Wrap-around accumulators: every product registered, then a pairwise adder tree modulo `2^W` with a
-/// register every `levels` levels; the finish counts as one level. Returns the output registers and the latency.
+/// register every `levels` levels; the finish counts as one level. Each adder is as wide as the range of its sum
+/// needs, at most `W` bits. Returns the output registers and the latency.
 fn tree(
     w: &mut Writer,
     l: &LayerDesign,
@@ -269,7 +344,7 @@ fn tree(
 ) -> (Vec<Sig>, usize) {
     let accum = l.fixed.accum;
     let width = accum.width;
-    let mut ops: Vec<Vec<Operand>> = Vec::new();
+    let mut ops: Vec<Vec<Node>> = Vec::new();
     for o in 0..l.outputs {
         let mut leaves = Vec::new();
         for (i, x) in inputs.iter().enumerate() {
@@ -279,12 +354,12 @@ fn tree(
             }
             let p = w.product(&format!("p{i}_{o}"), x, c, product_frac);
             let term = convert(&mut w.body, &format!("t{i}_{o}"), &p, accum);
-            let reg = w.reg(&format!("t{i}_{o}_r"), &term);
-            leaves.push(Operand::Sig(reg.name));
+            let leaf = Node::new(term.name, Some(term_range(l, c, product_frac)), width);
+            leaves.push(register(w, &format!("t{i}_{o}_r"), leaf));
         }
         let bias = start(o);
         if bias != 0 || leaves.is_empty() {
-            leaves.push(Operand::Const(bias));
+            leaves.push(Node::Const(bias));
         }
         ops.push(leaves);
     }
@@ -294,9 +369,7 @@ fn tree(
         if level == levels {
             for (o, operands) in ops.iter_mut().enumerate() {
                 for op in operands.iter_mut() {
-                    if let Operand::Sig(name) = op {
-                        *name = w.reg_low(&format!("s{o}_r"), name, width);
-                    }
+                    *op = register(w, &format!("s{o}_r"), op.clone());
                 }
             }
             latency += 1;
@@ -316,19 +389,17 @@ fn tree(
     }
     if level == levels {
         for (o, operands) in ops.iter_mut().enumerate() {
-            if let Operand::Sig(name) = &mut operands[0] {
-                *name = w.reg_low(&format!("acc{o}_r"), name, width);
-            }
+            operands[0] = register(w, &format!("acc{o}_r"), operands[0].clone());
         }
         latency += 1;
     }
     let outputs = ops
         .into_iter()
         .enumerate()
-        .map(|(o, mut operands)| {
-            let bits = match operands.remove(0) {
-                Operand::Sig(name) => format!("{name}[{}:0]", width - 1),
-                Operand::Const(c) => bits_literal(accum.to_bits(c), width),
+        .map(|(o, operands)| {
+            let bits = match &operands[0] {
+                Node::Const(c) => bits_literal(accum.to_bits(*c), width),
+                node => node.bits(width),
             };
             let acc = from_raw(&mut w.body, &format!("acc{o}"), &bits, accum);
             let y = w.finish(&acc, l);
@@ -338,16 +409,32 @@ fn tree(
     (outputs, latency + 1)
 }
 
-/// `a + b` modulo `2^width`, or the constant when both are constants.
-fn add(w: &mut Writer, stem: &str, width: u32, a: &Operand, b: &Operand) -> Operand {
-    let term = |op: &Operand| match op {
-        Operand::Sig(name) => format!("{name}[{}:0]", width - 1),
-        Operand::Const(c) => bits_literal(*c as u128, width),
-    };
-    if let (Operand::Const(x), Operand::Const(y)) = (a, b) {
-        return Operand::Const(x + y);
+/// A tree operand registered (a constant stays a constant).
+fn register(w: &mut Writer, stem: &str, node: Node) -> Node {
+    match node {
+        Node::Sig { name, width, range } => Node::Sig {
+            name: w.reg_low(stem, &name, width),
+            width,
+            range,
+        },
+        constant => constant,
     }
-    Operand::Sig(w.add(stem, width, &term(a), &term(b), false))
+}
+
+/// `a + b`: exact in as many bits as the range of the sum needs, else modulo `2^W`; a constant when both are.
+fn add(w: &mut Writer, stem: &str, accum_width: u32, a: &Node, b: &Node) -> Node {
+    if let (Node::Const(x), Node::Const(y)) = (a, b) {
+        return Node::Const(x + y);
+    }
+    let range = a
+        .range()
+        .zip(b.range())
+        .map(|((alo, ahi), (blo, bhi))| (alo + blo, ahi + bhi));
+    let Node::Sig { width, range, .. } = Node::new(String::new(), range, accum_width) else {
+        unreachable!("Node::new makes a signal")
+    };
+    let name = w.add(stem, width, &a.bits(width), &b.bits(width), false);
+    Node::Sig { name, width, range }
 }
 
 /// Saturating (order-dependent) accumulators: the inputs in the reference's summation order, `levels`

@@ -16,15 +16,6 @@ pub struct Sig {
     pub frac: i32,
 }
 
-/// An operand of an adder: a signal or a constant.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Operand {
-    /// A named signal.
-    Sig(String),
-    /// A constant (its bits are taken modulo the adder's width).
-    Const(i128),
-}
-
 /// The body of one module: declarations with their logic, and the registers of each clocked stage.
 #[derive(Default)]
 pub struct Body {
