@@ -121,6 +121,9 @@ fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
     let xc7 = rtl::synthesize(&project, &rtl.top, "xc7").unwrap();
     eprintln!("xc7, multipliers: {xc7:?}");
     assert_eq!(xc7.dsp, multipliers, "one DSP48E1 per 16 × 16-bit product");
+    let delay = xc7.logic_delay_ns.expect("sta on the xc7 netlist");
+    assert!((0.5..20.0).contains(&delay), "critical path logic {delay} ns");
+    assert!(xcup.logic_delay_ns.is_none(), "no DSP48E2 timing model");
     let gate = rtl::verilate_netlist(&project, &rtl, &xc7).unwrap();
     eprintln!("gate level: {}", gate.summary);
     assert_eq!(gate.frames, 300);

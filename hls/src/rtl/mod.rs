@@ -257,6 +257,14 @@ impl RtlReport {
                  ({:.1} s; HLS estimate: DSP ≤ {})\n",
                 s.family, s.lut, s.ff, s.carry, s.dsp, s.srl, s.lutram, s.bram, s.seconds, estimate.dsp
             ));
+            if let Some(ns) = s.logic_delay_ns {
+                out.push_str(&format!(
+                    "  timing proxy (yosys sta, 7-series cell delays, no routing): critical path logic {ns:.2} ns, \
+                     so at most {:.0} MHz before routing; target {} MHz\n",
+                    1000.0 / ns,
+                    estimate.clock_mhz
+                ));
+            }
         }
         out
     }

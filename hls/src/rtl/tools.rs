@@ -196,6 +196,9 @@ pub struct SynthReport {
     pub cells: BTreeMap<String, usize>,
     /// The gate-level netlist (xc7 only), relative to the project.
     pub netlist: Option<String>,
+    /// xc7 only: the critical path's logic delay in yosys's `sta` with the 7-series cell delays, ns. Routing is
+    /// not included, so it bounds the clock period from below: a proxy for timing, not Xilinx timing closure.
+    pub logic_delay_ns: Option<f64>,
     /// Seconds yosys took.
     pub seconds: f64,
 }
@@ -212,15 +215,22 @@ pub fn synthesize(project: &HlsProject, top: &str, family: &str) -> Result<Synth
     let dir = project.dir.join("build/yosys");
     std::fs::create_dir_all(&dir).map_err(HlsError::io(&dir))?;
     let stat = format!("build/yosys/{top}_{family}.stat");
-    let netlist = (family == "xc7").then(|| format!("build/yosys/{top}_{family}.v"));
-    let write = netlist
-        .as_ref()
-        .map(|n| format!("; write_verilog -noattr {n}"))
-        .unwrap_or_default();
-    let script = format!(
-        "read_verilog rtl/{}.v; synth_xilinx -family {family} -top {top} -noiopad; tee -q -o {stat} stat{write}",
-        project.name
+    // 7 series: mapped with abc9 (timing-driven), the netlist written for the gate-level run, and yosys's
+    // static timing analysis over the cells' delays (no routing) on the flattened netlist
+    let xc7 = family == "xc7";
+    let netlist = xc7.then(|| format!("build/yosys/{top}_{family}.v"));
+    let sta = format!("build/yosys/{top}_{family}.sta");
+    let mut script = format!(
+        "read_verilog rtl/{}.v; synth_xilinx -family {family} -top {top} -noiopad{}; tee -q -o {stat} stat",
+        project.name,
+        if xc7 { " -abc9" } else { "" }
     );
+    if let Some(netlist) = &netlist {
+        script.push_str(&format!(
+            "; write_verilog -noattr {netlist}; setattr -mod -unset keep_hierarchy; flatten; \
+             read_verilog -lib -specify +/xilinx/cells_sim.v; tee -q -o {sta} sta"
+        ));
+    }
     let started = Instant::now();
     let run = Command::new("yosys")
         .current_dir(&project.dir)
@@ -245,10 +255,34 @@ pub fn synthesize(project: &HlsProject, top: &str, family: &str) -> Result<Synth
             path.display()
         ))
     })?;
+    let logic_delay_ns = match xc7 {
+        true => {
+            let path = project.dir.join(&sta);
+            let text = std::fs::read_to_string(&path).map_err(HlsError::io(&path))?;
+            Some(
+                latest_arrival_ps(&text, top).ok_or_else(|| {
+                    HlsError::Rtl(format!(
+                        "{}: no arrival time for {top} in yosys's sta",
+                        path.display()
+                    ))
+                })? / 1000.0,
+            )
+        }
+        false => None,
+    };
     Ok(SynthReport {
         netlist,
+        logic_delay_ns,
         ..tally(family, top, cells, seconds)
     })
+}
+
+/// `Latest arrival time in '<top>' is <ps>:` of yosys's `sta`.
+fn latest_arrival_ps(text: &str, top: &str) -> Option<f64> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("Latest arrival time in '{top}' is ")))?;
+    line.rsplit(' ').next()?.trim_end_matches(':').parse().ok()
 }
 
 /// The cell counts of the last `Number of cells:` block of yosys's `stat`.
@@ -283,6 +317,7 @@ fn tally(family: &str, top: &str, cells: BTreeMap<String, usize>, seconds: f64) 
         muxf: sum(&|c| c.starts_with("MUXF")),
         cells,
         netlist: None,
+        logic_delay_ns: None,
         seconds,
     }
 }
@@ -300,5 +335,7 @@ mod tests {
         let r = tally("xcup", "dot", cells, 1.0);
         assert_eq!((r.lut, r.ff, r.carry, r.dsp, r.srl), (155, 306, 43, 6, 7));
         assert!(parse_stat("nothing").is_none());
+        let sta = "Warning: x\nLatest arrival time in 'sub' is 1328:\nLatest arrival time in 'dot' is 3699:\n";
+        assert_eq!(latest_arrival_ps(sta, "dot"), Some(3699.0));
     }
 }
