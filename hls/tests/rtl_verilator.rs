@@ -4,10 +4,10 @@
 
 mod common;
 
-use baler_core::Activation;
 use baler_core::quantized::QuantizedNetwork;
+use baler_core::{Activation, LayerSpec};
 use baler_hls::rtl::{self, Multipliers, RtlConfig, RtlDesign};
-use baler_hls::{HlsConfig, HlsDesign, HlsProject, TestFrames, write_project};
+use baler_hls::{HlsConfig, HlsDesign, HlsProject, Strategy, TestFrames, write_project};
 use common::*;
 
 /// Writes the project and its Verilog, runs Verilator and checks what it measured against the design.
@@ -131,4 +131,52 @@ fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
     eprintln!("gate level: {}", gate.summary);
     assert_eq!(gate.frames, 300);
     assert_eq!(gate.latency_cycles, rtl.core_latency);
+}
+
+#[test]
+fn convolutions_reuse_factors_and_empty_stages_are_refused_by_name() {
+    let conv = LayerSpec::Conv2d {
+        in_channels: 1,
+        out_channels: 2,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        activation: Activation::Relu,
+    };
+    let net = random_layers(&[1, 5, 5], &[conv], &HLS4ML_DEFAULT, 1, 3);
+    let design = HlsDesign::new(&net, named("conv")).unwrap();
+    let error = rtl::generate(&design, &RtlConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("layer 0: the Verilog backend builds dense layers only"),
+        "{error}"
+    );
+
+    let net = random_network(&[4, 6, 2], &HLS4ML_DEFAULT, Activation::Relu, 1, 3);
+    let resource = HlsConfig {
+        strategy: Strategy::Resource,
+        reuse_factors: vec![2, 1],
+        ..named("reused")
+    };
+    let design = HlsDesign::new(&net, resource).unwrap();
+    let error = rtl::generate(&design, &RtlConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error
+            .contains("layer 0: reuse factor 2: the Verilog backend builds fully pipelined layers"),
+        "{error}"
+    );
+
+    let design = HlsDesign::new(&net, named("zero")).unwrap();
+    let zero = RtlConfig {
+        levels_per_stage: Some(0),
+        ..RtlConfig::default()
+    };
+    let error = rtl::generate(&design, &zero).unwrap_err().to_string();
+    assert!(
+        error.contains("adder levels per stage must be at least 1"),
+        "{error}"
+    );
 }
