@@ -25,7 +25,7 @@ for style in auto dsp lut; do
     echo "== fpga-small encoder, --multipliers $style"
     start=$(date +%s)
     $baler hls -m "$small/model" -i $data --network encoder --rtl --multipliers $style --verilate \
-        --synth xcup,xc7 --gate-level -o "$out/small-$style" 2>/dev/null | grep -E "^(network|IP core|baler_encoder_axis|Verilator|gate level|yosys)"
+        --synth xcup,xc7 --gate-level -o "$out/small-$style" 2>/dev/null | grep -E "^(network|IP core|baler_encoder_axis|Verilator|gate level|yosys|  timing)"
     echo "($(( $(date +%s) - start )) s in all)"
 done
 
