@@ -34,12 +34,14 @@ cargo fmt --all -- --check
 cargo fmt --manifest-path firmware/Cargo.toml -- --check
 # no module of a crate imports one that imports it back
 python3 scripts/import_cycles.py
-# One compilation serves the lints and the tests: clippy-driver compiles the workspace's own crates (all
-# targets, with the gpu device's wgpu feature and the SZ3 and ZFP baselines) and denies every warning, while
+# One compilation serves the lints and the tests: clippy-driver compiles the workspace's own crates (every
+# target, with the gpu device's wgpu feature and the SZ3 and ZFP baselines) and denies every warning, while
 # building the test binaries.
 export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-cargo test --workspace --all-targets --features baler/wgpu,baler/sz3,baler/zfp --no-run
+# (targets as `cargo test` selects them, which skips the test harnesses of targets without tests, then the benches)
+cargo test --workspace --features baler/wgpu,baler/sz3,baler/zfp --no-run
+cargo test --workspace --benches --features baler/wgpu,baler/sz3,baler/zfp --no-run
 # sz3-sys's build script generates SZ3's version.hpp, which it also lists as an input, after cargo noted the run's
 # start: the next cargo command would run the script and SZ3's C++ compile again. The header is current: date it back.
 find target/debug/build -path '*/sz3-sys-*/out/build/include/SZ3/version.hpp' -exec touch -d 2000-01-01 {} +

@@ -29,11 +29,11 @@ pub struct VerilatorReport {
     pub run_seconds: f64,
 }
 
-fn tool_missing(tool: &str, package: &str) -> impl FnOnce(std::io::Error) -> HlsError {
-    let (tool, package) = (tool.to_string(), package.to_string());
+/// The error when `tool` (a Debian package of the same name) cannot be started.
+fn tool_missing(tool: &'static str) -> impl FnOnce(std::io::Error) -> HlsError {
     move |e| {
         HlsError::Rtl(format!(
-            "cannot run {tool} ({e}): install it (Debian: apt-get install {package}; `bash scripts/test.sh` does)"
+            "cannot run {tool} ({e}): install it (Debian: apt-get install {tool}; `bash scripts/test.sh` does)"
         ))
     }
 }
@@ -123,7 +123,7 @@ fn run_testbench(
         .arg(&mdir)
         .args(flags)
         .output()
-        .map_err(tool_missing("verilator", "verilator"))?;
+        .map_err(tool_missing("verilator"))?;
     if !built.status.success() {
         return Err(failure("verilator", &built));
     }
@@ -242,7 +242,7 @@ pub fn synthesize(project: &HlsProject, top: &str, family: &str) -> Result<Synth
             &script,
         ])
         .output()
-        .map_err(tool_missing("yosys", "yosys"))?;
+        .map_err(tool_missing("yosys"))?;
     if !run.status.success() {
         return Err(failure("yosys", &run));
     }
