@@ -57,6 +57,17 @@ const QUANTIZED: Formats = Formats {
     activation: "ap_ufixed<7,2,AP_RND,AP_SAT>",
 };
 
+/// Wide products (40 × 40 bits) brought to an accumulator with 50 more fraction bits: the shifted products are
+/// 130 bits wide before they wrap into 64, past any 128-bit arithmetic in the generator.
+const WIDE: Formats = Formats {
+    input: "ap_fixed<40,4>",
+    weight: "ap_fixed<40,2>",
+    bias: "ap_fixed<40,-60>",
+    accum: "ap_fixed<64,-60>",
+    result: "ap_fixed<24,-50,AP_RND,AP_SAT>",
+    activation: "ap_ufixed<16,-54,AP_RND,AP_SAT>",
+};
+
 #[test]
 fn formats_and_multiplier_styles_are_bit_exact() {
     let cases = [
@@ -79,6 +90,7 @@ fn formats_and_multiplier_styles_are_bit_exact() {
             Multipliers::Lut,
         ),
         ("odd_auto", &ODD_WIDTHS, Activation::Relu, Multipliers::Auto),
+        ("wide_dsp", &WIDE, Activation::Relu, Multipliers::Dsp),
     ];
     for (k, (label, formats, activation, multipliers)) in cases.into_iter().enumerate() {
         let net = random_network(&[7, 12, 6, 3], formats, activation, 1, 40 + k as u64);

@@ -269,7 +269,7 @@ impl FixedFormat {
 
     /// SAT_SYM's smallest code: the bits of the smallest code with the lowest bit set (`-max`, except that a
     /// 1-bit format keeps its only negative code).
-    fn symmetric_min(&self) -> i128 {
+    pub fn symmetric_min(&self) -> i128 {
         self.from_bits(self.to_bits(self.min_code()) | 1)
     }
 

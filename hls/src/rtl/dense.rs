@@ -299,11 +299,13 @@ impl Node {
     fn bits(&self, width: u32) -> String {
         match self {
             Node::Sig { name, width: w, .. } if *w >= width => format!("{name}[{}:0]", width - 1),
-            Node::Sig { name, width: w, .. } => format!(
-                "{{{{{}{{{name}[{}]}}}}, {name}[{}:0]}}",
-                width - w,
-                w - 1,
-                w - 1
+            Node::Sig { name, width: w, .. } => extended(
+                &Sig {
+                    name: name.clone(),
+                    width: *w,
+                    frac: 0,
+                },
+                width,
             ),
             Node::Const(c) => bits_literal(*c as u128, width),
         }

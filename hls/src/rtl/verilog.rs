@@ -77,10 +77,18 @@ impl Body {
     }
 }
 
-/// A sized signed literal with the two's-complement bits of `value` in `width` bits.
+/// A sized signed literal with the two's-complement bits of `value` in `width` bits (any width: above 128 bits
+/// the sign fills the top).
 pub fn literal(value: i128, width: u32) -> String {
     let bits = (value as u128) & mask(width);
-    format!("{width}'sh{bits:x}")
+    if width <= 128 {
+        return format!("{width}'sh{bits:x}");
+    }
+    let sign = u8::from(value < 0);
+    format!(
+        "$signed({{{{{}{{1'b{sign}}}}}, 128'h{bits:x}}})",
+        width - 128
+    )
 }
 
 /// An unsigned sized literal of `width` bits.
@@ -150,15 +158,10 @@ fn round(body: &mut Body, stem: &str, value: &Sig, f: FixedFormat) -> Sig {
     }
     let d = drop as u32;
     // at least two bits above the dropped ones, so that the floor and the sign are both there
-    let v = Sig {
-        name: extended(value, d + 2),
-        width: value.width.max(d + 2),
-        frac: value.frac,
-    };
-    let v = if v.name == value.name {
-        v
+    let v = if value.width >= d + 2 {
+        value.clone()
     } else {
-        body.wire_sig(stem, v.width, v.frac, &v.name)
+        body.wire_sig(stem, d + 2, value.frac, &extended(value, d + 2))
     };
     let top = v.width - 1;
     let floor = format!("$signed({}[{top}:{d}])", v.name);
@@ -199,8 +202,10 @@ fn round(body: &mut Body, stem: &str, value: &Sig, f: FixedFormat) -> Sig {
 fn fit(body: &mut Body, stem: &str, q: &Sig, f: FixedFormat) -> Sig {
     let w = f.width;
     let (min, max) = (f.min_code(), f.max_code());
-    let may_over = (1i128 << (q.width - 1)) - 1 > max;
-    let may_under = -(1i128 << (q.width - 1)) < min;
+    // q holds [-half, half - 1]; beyond 127 bits it reaches past any format's range
+    let half = 1i128.checked_shl(q.width - 1).filter(|h| *h > 0);
+    let may_over = half.is_none_or(|h| h - 1 > max);
+    let may_under = half.is_none_or(|h| -h < min);
     let symmetric = f.overflow == Overflow::SatSym && f.signed;
     if !may_over && !may_under && !symmetric {
         // every value already fits: only the representation changes
@@ -235,7 +240,7 @@ fn fit(body: &mut Body, stem: &str, q: &Sig, f: FixedFormat) -> Sig {
     } else {
         "1'b0".into()
     };
-    let min_reachable = min >= -(1i128 << (q.width - 1));
+    let min_reachable = half.is_none_or(|h| min >= -h);
     let negative = format!("{}[{}]", q.name, q.width - 1);
     let code_bits = |c: i128| bits_literal(f.to_bits(c), w);
     let bits = match f.overflow {
@@ -246,12 +251,12 @@ fn fit(body: &mut Body, stem: &str, q: &Sig, f: FixedFormat) -> Sig {
                     "({} == {}) ? {} : {low}",
                     q.name,
                     literal(min, q.width),
-                    code_bits(symmetric_min(f))
+                    code_bits(f.symmetric_min())
                 )
             } else {
                 low.clone()
             };
-            let bottom = if symmetric { symmetric_min(f) } else { min };
+            let bottom = if symmetric { f.symmetric_min() } else { min };
             format!(
                 "{over} ? {} : {under} ? {} : {low_bits}",
                 code_bits(max),
@@ -281,11 +286,6 @@ fn fit(body: &mut Body, stem: &str, q: &Sig, f: FixedFormat) -> Sig {
     let name = body.fresh(&format!("{stem}_bits"));
     body.line(&format!("wire [{}:0] {name} = {bits};", w - 1));
     from_raw(body, stem, &name, f)
-}
-
-/// `AP_SAT_SYM`'s smallest code (see `FixedFormat::convert`): the smallest code with its lowest bit set.
-fn symmetric_min(f: FixedFormat) -> i128 {
-    f.from_bits(f.to_bits(f.min_code()) | 1)
 }
 
 /// The nonzero digits of `c` in canonical signed-digit form: `(shift, negative)`, lowest first.
@@ -328,6 +328,11 @@ mod tests {
     fn literals_and_widths() {
         assert_eq!(literal(-1, 4), "4'shf");
         assert_eq!(literal(5, 8), "8'sh5");
+        assert_eq!(
+            literal(-2, 130),
+            "$signed({{2{1'b1}}, 128'hfffffffffffffffffffffffffffffffe})"
+        );
+        assert_eq!(literal(3, 129), "$signed({{1{1'b0}}, 128'h3})");
         assert_eq!(signed_bits(0), 1);
         assert_eq!(signed_bits(-1), 1);
         assert_eq!(signed_bits(127), 8);
