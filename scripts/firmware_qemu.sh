@@ -14,13 +14,7 @@ model=models/jets-baler-9to5
 data=data/hep_jets_dijet.npy
 
 # an fpga-small model of the jet table, for its firmware sizes
-if [ ! -f "$out/fpga-small/model/quantized-encoder.json" ]; then
-    rm -rf "$out/fpga-small"
-    $baler new-project "$out/fpga-small" --input "$PWD/$data" --latent 5 --preset fpga-small >/dev/null
-    sed -i 's/^epochs = .*/epochs = 5/' "$out/fpga-small/baler.toml"
-    $baler train -p "$out/fpga-small" >/dev/null 2>&1
-    $baler quantize -p "$out/fpga-small" >/dev/null 2>&1
-fi
+bash scripts/fpga_small_model.sh "$out/fpga-small"
 
 # the HLS project of the jet encoder, C-simulated, for the csim column
 $baler hls -m $model -i $data --network encoder --csim -o "$out/hls" >/dev/null 2>&1

@@ -14,13 +14,7 @@ baler=target/debug/baler
 data=data/hep_jets_dijet.npy
 
 small=$out/fpga-small
-if [ ! -f "$small/model/quantized-encoder.json" ]; then
-    rm -rf "$small"
-    $baler new-project "$small" --input "$PWD/$data" --latent 5 --preset fpga-small >/dev/null
-    sed -i 's/^epochs = .*/epochs = 5/' "$small/baler.toml"
-    $baler train -p "$small" >/dev/null 2>&1
-    $baler quantize -p "$small" >/dev/null 2>&1
-fi
+bash scripts/fpga_small_model.sh "$small"
 for style in auto dsp lut; do
     echo "== fpga-small encoder, --multipliers $style"
     start=$(date +%s)

@@ -1,14 +1,29 @@
 //! The Verilog backend checked by tools that judge hardware: each design's IP core is built with Verilator
 //! and streams the test frames three ways (every output code must equal the Rust reference's, the latency
-//! and II are counted in cycles), and a small network is synthesised by yosys for UltraScale+.
+//! and II are counted in cycles), and a small network is synthesised by yosys for UltraScale+ and 7 series,
+//! its 7-series netlist run through the same testbench.
 
 mod common;
 
 use baler_core::quantized::QuantizedNetwork;
 use baler_core::{Activation, LayerSpec};
-use baler_hls::rtl::{self, Multipliers, RtlConfig, RtlDesign};
+use baler_hls::rtl::{self, Multipliers, RtlChecks, RtlConfig, RtlDesign};
 use baler_hls::{HlsConfig, HlsDesign, HlsProject, Strategy, TestFrames, write_project};
 use common::*;
+
+/// The design of `network` and its HLS project with `frames` random test frames.
+fn new_project(
+    label: &str,
+    network: &QuantizedNetwork,
+    config: HlsConfig,
+    frames: usize,
+) -> (HlsProject, HlsDesign) {
+    let design = HlsDesign::new(network, config).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let values = random_frames(design.inputs, frames, 11);
+    let test = TestFrames::from_reference(network, &values).unwrap();
+    let project = write_project(&project_dir(&format!("rtl_{label}")), &design, &test).unwrap();
+    (project, design)
+}
 
 /// Writes the project and its Verilog, runs Verilator and checks what it measured against the design.
 fn verilate(
@@ -18,10 +33,7 @@ fn verilate(
     rtl_config: RtlConfig,
     frames: usize,
 ) -> (HlsProject, RtlDesign) {
-    let design = HlsDesign::new(network, config).unwrap_or_else(|e| panic!("{label}: {e}"));
-    let values = random_frames(design.inputs, frames, 11);
-    let test = TestFrames::from_reference(network, &values).unwrap();
-    let project = write_project(&project_dir(&format!("rtl_{label}")), &design, &test).unwrap();
+    let (project, design) = new_project(label, network, config, frames);
     let rtl = rtl::generate(&design, &rtl_config).unwrap_or_else(|e| panic!("{label}: {e}"));
     rtl::write_rtl(&project, &rtl).unwrap();
     let report = rtl::verilate(&project, &rtl).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -128,10 +140,25 @@ fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
         multipliers: Multipliers::Dsp,
         levels_per_stage: None,
     };
-    let (project, rtl) = verilate("synth_dsp", &net, config("synth_dsp"), dsp, 300);
+    // the whole flow as `baler hls --rtl --verilate --gate-level` runs it: xc7 synthesised for the netlist
+    let (project, design) = new_project("synth_dsp", &net, config("synth_dsp"), 300);
+    let rtl = rtl::generate(&design, &dsp).unwrap();
+    let checks = RtlChecks {
+        verilate: true,
+        synth: Vec::new(),
+        gate_level: true,
+    };
+    let report = rtl::build(&project, rtl, &checks, |line| eprintln!("{line}")).unwrap();
+    let rtl = &report.design;
+    let verilator = report.verilator.as_ref().unwrap();
+    assert_eq!(verilator.frames, 300);
+    assert_eq!(verilator.latency_cycles, rtl.core_latency);
     let multipliers: usize = rtl.layers.iter().map(|l| l.multipliers).sum();
-    let xc7 = rtl::synthesize(&project, &rtl.top, "xc7").unwrap();
+    let [xc7] = &report.synthesis[..] else {
+        panic!("one synthesis, for xc7: {:?}", report.synthesis)
+    };
     eprintln!("xc7, multipliers: {xc7:?}");
+    assert_eq!(xc7.family, "xc7");
     assert_eq!(xc7.dsp, multipliers, "one DSP48E1 per 16 × 16-bit product");
     let delay = xc7.logic_delay_ns.expect("sta on the xc7 netlist");
     assert!(
@@ -139,10 +166,16 @@ fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
         "critical path logic {delay} ns"
     );
     assert!(xcup.logic_delay_ns.is_none(), "no DSP48E2 timing model");
-    let gate = rtl::verilate_netlist(&project, &rtl, &xc7).unwrap();
+    let gate = report.gate_level.as_ref().unwrap();
     eprintln!("gate level: {}", gate.summary);
     assert_eq!(gate.frames, 300);
     assert_eq!(gate.latency_cycles, rtl.core_latency);
+    // everything recorded beside the estimate
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["rtl"]["gate_level"]["frames"], 300);
+    assert_eq!(json["rtl"]["synthesis"][0]["dsp"], multipliers);
+    assert!(json["estimate"].is_object());
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::data::{NonFinite, load_for_model};
 use crate::error::{Error, Result};
 use crate::model::QuantizedModel;
 use baler_core::quantized::QuantizedNetwork;
-use baler_hls::rtl::{self, RtlConfig, RtlDesign, RtlReport};
+use baler_hls::rtl::{self, RtlChecks, RtlConfig, RtlReport};
 use baler_hls::{CsimOptions, CsimReport, HlsConfig, HlsDesign, HlsProject, TestFrames};
 use std::path::Path;
 use std::time::Instant;
@@ -50,12 +50,8 @@ pub struct HlsOptions {
 pub struct RtlOptions {
     /// How the Verilog is written.
     pub config: RtlConfig,
-    /// Build the IP core with Verilator and stream the test frames through it.
-    pub verilate: bool,
-    /// FPGA families to synthesise the IP core for with yosys (xcup, xcu, xc7).
-    pub synth: Vec<String>,
-    /// Simulate yosys's xc7 netlist of the IP core on the test frames (xc7 is synthesised for it).
-    pub gate_level: bool,
+    /// What runs on it.
+    pub checks: RtlChecks,
 }
 
 /// One project written.
@@ -183,9 +179,12 @@ pub fn hls_projects(
             None => None,
         };
         let rtl = match (rtl, &options.rtl) {
-            (Some(design), Some(o)) => {
-                Some(run_rtl(network, &project, design, o, &mut progress).map_err(fail)?)
-            }
+            (Some(design), Some(o)) => Some(
+                rtl::build(&project, design, &o.checks, |line| {
+                    progress(&format!("{}: {line}", network.name()))
+                })
+                .map_err(fail)?,
+            ),
             _ => None,
         };
         outcomes.push(HlsOutcome {
@@ -197,56 +196,4 @@ pub fn hls_projects(
         });
     }
     Ok(outcomes)
-}
-
-/// Writes the Verilog into the project, runs Verilator and yosys as asked, and records what they found.
-fn run_rtl(
-    network: Network,
-    project: &HlsProject,
-    design: RtlDesign,
-    options: &RtlOptions,
-    progress: &mut impl FnMut(&str),
-) -> std::result::Result<RtlReport, baler_hls::HlsError> {
-    let dir = rtl::write_rtl(project, &design)?;
-    progress(&format!(
-        "{}: Verilog written to {}",
-        network.name(),
-        dir.display()
-    ));
-    let mut report = RtlReport {
-        design,
-        verilator: None,
-        synthesis: Vec::new(),
-        gate_level: None,
-    };
-    if options.verilate {
-        progress(&format!(
-            "{}: Verilator: building the IP core and streaming {} frames through it …",
-            network.name(),
-            project.frames
-        ));
-        report.verilator = Some(rtl::verilate(project, &report.design)?);
-        report.record(project)?;
-    }
-    let mut families = options.synth.clone();
-    if options.gate_level && !families.iter().any(|f| f == "xc7") {
-        families.push("xc7".into());
-    }
-    for family in &families {
-        progress(&format!(
-            "{}: yosys synth_xilinx -family {family} …",
-            network.name()
-        ));
-        let synth = rtl::synthesize(project, &report.design.top, family)?;
-        if options.gate_level && synth.netlist.is_some() {
-            progress(&format!(
-                "{}: Verilator on yosys's xc7 netlist …",
-                network.name()
-            ));
-            report.gate_level = Some(rtl::verilate_netlist(project, &report.design, &synth)?);
-        }
-        report.synthesis.push(synth);
-        report.record(project)?;
-    }
-    Ok(report)
 }

@@ -190,6 +190,58 @@ pub fn write_rtl(project: &HlsProject, rtl: &RtlDesign) -> Result<PathBuf, HlsEr
     Ok(dir)
 }
 
+/// What to run on the Verilog once it is written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RtlChecks {
+    /// Build the IP core with Verilator and stream the test frames through it.
+    pub verilate: bool,
+    /// FPGA families to synthesise the IP core for with yosys (xcup, xcu, xc7).
+    pub synth: Vec<String>,
+    /// Simulate yosys's xc7 netlist of the IP core on the test frames (xc7 is synthesised for it).
+    pub gate_level: bool,
+}
+
+/// Writes the Verilog into the project, then runs the checks, recording each result in `report.json` as it
+/// comes; `progress` gets a line per step.
+pub fn build(
+    project: &HlsProject,
+    design: RtlDesign,
+    checks: &RtlChecks,
+    mut progress: impl FnMut(&str),
+) -> Result<RtlReport, HlsError> {
+    let dir = write_rtl(project, &design)?;
+    progress(&format!("Verilog written to {}", dir.display()));
+    let mut report = RtlReport {
+        design,
+        verilator: None,
+        synthesis: Vec::new(),
+        gate_level: None,
+    };
+    if checks.verilate {
+        progress(&format!(
+            "Verilator: building the IP core and streaming {} frames through it …",
+            project.frames
+        ));
+        report.verilator = Some(verilate(project, &report.design)?);
+        report.record(project)?;
+    }
+    let mut families = checks.synth.clone();
+    if checks.gate_level && !families.iter().any(|f| f == "xc7") {
+        families.push("xc7".into());
+    }
+    for family in &families {
+        progress(&format!("yosys synth_xilinx -family {family} …"));
+        let synth = synthesize(project, &report.design.top, family)?;
+        if checks.gate_level && synth.netlist.is_some() {
+            progress("Verilator on yosys's xc7 netlist …");
+            report.gate_level = Some(verilate_netlist(project, &report.design, &synth)?);
+        }
+        report.synthesis.push(synth);
+        report.record(project)?;
+    }
+    Ok(report)
+}
+
 /// What the RTL flow found for a project: the design, its Verilator run and its syntheses. Kept under `rtl` in
 /// the project's `report.json`, beside the HLS estimate.
 #[derive(Clone, Debug, Serialize)]

@@ -19,7 +19,8 @@ pub struct VerilatorReport {
     pub latency_cycles: usize,
     /// Cycles per frame when the source and the sink never wait.
     pub ii_cycles: f64,
-    /// Cycles for the frames under random gaps (70 % valid) and back-pressure (60 % ready).
+    /// Under random gaps (70 % valid) and back-pressure (60 % ready): cycles from the first frame's last
+    /// output beat to the last frame's, plus one.
     pub pressure_cycles: usize,
     /// The testbench's own summary.
     pub summary: String,

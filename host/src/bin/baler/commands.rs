@@ -17,7 +17,7 @@ use baler::runtime::manifest::BitstreamManifest;
 use baler::runtime::serial::QemuBoard;
 use baler::train::EpochStats;
 use baler::workflow;
-use baler_hls::rtl::RtlConfig;
+use baler_hls::rtl::{RtlChecks, RtlConfig};
 use baler_hls::{CsimOptions, HlsConfig};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -423,9 +423,11 @@ pub fn hls(args: HlsArgs) -> Result<()> {
                 multipliers: multipliers.into(),
                 levels_per_stage,
             },
-            verilate,
-            synth: synth.iter().map(|f| f.name().to_string()).collect(),
-            gate_level,
+            checks: RtlChecks {
+                verilate,
+                synth: synth.iter().map(|f| f.name().to_string()).collect(),
+                gate_level,
+            },
         }),
     };
     let outcomes = hls_projects(&model, &input, &names, &out, &options, |line| {
