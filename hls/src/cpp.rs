@@ -67,12 +67,15 @@ pub enum Interface {
     Axis(String),
     /// No block-level handshake: the core runs whenever data arrives.
     NoControl,
-    /// AXI4 master port reading or writing memory, its address set through the control registers.
+    /// AXI4 master port reading or writing memory, its address set through the control registers; Vitis HLS
+    /// may widen it to 512-bit words.
     MAxi {
         /// The pointer argument.
         port: String,
         /// The AXI bundle (one per memory bank connection).
         bundle: String,
+        /// Elements the C/RTL co-simulation's testbench passes (co-simulation only).
+        depth: usize,
     },
     /// A register in the AXI4-Lite control interface (`return` = start/done).
     AxiLite(String),
@@ -117,10 +120,19 @@ impl fmt::Display for Pragma {
             Pragma::Interface(Interface::NoControl) => {
                 f.write_str("#pragma HLS INTERFACE ap_ctrl_none port=return")
             }
-            Pragma::Interface(Interface::MAxi { port, bundle }) => write!(
-                f,
-                "#pragma HLS INTERFACE m_axi port={port} offset=slave bundle={bundle}"
-            ),
+            Pragma::Interface(Interface::MAxi {
+                port,
+                bundle,
+                depth,
+            }) => {
+                let head = format!(
+                    "#pragma HLS INTERFACE m_axi port={port} offset=slave bundle={bundle} depth={depth}"
+                );
+                write!(
+                    f,
+                    "#ifdef __VITIS_HLS__\n{head} max_widen_bitwidth=512\n#else\n{head}\n#endif"
+                )
+            }
             Pragma::Interface(Interface::AxiLite(port)) => {
                 write!(
                     f,

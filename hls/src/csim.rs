@@ -2,6 +2,7 @@
 //! `ap_fixed` headers, runs it (it compares every output code), and builds the kernel as a shared library.
 
 use crate::error::HlsError;
+use crate::layers::AP_INT_ROMS;
 use crate::project::HlsProject;
 use crate::scripts::{GXX_FLAGS, default_ap_types_dir};
 use std::path::{Path, PathBuf};
@@ -15,6 +16,9 @@ pub struct CsimOptions {
     pub ap_types: PathBuf,
     /// Also build `build/csim/lib<name>.so` with the kernel's `extern "C"` entry points.
     pub shared_library: bool,
+    /// Compile the weight ROMs as the `ap_int` codes synthesis reads instead of plain C integers (g++ takes
+    /// much longer over large ROMs).
+    pub ap_int_roms: bool,
 }
 
 /// What a C simulation did. It only exists for a run with no mismatch: a mismatch is an error.
@@ -110,12 +114,20 @@ pub fn run_csim(project: &HlsProject, options: &CsimOptions) -> Result<CsimRepor
     let library = build.join(format!("lib{name}.so"));
 
     let start = Instant::now();
-    let tb_child = gcc(&dir, &options.ap_types, &["-O1"], &testbench, &exe)?;
+    let roms = format!("-D{AP_INT_ROMS}");
+    let roms = &[roms.as_str()][..usize::from(options.ap_int_roms)];
+    let tb_child = gcc(
+        &dir,
+        &options.ap_types,
+        &[&["-O1"], roms].concat(),
+        &testbench,
+        &exe,
+    )?;
     let lib_child = if options.shared_library {
         Some(gcc(
             &dir,
             &options.ap_types,
-            &["-O2", "-fPIC", "-shared"],
+            &[&["-O2", "-fPIC", "-shared"], roms].concat(),
             &[network, kernel],
             &library,
         )?)

@@ -50,7 +50,7 @@ pub struct HlsConfig {
     pub part: String,
     /// Vitis platform for the kernel's `Makefile`.
     pub platform: String,
-    /// Widest AXI4-Stream beat of the IP core, in bits (a multiple of 8).
+    /// Widest AXI4-Stream beat of the IP core, in bits (a power of two from 8 to 4096).
     pub axis_max_bits: usize,
     /// Id of the quantised model, written into the sources and the report.
     pub model_id: Option<String>,
@@ -526,12 +526,9 @@ fn check_config(config: &HlsConfig) -> Result<(), HlsError> {
             config.clock_mhz
         )));
     }
-    if config.axis_max_bits == 0
-        || !config.axis_max_bits.is_multiple_of(8)
-        || config.axis_max_bits > 4096
-    {
+    if !(8..=4096).contains(&config.axis_max_bits) || !config.axis_max_bits.is_power_of_two() {
         return Err(HlsError::Config(format!(
-            "AXI4-Stream beat of {} bits: give a multiple of 8 up to 4096",
+            "AXI4-Stream beat of {} bits: give a power of two from 8 to 4096 (AXI DMA takes 8 to 1024)",
             config.axis_max_bits
         )));
     }

@@ -5,9 +5,9 @@
 //! constants, UltraScale+ -2 class fabric) to be calibrated against csynth reports; see docs/hls.md.
 
 use crate::design::{
-    Convolution, HlsDesign, IoType, LayerDesign, LayerKind, Strategy, legal_reuse_factors,
-    order_free,
+    Convolution, HlsDesign, LayerDesign, LayerKind, Strategy, legal_reuse_factors, order_free,
 };
+use crate::firmware::{COMPLETE_LIMIT, complete_arrays};
 use crate::tops::stream_layouts;
 use serde::Serialize;
 
@@ -551,13 +551,6 @@ fn warnings(design: &HlsDesign, estimate: &DesignEstimate) -> Vec<String> {
                 e.layer
             ));
         }
-        let partitioned = l.kind == LayerKind::Dense && design.config.io == IoType::Parallel;
-        if l.outputs > UNROLL_LIMIT && partitioned {
-            warnings.push(format!(
-                "layer {}: its {} outputs are one completely partitioned array, above the usual ARRAY_PARTITION limit {UNROLL_LIMIT}",
-                e.layer, l.outputs
-            ));
-        }
         if e.bram18 > 0 && l.kind == LayerKind::Dense {
             let fill = e.weight_bits as f64 / (e.bram18 as f64 * 18432.0);
             if fill < 0.25 {
@@ -579,6 +572,15 @@ fn warnings(design: &HlsDesign, estimate: &DesignEstimate) -> Vec<String> {
                 "layer {}: the saturating accumulator {} fixes the order of {} additions, so they form a chain rather than \
                  an adder tree ({} cycles); a wrapping accumulator that cannot overflow (what `baler quantize` chooses) allows a tree",
                 e.layer, l.fixed.accum, terms, e.latency_cycles
+            ));
+        }
+    }
+    for (array, values) in complete_arrays(design) {
+        if values > COMPLETE_LIMIT {
+            warnings.push(format!(
+                "the network's array {array} of {values} values is completely partitioned (registers), which II 1 needs: \
+                 above {COMPLETE_LIMIT} HLS runs are known to be slow (run_hls.tcl raises Vivado HLS's \
+                 config_array_partition -maximum_size to fit it)"
             ));
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::cpp::{CppWriter, Pragma, int_literal};
 use crate::design::{HlsDesign, IoType, LayerDesign, LayerKind, Strategy};
+use crate::layers::AP_INT_ROMS;
 use crate::types::{code_type, input_ty, layer_summary, ty};
 
 /// `firmware/baler_fixed.h`: helpers every design uses (no design-specific content).
@@ -75,6 +76,15 @@ pub fn types_header(d: &HlsDesign) -> String {
     w.line("#include <ap_axi_sdata.h>");
     w.line("#include <hls_stream.h>");
     w.line("#include \"baler_fixed.h\"");
+    w.blank();
+    w.comment(format!(
+        "Weight ROMs of ap_int codes in synthesis; plain C integers in C simulation unless {AP_INT_ROMS} is set."
+    ));
+    w.line(format!(
+        "#if defined(__SYNTHESIS__) && !defined({AP_INT_ROMS})"
+    ));
+    w.line(format!("#define {AP_INT_ROMS}"));
+    w.line("#endif");
     w.blank();
     w.block(format!("namespace {name}"), |w| {
         w.line(format!("const int N_INPUTS = {};", d.inputs));
@@ -210,31 +220,73 @@ pub fn network_source(d: &HlsDesign) -> String {
     w.finish()
 }
 
-/// The partition of an array between two layers (`None`: the frame pack, copied in one cycle). Arrays that a
-/// dense layer or the pack reads or writes all at once are registers (up to 4096 values); an array a convolution
-/// reads has one bank per channel.
-fn partition_for(
+/// The partition of an array between two layers (`None` for a layer: the frame pack), decided here only, never
+/// also in the layer function. An array a dense layer reads or writes all at once is registers, whatever its size
+/// (the estimate warns above [`COMPLETE_LIMIT`]), and so is one the pack is copied from or into in one cycle, up
+/// to [`COMPLETE_LIMIT`] values. Other arrays beside a convolution have a bank per channel (a writer's output
+/// channels are its reader's input channels).
+pub(crate) fn partition_for(
     variable: &str,
+    values: usize,
     writer: Option<&LayerDesign>,
     reader: Option<&LayerDesign>,
-    values: usize,
 ) -> Option<Pragma> {
-    let all_at_once = |l: Option<&LayerDesign>| l.is_none_or(|l| l.kind == LayerKind::Dense);
-    if values <= 4096 && (all_at_once(writer) || all_at_once(reader)) {
+    let dense = |l: Option<&LayerDesign>| l.is_some_and(|l| l.kind == LayerKind::Dense);
+    let pack = writer.is_none() || reader.is_none();
+    if dense(writer) || dense(reader) || (pack && values <= COMPLETE_LIMIT) {
         return Some(Pragma::Partition(variable.into()));
     }
-    match reader.map(|l| l.kind) {
-        Some(LayerKind::Conv(c)) if c.input[0] > 1 => Some(Pragma::PartitionBlock {
-            variable: variable.into(),
-            factor: c.input[0],
-        }),
-        _ => None,
+    let channels = match (writer.map(|l| l.kind), reader.map(|l| l.kind)) {
+        (Some(LayerKind::Conv(c)), _) => c.output[0],
+        (_, Some(LayerKind::Conv(c))) => c.input[0],
+        _ => 1,
+    };
+    (channels > 1).then(|| Pragma::PartitionBlock {
+        variable: variable.into(),
+        factor: channels,
+    })
+}
+
+/// Values above which a completely partitioned array is known to slow HLS runs (Vivado HLS refuses more than
+/// its `config_array_partition -maximum_size`, 1024 by default: `run_hls.tcl` raises it).
+pub(crate) const COMPLETE_LIMIT: usize = 4096;
+
+/// The arrays the network function declares: name, values, writer and reader (`None`: the frame pack).
+fn network_arrays(
+    d: &HlsDesign,
+) -> Vec<(String, usize, Option<&LayerDesign>, Option<&LayerDesign>)> {
+    let mut arrays = vec![("x".to_string(), d.inputs, None, d.layers.first())];
+    for (k, l) in d.layers.iter().enumerate() {
+        arrays.push((
+            format!("y{}", k + 1),
+            l.outputs,
+            Some(l),
+            d.layers.get(k + 1),
+        ));
     }
+    arrays
+}
+
+/// The network's arrays that are completely partitioned (every array of io_stream's layer processes), with
+/// their sizes.
+pub(crate) fn complete_arrays(d: &HlsDesign) -> Vec<(String, usize)> {
+    network_arrays(d)
+        .into_iter()
+        .filter(|(array, values, writer, reader)| {
+            d.config.io == IoType::Stream
+                || matches!(
+                    partition_for(array, *values, *writer, *reader),
+                    Some(Pragma::Partition(_))
+                )
+        })
+        .map(|(array, values, _, _)| (array, values))
+        .collect()
 }
 
 /// io_parallel: the layers called in a row on partitioned arrays.
 fn parallel_network(w: &mut CppWriter, d: &HlsDesign) {
     let last = d.layers.len();
+    pack_functions(w);
     w.comment("io_parallel: layer outputs are partitioned arrays; one frame per call.");
     w.block(
         "void network(hls::stream<input_pack_t>& in, hls::stream<output_pack_t>& out)",
@@ -245,30 +297,43 @@ fn parallel_network(w: &mut CppWriter, d: &HlsDesign) {
             } else {
                 Pragma::Pipeline { ii: 1 }
             });
-            w.line("input_t x[N_INPUTS];");
-            if let Some(p) = partition_for("x", None, d.layers.first(), d.inputs) {
-                w.pragma(p);
-            }
-            w.line("baler::unpack(in.read(), x);");
-            for (k, l) in d.layers.iter().enumerate().map(|(i, l)| (i + 1, l)) {
-                w.line(format!("{} y{k}[{}];", ty(k, ""), l.outputs));
-                if let Some(p) =
-                    partition_for(&format!("y{k}"), Some(l), d.layers.get(k), l.outputs)
-                {
+            for (k, (array, values, writer, reader)) in network_arrays(d).into_iter().enumerate() {
+                let element = if k == 0 {
+                    "input_t".to_string()
+                } else {
+                    ty(k, "")
+                };
+                w.line(format!("{element} {array}[{values}];"));
+                if let Some(p) = partition_for(&array, values, writer, reader) {
                     w.pragma(p);
                 }
-                let from = if k == 1 {
-                    "x".to_string()
-                } else {
-                    format!("y{}", k - 1)
-                };
-                w.line(format!("layer{k}({from}, y{k});"));
+                w.line(match k {
+                    0 => "read_input(in, x);".to_string(),
+                    1 => "layer1(x, y1);".to_string(),
+                    k => format!("layer{k}(y{}, y{k});", k - 1),
+                });
             }
-            w.line(format!(
-                "out.write(baler::packed<output_t, N_OUTPUTS>(y{last}));"
-            ));
+            w.line(format!("write_output(y{last}, out);"));
         },
     );
+}
+
+/// The pack's reads and writes as their own functions: processes of their own under DATAFLOW.
+fn pack_functions(w: &mut CppWriter) {
+    w.block(
+        "static void read_input(hls::stream<input_pack_t>& in, input_t x[N_INPUTS])",
+        |w| {
+            w.line("baler::unpack(in.read(), x);");
+        },
+    );
+    w.blank();
+    w.block(
+        "static void write_output(const output_t y[N_OUTPUTS], hls::stream<output_pack_t>& out)",
+        |w| {
+            w.line("out.write(baler::packed<output_t, N_OUTPUTS>(y));");
+        },
+    );
+    w.blank();
 }
 
 /// io_stream: one process per layer, joined by FIFOs of whole vectors.

@@ -6,6 +6,9 @@ use crate::design::{Convolution, LayerDesign, LayerKind, Strategy};
 use crate::types::{code_type, container, input_ty, layer_summary, ty};
 use baler_core::Activation;
 
+/// The macro that selects `ap_int` ROMs: set in synthesis, and by C simulation's `ap_int_roms`.
+pub const AP_INT_ROMS: &str = "BALER_AP_INT_ROMS";
+
 /// `static void layerK(in, out)` for layer `k` (1-based).
 pub fn layer_function(w: &mut CppWriter, k: usize, l: &LayerDesign) {
     match (l.kind, l.strategy) {
@@ -26,15 +29,16 @@ fn layer_head(w: &mut CppWriter, k: usize, l: &LayerDesign) -> String {
     )
 }
 
-/// The weight and bias ROMs: `ap_int` codes for synthesis, the same codes as plain C integers in C
-/// simulation, where g++ takes ~15× longer over tens of thousands of `ap_int` initialisers.
+/// The weight and bias ROMs: `ap_int` codes for synthesis (and C simulation with `BALER_AP_INT_ROMS`), the same
+/// codes as plain C integers in C simulation, where g++ takes ~15× longer over tens of thousands of `ap_int`
+/// initialisers.
 fn roms(w: &mut CppWriter, k: usize, l: &LayerDesign, weight_dims: &str) {
     let f = &l.fixed;
     for (array, dims, format, file) in [
         ("w", weight_dims.to_string(), f.weight, "w"),
         ("b", format!("[{}]", f.biases.len()), f.bias, "b"),
     ] {
-        w.line("#ifdef __SYNTHESIS__");
+        w.line(format!("#ifdef {AP_INT_ROMS}"));
         w.line(format!(
             "static const {} {array}{dims} = {{",
             code_type(format)
@@ -175,8 +179,8 @@ fn resource_layer(w: &mut CppWriter, k: usize, l: &LayerDesign) {
 
 /// A convolution: for every output position, `RF` pipelined iterations each computing `channels / RF` output
 /// values with all their taps unrolled, adding in the reference's (input channel, ky, kx) order and skipping
-/// taps outside the input. The input is banked by channel (the caller's array); one ROM word holds the weights
-/// of the channels an iteration computes.
+/// taps outside the input. The input and output are banked by channel (the caller partitions them); one ROM word
+/// holds the weights of the channels an iteration computes.
 fn conv_layer(w: &mut CppWriter, k: usize, l: &LayerDesign, c: Convolution) {
     let head = layer_head(w, k, l);
     let ([ic_n, h, wd], [oc_n, oh, ow], kk) = (c.input, c.output, c.kernel);
@@ -222,10 +226,6 @@ fn conv_layer(w: &mut CppWriter, k: usize, l: &LayerDesign, c: Convolution) {
         w.pragma(Pragma::ReshapeCyclic {
             variable: "w".into(),
             factor: taps * block,
-        });
-        w.pragma(Pragma::PartitionBlock {
-            variable: "out".into(),
-            factor: oc_n,
         });
         w.block(format!("for (int oy = 0; oy < {oh}; oy++)"), |w| {
             w.block(format!("for (int ox = 0; ox < {ow}; ox++)"), |w| {

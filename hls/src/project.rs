@@ -164,7 +164,7 @@ pub fn write_project(
         (format!("firmware/{name}_axis.cpp"), tops::ip_source(design)),
         (
             format!("firmware/{name}_kernel.cpp"),
-            tops::kernel_source(design, &description_json),
+            tops::kernel_source(design, &description_json, count),
         ),
         (format!("tb/{name}_test.cpp"), testbench(design)),
         ("csim_models/hls_stream.h".into(), testbench::stream_model()),

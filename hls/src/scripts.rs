@@ -7,10 +7,11 @@ use crate::tops::{ip_top, kernel_top, stream_layouts};
 use crate::types::{container, layer_summary};
 use std::path::{Path, PathBuf};
 
-/// g++ flags of a C simulation (also in the project's Makefile): `-DNDEBUG` because `ap_private.h` asserts on an
+/// g++ flags of a C simulation (also in the project's Makefile): C++11, the language `run_hls.tcl` gives Vivado
+/// HLS and Vitis HLS; `-DNDEBUG` because `ap_private.h` asserts on an
 /// internal read past the MSB in conversions between formats with no bit in common, whose result is correct.
 pub(crate) const GXX_FLAGS: [&str; 5] = [
-    "-std=c++14",
+    "-std=c++11",
     "-w",
     "-DNDEBUG",
     "-Icsim_models",
@@ -56,7 +57,8 @@ if {{$top eq "kernel"}} {{ set function {kernel} }} elseif {{$top eq "ip"}} {{ s
 
 open_project -reset {name}_$top
 set_top $function
-set cflags "-std=c++14 -Ifirmware"
+# C++11 (-std=c++0x), which Vivado HLS's compiler knows as well as Vitis HLS's; the C simulation checks it
+set cflags "-std=c++0x -Ifirmware"
 foreach source {{firmware/{name}.cpp firmware/{name}_axis.cpp firmware/{name}_kernel.cpp}} {{
     add_files $source -cflags $cflags
 }}
@@ -71,6 +73,8 @@ if {{$vivado}} {{
 }}
 set_part {part}
 create_clock -period {period} -name default
+# Vivado HLS refuses to partition arrays into more than 1024 registers unless told
+if {{$vivado}} {{ config_array_partition -maximum_size {largest} }}
 # the testbench exits non-zero on any mismatch, which fails csim_design and cosim_design
 if {{"csim" in $steps}} {{ csim_design -argv tb_data }}
 if {{"synth" in $steps || "cosim" in $steps || "export" in $steps}} {{ csynth_design }}
@@ -88,6 +92,12 @@ exit
         ip = ip_top(d),
         part = d.config.part,
         period = period_ns(d),
+        largest = crate::firmware::complete_arrays(d)
+            .into_iter()
+            .map(|(_, values)| values)
+            .max()
+            .unwrap_or(0)
+            .max(1024),
     )
 }
 

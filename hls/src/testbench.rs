@@ -66,6 +66,25 @@ pub fn testbench(d: &HlsDesign) -> String {
         w.line("mismatches++;");
     });
     w.blank();
+    w.comment("Writes `beats` beats of a frame's codes (beat b carries those of beat b % IN_BEATS), TLAST on the last;");
+    w.comment("TKEEP bit 0 of beat `cleared` is 0.");
+    w.block("static void send(hls::stream<input_beat_t>& in, const long long* codes, int beats, int cleared)", |w| {
+        w.block("for (int beat = 0; beat < beats; beat++)", |w| {
+            w.line("input_beat_t word;");
+            w.line("word.data = 0;");
+            w.line("int b = beat % IN_BEATS;");
+            w.block("for (int k = 0; k < IN_LANES && b * IN_LANES + k < N_INPUTS; k++)", |w| {
+                w.line("input_code_t code = codes[b * IN_LANES + k];");
+                w.line("word.data.range((k + 1) * input_t::width - 1, k * input_t::width) = code;");
+            });
+            w.line("word.keep = -1;");
+            w.line("if (beat == cleared) word.keep[0] = 0;");
+            w.line("word.strb = -1;");
+            w.line("word.last = beat == beats - 1;");
+            w.line("in.write(word);");
+        });
+    });
+    w.blank();
     w.block("int main(int argc, char** argv)", |w| {
         w.line("std::string dir = argc > 1 ? argv[1] : \"tb_data\";");
         w.line("std::vector<long long> inputs, expected;");
@@ -89,23 +108,22 @@ pub fn testbench(d: &HlsDesign) -> String {
             w.line("for (int o = 0; o < N_OUTPUTS; o++) check(\"network\", f, o, code_of(y.data[o]), expected[f * N_OUTPUTS + o]);");
         });
         w.blank();
-        w.comment("2. the IP core: codes packed into beats, one frame per activation, TLAST on the last beat");
+        w.comment("2. the IP core: codes packed into beats, one frame per activation, TLAST on the last beat; before");
+        w.comment("   the first frame three packets it must drop: one beat too many, a TKEEP bit clear, a beat too few");
+        w.comment("   (two too many for one-beat frames). TUSER of every output beat must then count 3.");
+        w.line("const int SHORT = IN_BEATS > 1 ? IN_BEATS - 1 : IN_BEATS + 2;");
         w.block("for (size_t f = 0; f < frames; f++)", |w| {
             w.line("hls::stream<input_beat_t> in;");
             w.line("hls::stream<output_beat_t> out;");
-            w.block("for (int beat = 0; beat < IN_BEATS; beat++)", |w| {
-                w.line("input_beat_t word;");
-                w.line("word.data = 0;");
-                w.block("for (int k = 0; k < IN_LANES && beat * IN_LANES + k < N_INPUTS; k++)", |w| {
-                    w.line("input_code_t code = inputs[f * N_INPUTS + beat * IN_LANES + k];");
-                    w.line("word.data.range((k + 1) * input_t::width - 1, k * input_t::width) = code;");
-                });
-                w.line("word.keep = -1;");
-                w.line("word.strb = -1;");
-                w.line("word.last = beat == IN_BEATS - 1;");
-                w.line("in.write(word);");
+            w.line("const long long* codes = &inputs[f * N_INPUTS];");
+            w.block("if (f == 0)", |w| {
+                w.line("send(in, codes, IN_BEATS + 1, -1);");
+                w.line("send(in, codes, IN_BEATS, 0);");
+                w.line("send(in, codes, SHORT, -1);");
             });
+            w.line("send(in, codes, IN_BEATS, -1);");
             w.line(format!("{}(in, out);", ip_top(d)));
+            w.line("check(\"ip input beats left\", f, 0, (long long)in.size(), 0);");
             w.block("for (int beat = 0; beat < OUT_BEATS; beat++)", |w| {
                 w.block("if (out.empty())", |w| {
                     w.line("std::printf(\"MISMATCH ip: frame %zu has %d output beats, expected %d\\n\", f, beat, OUT_BEATS);");
@@ -114,6 +132,7 @@ pub fn testbench(d: &HlsDesign) -> String {
                 });
                 w.line("output_beat_t word = out.read();");
                 w.line("check(\"ip TLAST\", f, beat, (long long)word.last.to_uint64(), beat == OUT_BEATS - 1);");
+                w.line("check(\"ip TUSER (packets dropped)\", f, beat, (long long)word.user.to_uint64(), 3);");
                 w.block("for (int k = 0; k < OUT_LANES && beat * OUT_LANES + k < N_OUTPUTS; k++)", |w| {
                     w.line("output_t value = baler::from_code<output_t>(word.data.range((k + 1) * output_t::width - 1, k * output_t::width));");
                     w.line("int o = beat * OUT_LANES + k;");
@@ -185,7 +204,7 @@ pub fn axis_model() -> String {
         "Model of ap_axiu for C simulation with plain g++ (Vitis HLS uses its own header instead):",
     );
     w.comment(
-        "TDATA, TKEEP, TSTRB and TLAST; user, id and dest are zero-width in the generated IP core.",
+        "TDATA, TKEEP, TSTRB, TUSER and TLAST; id and dest are zero-width in the generated IP core.",
     );
     w.line("#pragma once");
     w.line("#include <ap_int.h>");
@@ -195,6 +214,7 @@ pub fn axis_model() -> String {
         w.line("ap_uint<D> data;");
         w.line("ap_uint<(D + 7) / 8> keep;");
         w.line("ap_uint<(D + 7) / 8> strb;");
+        w.line("ap_uint<(U > 0 ? U : 1)> user; // absent when U is 0");
         w.line("ap_uint<1> last;");
     });
     w.finish()

@@ -5,7 +5,7 @@
 mod common;
 
 use baler_core::{Activation, LayerSpec};
-use baler_hls::{HlsConfig, IoType, Strategy};
+use baler_hls::{CsimOptions, HlsConfig, IoType, Strategy};
 use common::*;
 
 const FRAMES: usize = 2000;
@@ -100,11 +100,22 @@ fn field_model_with_odd_widths() {
     let net = random_network(&[64, 32, 8], &ODD_WIDTHS, Activation::Relu, 16, 3);
     let cfg = config("field_dense", Strategy::Resource, IoType::Stream, &[]);
     generate_and_simulate("field_resource_stream", &net, cfg, FRAMES);
+    // the weight ROMs as synthesis reads them: ap_int codes of odd widths
     let cfg = HlsConfig {
         axis_max_bits: 64,
         ..config("field_dense", Strategy::Latency, IoType::Parallel, &[])
     };
-    generate_and_simulate("field_latency_parallel_narrow_axis", &net, cfg, FRAMES);
+    let options = CsimOptions {
+        ap_int_roms: true,
+        ..csim_options(false)
+    };
+    simulate_with(
+        "field_latency_parallel_narrow_axis_ap_int_roms",
+        &net,
+        cfg,
+        FRAMES,
+        &options,
+    );
 }
 
 fn conv(

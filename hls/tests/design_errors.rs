@@ -136,7 +136,14 @@ fn streams_of_convolutions_and_bad_options_are_refused() {
                 axis_max_bits: 12,
                 ..HlsConfig::default()
             },
-            "multiple of 8",
+            "give a power of two from 8 to 4096",
+        ),
+        (
+            HlsConfig {
+                axis_max_bits: 96,
+                ..HlsConfig::default()
+            },
+            "AXI4-Stream beat of 96 bits",
         ),
         (
             HlsConfig {

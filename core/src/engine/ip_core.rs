@@ -1,8 +1,8 @@
 //! The HLS IP core as a board's accelerator. `baler hls` generates the encoder as an IP core with AXI4-Stream in
-//! and out: `lanes` codes per beat, code `k` of a beat in bits `[k·W, (k+1)·W)`, beats of whole bytes, TLAST on a
-//! frame's last beat. A soft core reaches it through an AXI4-Stream FIFO (AMD PG080) on AXI4-Lite: each frame
-//! goes out as one packet and its latent codes come back as one. Register access is behind [`Fifo`], so the same
-//! driver runs against a model of the IP on the host.
+//! and out: `lanes` codes per beat, code `k` of a beat in bits `[k·W, (k+1)·W)`, beats of a power-of-two number
+//! of bytes, TLAST on a frame's last beat. A soft core reaches it through an AXI4-Stream FIFO (AMD PG080) on
+//! AXI4-Lite: each frame goes out as one packet and its latent codes come back as one. Register access is behind
+//! [`Fifo`], so the same driver runs against a model of the IP on the host.
 
 use super::{Image, Network, code_bytes};
 use crate::fixed::FixedFormat;
@@ -55,14 +55,15 @@ pub struct Beats {
 
 impl Beats {
     /// The layout `baler hls` gives `values` codes of `format` in beats of at most `max_bits` (its
-    /// `axis_max_bits`, 512 by default).
+    /// `axis_max_bits`, 512 by default): as many codes per beat as fit, TDATA padded to a power-of-two number of
+    /// bytes (8 to 4,096 bits), the widths AXI DMA and the AXI4-Stream infrastructure IP accept.
     pub fn new(values: usize, format: FixedFormat, max_bits: usize) -> Self {
         let width = format.width as usize;
         let lanes = values.min(max_bits / width).max(1);
         Beats {
             values,
             lanes,
-            bytes: (lanes * width).div_ceil(8),
+            bytes: (lanes * width).div_ceil(8).next_power_of_two(),
             format,
         }
     }

@@ -232,10 +232,11 @@ impl IpModel {
         }
     }
 
-    /// (lanes, bytes per beat) of `values` codes of `width` bits, as the HLS generator lays them out.
+    /// (lanes, bytes per beat) of `values` codes of `width` bits, as the HLS generator lays them out: TDATA a
+    /// power-of-two number of bytes.
     fn layout(&self, values: usize, width: usize) -> (usize, usize) {
         let lanes = values.min(self.max_bits / width).max(1);
-        (lanes, (lanes * width).div_ceil(8))
+        (lanes, (lanes * width).div_ceil(8).next_power_of_two())
     }
 
     fn packet(&mut self, length: usize) {

@@ -9,7 +9,11 @@ mod top;
 mod verilog;
 
 pub use dense::LayerFigures;
-pub use tools::{SynthReport, VerilatorReport, synthesize, verilate, verilate_netlist};
+pub use testbench::{RtlDeviceDescription, SimulationSources};
+pub use tools::{
+    SynthReport, VerilatorReport, build_device_library, device_library, synthesize, verilate,
+    verilate_netlist,
+};
 
 use crate::design::{HlsDesign, LayerKind, Strategy};
 use crate::error::HlsError;
@@ -75,9 +79,9 @@ pub struct RtlDesign {
     /// The Verilog text.
     #[serde(skip)]
     pub verilog: String,
-    /// The Verilator testbench.
+    /// The C++ around the Verilated core: driver, testbench and device library.
     #[serde(skip)]
-    pub testbench: String,
+    pub simulation: SimulationSources,
 }
 
 /// Writes `design` as Verilog. Dense layers in the latency strategy only.
@@ -148,7 +152,7 @@ pub fn generate(design: &HlsDesign, config: &RtlConfig) -> Result<RtlDesign, Hls
         axis_output,
         layers,
         verilog: text,
-        testbench: testbench::verilator_testbench(design, &axis_input, &axis_output),
+        simulation: testbench::simulation_sources(design, &axis_input, &axis_output),
     })
 }
 
@@ -170,13 +174,15 @@ pub fn verilog_path(project: &HlsProject) -> PathBuf {
     project.dir.join("rtl").join(format!("{}.v", project.name))
 }
 
-/// Writes `rtl/` into the project (the Verilog and the Verilator testbench) and records the design in
-/// `report.json`.
+/// Writes `rtl/` into the project (the Verilog, the Verilator testbench and device library sources) and records
+/// the design in `report.json`.
 pub fn write_rtl(project: &HlsProject, rtl: &RtlDesign) -> Result<PathBuf, HlsError> {
     let name = &project.name;
     let files = vec![
         (format!("{name}.v"), rtl.verilog.clone()),
-        (format!("{name}_tb.cpp"), rtl.testbench.clone()),
+        (format!("{name}_sim.h"), rtl.simulation.driver.clone()),
+        (format!("{name}_tb.cpp"), rtl.simulation.testbench.clone()),
+        (format!("{name}_device.cpp"), rtl.simulation.device.clone()),
     ];
     let dir = project.dir.join("rtl");
     write_folder(&dir, &files)?;
@@ -193,7 +199,8 @@ pub fn write_rtl(project: &HlsProject, rtl: &RtlDesign) -> Result<PathBuf, HlsEr
 /// What to run on the Verilog once it is written.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RtlChecks {
-    /// Build the IP core with Verilator and stream the test frames through it.
+    /// Build the IP core with Verilator and stream the test frames through it; then link it as the device
+    /// library (`rtl:<project>`).
     pub verilate: bool,
     /// FPGA families to synthesise the IP core for with yosys (xcup, xcu, xc7).
     pub synth: Vec<String>,
@@ -224,6 +231,12 @@ pub fn build(
         ));
         report.verilator = Some(verilate(project, &report.design)?);
         report.record(project)?;
+        let library = build_device_library(project, &report.design)?;
+        progress(&format!(
+            "the core as a device: rtl:{} ({})",
+            project.dir.display(),
+            library.display()
+        ));
     }
     let mut families = checks.synth.clone();
     if checks.gate_level && !families.iter().any(|f| f == "xc7") {

@@ -53,6 +53,21 @@ pub fn verilate(project: &HlsProject, rtl: &RtlDesign) -> Result<VerilatorReport
     run_testbench(project, rtl, &[source], "verilator", &[])
 }
 
+/// Links the Verilated core with `rtl/<name>_device.cpp` into [`device_library`], reusing the objects
+/// [`verilate`] compiled; returns the library's path.
+pub fn build_device_library(project: &HlsProject, rtl: &RtlDesign) -> Result<PathBuf, HlsError> {
+    let source = project.dir.join(format!("rtl/{}.v", project.name));
+    let device = project.dir.join(format!("rtl/{}_device.cpp", project.name));
+    let library = ["-o", "librtl_device.so", "-LDFLAGS", "-shared"];
+    verilator_build(project, rtl, &[source], &device, "verilator", &library, &[])?;
+    Ok(device_library(&project.dir))
+}
+
+/// The device library in a project: `build/verilator/librtl_device.so`, which `baler` opens as `rtl:<project>`.
+pub fn device_library(project_dir: &std::path::Path) -> PathBuf {
+    project_dir.join("build/verilator/librtl_device.so")
+}
+
 /// Gate-level check: the netlist yosys wrote for 7 series (LUTs, carry chains, DSP48E1s and flip-flops) built
 /// with yosys's cell models and run through the same testbench, so the frames prove synthesis kept the
 /// function. (yosys has no simulation model of the UltraScale DSP48E2.)
@@ -101,25 +116,28 @@ fn yosys_share() -> Result<PathBuf, HlsError> {
         })
 }
 
-fn run_testbench(
+/// Verilates `sources` with the C++ `main` (testbench or device library) into `build/<build>` and builds it
+/// with `output` flags; every object is position-independent, so the testbench and the library share them.
+fn verilator_build(
     project: &HlsProject,
     rtl: &RtlDesign,
     sources: &[PathBuf],
+    main: &std::path::Path,
     build: &str,
+    output: &[&str],
     flags: &[&str],
-) -> Result<VerilatorReport, HlsError> {
+) -> Result<PathBuf, HlsError> {
     let mdir = project.dir.join("build").join(build);
     std::fs::create_dir_all(&mdir).map_err(HlsError::io(&mdir))?;
-    let testbench = project.dir.join(format!("rtl/{}_tb.cpp", project.name));
-    let testbench = testbench.canonicalize().map_err(HlsError::io(&testbench))?;
-    let started = Instant::now();
+    let main = main.canonicalize().map_err(HlsError::io(main))?;
     let built = Command::new("verilator")
         .current_dir(&project.dir)
         .arg("--cc")
         .args(sources)
         .args(["--top-module", &rtl.top, "--exe"])
-        .arg(testbench)
-        .args(["--build", "-j", "2", "-o", "rtl_tb", "-CFLAGS", "-O1"])
+        .arg(main)
+        .args(["--build", "-j", "2", "-CFLAGS", "-O1 -fPIC"])
+        .args(output)
         .arg("--Mdir")
         .arg(&mdir)
         .args(flags)
@@ -128,6 +146,27 @@ fn run_testbench(
     if !built.status.success() {
         return Err(failure("verilator", &built));
     }
+    Ok(mdir)
+}
+
+fn run_testbench(
+    project: &HlsProject,
+    rtl: &RtlDesign,
+    sources: &[PathBuf],
+    build: &str,
+    flags: &[&str],
+) -> Result<VerilatorReport, HlsError> {
+    let testbench = project.dir.join(format!("rtl/{}_tb.cpp", project.name));
+    let started = Instant::now();
+    let mdir = verilator_build(
+        project,
+        rtl,
+        sources,
+        &testbench,
+        build,
+        &["-o", "rtl_tb"],
+        flags,
+    )?;
     let build_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let binary = mdir.join("rtl_tb");

@@ -163,6 +163,7 @@ pub fn csim_options(shared_library: bool) -> CsimOptions {
     CsimOptions {
         ap_types,
         shared_library,
+        ap_int_roms: false,
     }
 }
 
@@ -174,6 +175,17 @@ pub fn generate_and_simulate(
     config: HlsConfig,
     frames: usize,
 ) -> CsimReport {
+    simulate_with(label, network, config, frames, &csim_options(false))
+}
+
+/// As [`generate_and_simulate`], with these C simulation options.
+pub fn simulate_with(
+    label: &str,
+    network: &QuantizedNetwork,
+    config: HlsConfig,
+    frames: usize,
+    options: &CsimOptions,
+) -> CsimReport {
     let design = HlsDesign::new(network, config).unwrap_or_else(|e| panic!("{label}: {e}"));
     let values = random_frames(design.inputs, frames, 7);
     let test = TestFrames::from_reference(network, &values).unwrap();
@@ -184,8 +196,7 @@ pub fn generate_and_simulate(
         serde_json::to_string(network).unwrap(),
     )
     .unwrap();
-    let report =
-        run_csim(&project, &csim_options(false)).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let report = run_csim(&project, options).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert_eq!(report.frames, frames);
     eprintln!(
         "{label}: {} (compile {:.1} s, run {:.1} s)",

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::model::QuantizedModel;
 use crate::power::{EnergyMeter, Locations};
-use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream, ModelKind};
+use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream, ModelKind, SimulatedCycles};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -134,6 +134,8 @@ pub struct BenchPoint {
     pub power_w: Option<f64>,
     /// Where the energy comes from, or why it is unavailable.
     pub energy_source: String,
+    /// For a device that simulates the hardware cycle by cycle (`rtl:`): its count for the last batch.
+    pub simulated: Option<SimulatedCycles>,
     /// Every batch latency, ms (for the distribution plot).
     #[serde(skip)]
     pub latencies_ms: Vec<f64>,
@@ -183,6 +185,7 @@ pub fn bench_point(
     let start = Instant::now();
     let mut latencies_ms = Vec::new();
     let mut device_seconds = 0.0;
+    let mut simulated = None;
     while start.elapsed().as_secs_f64() < options.seconds || latencies_ms.len() < 3 {
         while stream.in_flight() < options.depth as u64 {
             stream.submit(input.clone())?;
@@ -190,6 +193,7 @@ pub fn bench_point(
         let (_, timing) = stream.receive_timed()?;
         latencies_ms.push(timing.latency_seconds * 1e3);
         device_seconds += timing.device_seconds;
+        simulated = timing.cycles.or(simulated);
     }
     let wall = start.elapsed().as_secs_f64();
     // a meter that fails mid-run says so instead of giving a figure
@@ -227,6 +231,7 @@ pub fn bench_point(
             .map(|(e, _)| e.joules * 1e6 / total_frames),
         power_w: energy.as_ref().ok().map(|(e, _)| e.joules / e.seconds),
         energy_source: energy.map_or_else(|why| why, |(_, what)| what),
+        simulated,
         latencies_ms,
     })
 }

@@ -74,6 +74,27 @@ pub fn table(points: &[BenchPoint]) -> String {
     for s in sources {
         out.push_str(&format!("energy — {s}\n"));
     }
+    for p in points {
+        if let Some(c) = p.simulated {
+            let ns = 1000.0 / c.clock_mhz;
+            let rate = c.cycles_per_frame.map_or("-".to_string(), |cpf| {
+                format!(
+                    "{cpf:.3} cycles per frame ({:.1} M frames/s at {} MHz)",
+                    c.clock_mhz / cpf,
+                    c.clock_mhz
+                )
+            });
+            out.push_str(&format!(
+                "cycles — {} batch {}: latency {} cycles ({:.0} ns at {} MHz), {rate}; counted in the simulation, \
+                 the ns and frames/s at the design's target clock (not a timing-closed Fmax)\n",
+                p.device,
+                p.batch,
+                c.latency_cycles,
+                c.latency_cycles * ns,
+                c.clock_mhz
+            ));
+        }
+    }
     out
 }
 

@@ -1,6 +1,7 @@
 //! The device runtime: one streaming API over the devices that run an encoder (or decoder) on frames — the CPU in float
 //! (`cpu-f32`) and fixed point (`cpu-fixed`), a GPU (`gpu`, wgpu feature), the C-simulated HLS kernel (`csim:`),
-//! a card through XRT (`xrt:`) and a `loopback` for the streaming path alone — with batches in flight.
+//! the Verilog IP core in Verilator (`rtl:`), a card through XRT (`xrt:`), a board over a serial link (`serial:`)
+//! and a `loopback` for the streaming path alone — with batches in flight.
 
 mod codes;
 mod cpu_fixed;
@@ -12,6 +13,7 @@ mod dense_f32;
 mod gpu;
 mod loopback;
 pub mod manifest;
+mod rtl;
 pub mod serial;
 mod spec;
 mod stream;
@@ -28,6 +30,7 @@ pub use dense_f32::{CpuKernel, DenseF32};
 #[cfg(feature = "wgpu")]
 pub use gpu::GpuFloat;
 pub use loopback::Loopback;
+pub use rtl::RtlCore;
 pub use spec::{
     DEVICE_NAMES, DeviceSpec, open, open_decoder, open_float, open_quantized, wrong_model,
 };
@@ -50,6 +53,17 @@ pub struct DeviceInfo {
     pub inputs: usize,
     /// Output values per frame.
     pub outputs: usize,
+}
+
+/// What a cycle-accurate simulation of the hardware measured for a batch.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct SimulatedCycles {
+    /// The design's target clock, MHz: the ns figures assume it (a target, not a timing-closed Fmax).
+    pub clock_mhz: f64,
+    /// Cycles from the first frame's last input beat to its first output beat.
+    pub latency_cycles: f64,
+    /// Cycles per frame when neither side waits (none for a batch of one frame).
+    pub cycles_per_frame: Option<f64>,
 }
 
 /// Where a device's energy can be measured (`baler bench` opens the meter).
@@ -80,6 +94,11 @@ pub trait Device: Send {
     /// Where its energy can be measured: the CPU packages unless it says otherwise.
     fn power_source(&self) -> PowerSource {
         PowerSource::CpuPackages
+    }
+
+    /// Cycles of the last batch, for a device that simulates hardware cycle by cycle.
+    fn cycles(&self) -> Option<SimulatedCycles> {
+        None
     }
 
     /// An error of this device.

@@ -1,8 +1,8 @@
-//! The device a user names (`cpu-f32`, `gpu`, `cpu-fixed`, `csim:<path>`, `xrt:<manifest>`, `serial:<port>?…`,
-//! `loopback`), parsed once into a `DeviceSpec`, and the functions that open it with a model's encoder or decoder.
+//! The device a user names (`cpu-f32`, `gpu`, `cpu-fixed`, `csim:<path>`, `rtl:<project>`, `xrt:<manifest>`,
+//! `serial:<port>?…`, `loopback`), parsed once into a `DeviceSpec`, and the functions that open it with a model's encoder or decoder.
 
 use super::serial::{SerialDevice, SerialSpec};
-use super::{CpuFixed, CsimKernel, Device, DeviceError, Loopback, XrtKernel};
+use super::{CpuFixed, CsimKernel, Device, DeviceError, Loopback, RtlCore, XrtKernel};
 use crate::error::{Error, Result};
 use crate::model::{AnyDecoder, Model, ModelKind, QuantizedModel};
 use baler_core::quantized::QuantizedNetwork;
@@ -13,7 +13,8 @@ use std::str::FromStr;
 
 /// Every device name, for help texts and errors.
 pub const DEVICE_NAMES: &str = "cpu-f32, gpu (wgpu feature), cpu-fixed, \
-                                csim:<kernel library or HLS project folder>, xrt:<bitstream manifest>, \
+                                csim:<kernel library or HLS project folder>, rtl:<HLS project folder>, \
+                                xrt:<bitstream manifest>, \
                                 serial:<port or twin>?baud=<bits per second>, loopback";
 
 /// A device, as named on the command line or in a recorded benchmark.
@@ -27,6 +28,9 @@ pub enum DeviceSpec {
     CpuFixed,
     /// The quantised encoder as the C-simulated HLS kernel: a shared library or an HLS project folder.
     Csim(PathBuf),
+    /// The quantised encoder as the Verilog IP core in Verilator: the HLS project folder of `baler hls --rtl
+    /// --verilate`.
+    Rtl(PathBuf),
     /// The quantised encoder on a card through XRT: a bitstream manifest.
     Xrt(PathBuf),
     /// The quantised encoder on a board over a serial link: what follows `serial:` (a port, or `twin` for an
@@ -52,6 +56,7 @@ impl DeviceSpec {
             DeviceSpec::CpuF32 | DeviceSpec::Gpu | DeviceSpec::Loopback => ModelKind::Float,
             DeviceSpec::CpuFixed
             | DeviceSpec::Csim(_)
+            | DeviceSpec::Rtl(_)
             | DeviceSpec::Xrt(_)
             | DeviceSpec::Serial(_) => ModelKind::Quantized,
         }
@@ -84,6 +89,7 @@ impl FromStr for DeviceSpec {
                 }),
             },
             Some(("csim", p)) => Ok(DeviceSpec::Csim(path(p)?)),
+            Some(("rtl", p)) => Ok(DeviceSpec::Rtl(path(p)?)),
             Some(("xrt", p)) => Ok(DeviceSpec::Xrt(path(p)?)),
             Some(("serial", rest)) => match SerialSpec::parse(rest) {
                 Ok(_) => Ok(DeviceSpec::Serial(rest.into())),
@@ -107,6 +113,7 @@ impl fmt::Display for DeviceSpec {
             DeviceSpec::Gpu => write!(f, "gpu"),
             DeviceSpec::CpuFixed => write!(f, "cpu-fixed"),
             DeviceSpec::Csim(p) => write!(f, "csim:{}", p.display()),
+            DeviceSpec::Rtl(p) => write!(f, "rtl:{}", p.display()),
             DeviceSpec::Xrt(p) => write!(f, "xrt:{}", p.display()),
             DeviceSpec::Serial(rest) => write!(f, "serial:{rest}"),
             DeviceSpec::Loopback => write!(f, "loopback"),
@@ -183,7 +190,7 @@ pub fn open_float(
     })
 }
 
-/// Opens a quantised-model device (`cpu-fixed`, `csim:`, `xrt:`) running `network` (either half of the
+/// Opens a quantised-model device (`cpu-fixed`, `csim:`, `rtl:`, `xrt:`, `serial:`) running `network` (either half of the
 /// quantised model `id`).
 pub fn open_quantized(
     spec: &DeviceSpec,
@@ -195,6 +202,7 @@ pub fn open_quantized(
     Ok(match spec {
         DeviceSpec::CpuFixed => Box::new(CpuFixed::new(network.clone(), &id)),
         DeviceSpec::Csim(path) => Box::new(CsimKernel::open(path, network, &id)?),
+        DeviceSpec::Rtl(project) => Box::new(RtlCore::open(project, network, &id)?),
         DeviceSpec::Xrt(manifest) => Box::new(XrtKernel::open(manifest, network, &id)?),
         DeviceSpec::Serial(rest) => {
             let serial = SerialSpec::parse(rest).map_err(|message| DeviceError {
@@ -222,7 +230,8 @@ pub fn wrong_model(spec: &DeviceSpec, asked: ModelKind) -> Error {
             "device {spec} runs the quantised model (from `baler quantize`): add --fixed, or use cpu-f32 or gpu"
         )),
         ModelKind::Quantized => Error::Mismatch(format!(
-            "device {spec} runs the float model: drop --fixed, or with --fixed use cpu-fixed, csim:<…>, xrt:<…> or serial:<…>"
+            "device {spec} runs the float model: drop --fixed, or with --fixed use cpu-fixed, csim:<…>, rtl:<…>, xrt:<…> \
+             or serial:<…>"
         )),
     }
 }
@@ -238,6 +247,7 @@ mod tests {
             "gpu",
             "cpu-fixed",
             "csim:hls/encoder",
+            "rtl:hls/encoder",
             "xrt:bitstreams/a.json",
             "serial:/dev/ttyUSB0?baud=921600",
             "serial:twin?baud=3000000&flip=1e-4&window=8",

@@ -1,7 +1,7 @@
 //! Batches in flight: a device runs on its own thread behind a queue of `depth` batches (2 = double buffering),
 //! results come back in submission order, and a failure or a silent device is reported for the batch it hit.
 
-use super::{Device, DeviceError, DeviceInfo};
+use super::{Device, DeviceError, DeviceInfo, SimulatedCycles};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -43,6 +43,8 @@ pub struct BatchTiming {
     pub latency_seconds: f64,
     /// Inside the device's `run`.
     pub device_seconds: f64,
+    /// The hardware cycles a simulating device counted for the batch.
+    pub cycles: Option<SimulatedCycles>,
 }
 
 struct Done {
@@ -50,6 +52,7 @@ struct Done {
     frames: usize,
     seconds: f64,
     result: Result<Vec<f64>, DeviceError>,
+    cycles: Option<SimulatedCycles>,
 }
 
 /// A device on its own thread with batches in flight.
@@ -82,6 +85,7 @@ impl DeviceStream {
                     frames: input.len() / inputs,
                     seconds: start.elapsed().as_secs_f64(),
                     result,
+                    cycles: device.cycles(),
                 };
                 let failed = done.result.is_err();
                 if results.send(done).is_err() || failed {
@@ -179,6 +183,7 @@ impl DeviceStream {
         let timing = BatchTiming {
             latency_seconds: submitted.elapsed().as_secs_f64(),
             device_seconds: done.seconds,
+            cycles: done.cycles,
         };
         if done.batch != expected {
             return Err(self.error(format!(

@@ -17,5 +17,6 @@ mod model_ids;
 mod power_meters;
 mod quantize_cli;
 mod reference_models;
+mod rtl_device;
 mod serial_device;
 mod xrt_standin;

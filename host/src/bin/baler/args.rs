@@ -386,6 +386,9 @@ pub struct HlsArgs {
     /// Vitis platform for the kernel's Makefile.
     #[arg(long, default_value = "xilinx_u250_gen3x16_xdma_4_1_202210_1")]
     pub platform: String,
+    /// Widest AXI4-Stream beat (TDATA) of the IP cores in bits: a power of two, 8 to 4096 (AXI DMA: up to 1024).
+    #[arg(long, default_value_t = 512)]
+    pub axis_max_bits: usize,
     /// Prefix of the design names (<name>_encoder, <name>_decoder).
     #[arg(long, default_value = "baler")]
     pub name: String,

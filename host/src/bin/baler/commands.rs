@@ -380,6 +380,7 @@ pub fn hls(args: HlsArgs) -> Result<()> {
         clock_mhz,
         fpga_part,
         platform,
+        axis_max_bits,
         name,
         frames,
         csim,
@@ -400,6 +401,7 @@ pub fn hls(args: HlsArgs) -> Result<()> {
         true => Some(CsimOptions {
             ap_types: baler_hls::ap_types_dir(ap_types.as_deref())?,
             shared_library: true,
+            ap_int_roms: false,
         }),
         false => None,
     };
@@ -414,6 +416,7 @@ pub fn hls(args: HlsArgs) -> Result<()> {
             clock_mhz,
             part: fpga_part,
             platform,
+            axis_max_bits,
             ..HlsConfig::default()
         },
         frames,
