@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from da4ml.codegen import VerilogModel
-from da4ml.trace import FixedVariableArrayInput, comb_trace
+from da4ml.trace import FixedVariableArrayInput, comb_trace, to_pipeline
 
 FORMAT = re.compile(r'ap_(u?)fixed<(-?\d+),(-?\d+)(?:,(\w+))?(?:,(\w+))?(?:,\d+)?>')
 
@@ -128,20 +128,22 @@ def main():
     mismatches = int(np.sum(got.reshape(expected.shape) != expected))
     print(f'da4ml network: {len(expected)} frames, {mismatches} output codes differ from baler reference')
 
-    # the latency cutoff (da4ml's delay units) that gives as many stages as baler's network
-    da4ml_dir, stages, cutoff = out / 'da4ml', None, None
-    for c in [x / 4 for x in range(80, 0, -1)]:
-        model_rtl = VerilogModel(comb, 'da4ml_net', da4ml_dir, latency_cutoff=c, print_latency=False)
-        model_rtl.write()
-        stages = json.load(open(da4ml_dir / 'metadata.json'))['latency']
-        cutoff = c
-        if stages >= latency:
+    # the latency cutoff (da4ml's delay units, whole numbers: fractional ones can stall its pipeliner) that gives
+    # as many stages as baler's network
+    for cutoff in range(64, 0, -1):
+        pipeline = to_pipeline(comb, cutoff, verbose=False)
+        if len(pipeline.solutions) >= latency:
             break
+    stages = len(pipeline.solutions)
+    da4ml_dir = out / 'da4ml'
+    VerilogModel(pipeline, 'da4ml_net', da4ml_dir, print_latency=False).write()
     print(f'da4ml pipeline: {stages} stages at latency cutoff {cutoff} (baler network: {latency})')
 
     rows = []
     sources = sorted(str(p) for p in (da4ml_dir / 'src').glob('*.v') if 'wrapper' not in p.name)
-    sources += sorted(str(p) for p in (da4ml_dir / 'src/static').glob('*.v'))
+    # its table module reads memory files, and this network has no tables
+    tables = any((da4ml_dir / 'src/memfiles').iterdir())
+    sources += sorted(str(p) for p in (da4ml_dir / 'src/static').glob('*.v') if tables or p.name != 'lookup_table.v')
     row = {'design': 'da4ml 0.6.0', 'stages': stages, 'mismatches': mismatches}
     for family in ('xcup', 'xc7'):
         row[family] = synthesize(sources, 'da4ml_net', family, out / 'yosys')

@@ -7,7 +7,7 @@
 use crate::design::{
     Convolution, HlsDesign, LayerDesign, LayerKind, Strategy, legal_reuse_factors, order_free,
 };
-use crate::firmware::{COMPLETE_LIMIT, complete_arrays};
+use crate::partitions::{COMPLETE_LIMIT, complete_arrays};
 use crate::tops::stream_layouts;
 use serde::Serialize;
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod estimate;
 mod firmware;
 mod layers;
+mod partitions;
 pub mod project;
 pub mod rtl;
 mod scripts;

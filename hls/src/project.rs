@@ -142,6 +142,7 @@ pub fn write_project(
     }
     let name = &design.config.name;
     let estimate = estimate(design);
+    let frames_in_flight = estimate.network.latency_cycles / estimate.network.ii.max(1) + 4;
     let description = KernelDescription::of(design);
     let (axis_input, axis_output) = stream_layouts(design);
     let report = Report {
@@ -161,7 +162,10 @@ pub fn write_project(
             format!("firmware/{name}.cpp"),
             firmware::network_source(design),
         ),
-        (format!("firmware/{name}_axis.cpp"), tops::ip_source(design)),
+        (
+            format!("firmware/{name}_axis.cpp"),
+            tops::ip_source(design, frames_in_flight),
+        ),
         (
             format!("firmware/{name}_kernel.cpp"),
             tops::kernel_source(design, &description_json, count),

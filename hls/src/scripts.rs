@@ -92,7 +92,7 @@ exit
         ip = ip_top(d),
         part = d.config.part,
         period = period_ns(d),
-        largest = crate::firmware::complete_arrays(d)
+        largest = crate::partitions::complete_arrays(d)
             .into_iter()
             .map(|(_, values)| values)
             .max()
