@@ -224,8 +224,8 @@ pub struct CompressArgs {
     #[arg(long)]
     pub fixed: bool,
     /// The device that runs the encoder: cpu-f32 or gpu (wgpu feature) for the float model; with --fixed,
-    /// cpu-fixed, csim:<kernel library or HLS project folder> or xrt:<bitstream manifest>, which all write the
-    /// same file [default: cpu-f32, or cpu-fixed with --fixed].
+    /// cpu-fixed, csim:<kernel library or HLS project folder>, rtl:<HLS project folder>, xrt:<bitstream
+    /// manifest> or serial:<port>, which all write the same file [default: cpu-f32, or cpu-fixed with --fixed].
     #[arg(long)]
     pub device: Option<DeviceSpec>,
     /// Precision of the stored latent values: f32, f16 (half the bytes; rounds each value to 11 significant
@@ -497,7 +497,8 @@ pub struct BenchArgs {
     #[arg(short, long)]
     pub out: Option<PathBuf>,
     /// Devices: cpu-f32, gpu (wgpu feature), cpu-fixed, csim:<kernel library or HLS project folder>,
-    /// xrt:<bitstream manifest>, loopback.
+    /// rtl:<HLS project folder> (the Verilog core in Verilator), xrt:<bitstream manifest>, serial:<port>,
+    /// loopback.
     #[arg(
         long,
         value_delimiter = ',',
