@@ -111,32 +111,72 @@ impl Writer<'_> {
         } else {
             self.figures.shift_add_products += 1;
         }
-        // a positive digit first, then one adder per further digit
-        digits.sort_by_key(|&(_, negative)| negative);
+        // a positive digit first, then one adder per further digit, lowest shift first: each adder spans only
+        // the bits above the zeros its shifted term ends in
+        digits.sort_by_key(|&(shift, negative)| (negative, shift));
         let (first, negative) = digits[0];
         let mut sum = if negative {
-            self.add(stem, width, &format!("{width}'d0"), &shifted(first), true)
+            let zero = format!("{width}'d0");
+            self.add(stem, width, (&zero, width), (&shifted(first), first), true)
         } else {
-            shifted(first)
+            (shifted(first), first)
         };
+        digits[1..].sort_by_key(|&(shift, _)| shift);
         for &(shift, negative) in &digits[1..] {
-            sum = self.add(stem, width, &sum, &shifted(shift), negative);
+            sum = self.add(
+                stem,
+                width,
+                (&sum.0, sum.1),
+                (&shifted(shift), shift),
+                negative,
+            );
         }
         self.body
-            .wire_sig(stem, width, frac, &format!("$signed({sum})"))
+            .wire_sig(stem, width, frac, &format!("$signed({})", sum.0))
     }
 
-    /// `a ± b` in `width` bits through the design's adder module; returns the sum's wire.
-    fn add(&mut self, stem: &str, width: u32, a: &str, b: &str, subtract: bool) -> String {
+    /// `a ± b` in `width` bits through the design's adder module, for operands that end in `ta` and `tb` zero
+    /// bits. The low bits below the zeros of the subtrahend (or of either addend) are the other operand's, so the
+    /// adder spans only the bits above them. Returns the sum's wire and its trailing zeros.
+    fn add(
+        &mut self,
+        stem: &str,
+        width: u32,
+        (a, ta): (&str, u32),
+        (b, tb): (&str, u32),
+        subtract: bool,
+    ) -> (String, u32) {
         self.figures.adders += 1;
+        let ((a, ta), (b, tb)) = match !subtract && ta > tb {
+            true => ((b, tb), (a, ta)),
+            false => ((a, ta), (b, tb)),
+        };
+        let split = tb.min(width - 1);
         let name = self.body.fresh(stem);
-        self.body.line(&format!(
-            "wire [{}:0] {name};\n  {}_add #(.W({width}), .SUB({})) {name}_i (.a({a}), .b({b}), .y({name}));",
-            width - 1,
-            self.design,
-            u8::from(subtract)
-        ));
-        name
+        let adder = |a: &str, b: &str, y: &str, w: u32| {
+            format!(
+                "{}_add #(.W({w}), .SUB({})) {name}_i (.a({a}), .b({b}), .y({y}));",
+                self.design,
+                u8::from(subtract)
+            )
+        };
+        if split == 0 {
+            let line = adder(a, b, &name, width);
+            self.body
+                .line(&format!("wire [{}:0] {name};\n  {line}", width - 1));
+        } else {
+            let a = self.body.wire_sig(&format!("{name}_a"), width, 0, a).name;
+            let b = self.body.wire_sig(&format!("{name}_b"), width, 0, b).name;
+            let high = |n: &str| format!("{n}[{}:{split}]", width - 1);
+            let line = adder(&high(&a), &high(&b), &high(&name), width - split);
+            self.body.line(&format!(
+                "wire [{}:0] {name};\n  {line}\n  assign {name}[{}:0] = {a}[{}:0];",
+                width - 1,
+                split - 1,
+                split - 1
+            ));
+        }
+        (name, ta.min(tb))
     }
 
     /// The output code of an accumulator code: result conversion, then the activation.
@@ -262,28 +302,33 @@ pub fn dense_module(
 enum Node {
     /// A signal whose low `width` bits hold the operand: its exact value, known to lie in `range`, or (no
     /// range) its value modulo `2^W` in all `W` bits of the accumulator.
+    /// It ends in `zeros` zero bits.
     Sig {
         name: String,
         width: u32,
         range: Option<(i128, i128)>,
+        zeros: u32,
     },
     /// A constant.
     Const(i128),
 }
 
 impl Node {
-    /// A signal holding a value in `range`: exact in as few bits as hold the range, or modulo `2^W` in `W` bits.
-    fn new(name: String, range: Option<(i128, i128)>, accum_width: u32) -> Node {
+    /// A signal holding a value in `range` that ends in `zeros` zero bits: exact in as few bits as hold the
+    /// range, or modulo `2^W` in `W` bits.
+    fn new(name: String, range: Option<(i128, i128)>, zeros: u32, accum_width: u32) -> Node {
         match range.map(|(lo, hi)| (signed_bits(lo).max(signed_bits(hi)), (lo, hi))) {
             Some((width, range)) if width <= accum_width => Node::Sig {
                 name,
                 width,
                 range: Some(range),
+                zeros,
             },
             _ => Node::Sig {
                 name,
                 width: accum_width,
                 range: None,
+                zeros,
             },
         }
     }
@@ -292,6 +337,14 @@ impl Node {
         match self {
             Node::Sig { range, .. } => *range,
             Node::Const(c) => Some((*c, *c)),
+        }
+    }
+
+    /// How many zero bits it ends in (at most 127).
+    fn zeros(&self) -> u32 {
+        match self {
+            Node::Sig { zeros, .. } => *zeros,
+            Node::Const(c) => c.trailing_zeros().min(127),
         }
     }
 
@@ -333,6 +386,16 @@ fn term_range(l: &LayerDesign, c: i128, product_frac: i32) -> (i128, i128) {
     }
 }
 
+/// The zero bits a product term by the weight code `c` ends in, in the accumulator: the weight's, moved to the
+/// accumulator's scale when the conversion is exact (else none: rounding may set the lowest bit).
+fn term_zeros(c: i128, product_frac: i32, accum: FixedFormat) -> u32 {
+    let up = accum.frac_bits() - product_frac;
+    match up >= 0 {
+        true => (c.trailing_zeros() as i32 + up).min(127) as u32,
+        false => 0,
+    }
+}
+
 /// Wrap-around accumulators: every product registered, then a pairwise adder tree modulo `2^W` with a
 /// register every `levels` levels; the finish counts as one level. Each adder is as wide as the range of its sum
 /// needs, at most `W` bits. Returns the output registers and the latency.
@@ -356,7 +419,8 @@ fn tree(
             }
             let p = w.product(&format!("p{i}_{o}"), x, c, product_frac);
             let term = convert(&mut w.body, &format!("t{i}_{o}"), &p, accum);
-            let leaf = Node::new(term.name, Some(term_range(l, c, product_frac)), width);
+            let range = Some(term_range(l, c, product_frac));
+            let leaf = Node::new(term.name, range, term_zeros(c, product_frac, accum), width);
             leaves.push(register(w, &format!("t{i}_{o}_r"), leaf));
         }
         let bias = start(o);
@@ -414,10 +478,16 @@ fn tree(
 /// A tree operand registered (a constant stays a constant).
 fn register(w: &mut Writer, stem: &str, node: Node) -> Node {
     match node {
-        Node::Sig { name, width, range } => Node::Sig {
+        Node::Sig {
+            name,
+            width,
+            range,
+            zeros,
+        } => Node::Sig {
             name: w.reg_low(stem, &name, width),
             width,
             range,
+            zeros,
         },
         constant => constant,
     }
@@ -432,11 +502,22 @@ fn add(w: &mut Writer, stem: &str, accum_width: u32, a: &Node, b: &Node) -> Node
         .range()
         .zip(b.range())
         .map(|((alo, ahi), (blo, bhi))| (alo + blo, ahi + bhi));
-    let Node::Sig { width, range, .. } = Node::new(String::new(), range, accum_width) else {
+    let Node::Sig { width, range, .. } = Node::new(String::new(), range, 0, accum_width) else {
         unreachable!("Node::new makes a signal")
     };
-    let name = w.add(stem, width, &a.bits(width), &b.bits(width), false);
-    Node::Sig { name, width, range }
+    let (name, zeros) = w.add(
+        stem,
+        width,
+        (&a.bits(width), a.zeros()),
+        (&b.bits(width), b.zeros()),
+        false,
+    );
+    Node::Sig {
+        name,
+        width,
+        range,
+        zeros,
+    }
 }
 
 /// Saturating (order-dependent) accumulators: the inputs in the reference's summation order, `levels`
