@@ -191,7 +191,8 @@ Estimate before synthesis (report.json): {summary}
 - `firmware/{name}.h`, `firmware/{name}.cpp`: types and the network; `firmware/weights/`: exact integer codes
 - `firmware/{name}_axis.cpp`: IP core `{ip}` — AXI4-Stream in and out, `ap_ctrl_none`; a frame of input codes
   arrives in {ib} beat(s) of {il} codes ({ibits}-bit TDATA, code k in bits [k·{iw}, (k+1)·{iw})); the output leaves in
-  {ob} beat(s) of {ol} codes ({obits}-bit TDATA) with TLAST on the frame's last beat
+  {ob} beat(s) of {ol} codes ({obits}-bit TDATA) with TLAST on the frame's last beat; an input packet of another
+  length, or with a TKEEP bit clear, is dropped up to its TLAST and counted in TUSER (32 bits) of every output beat
 - `firmware/{name}_kernel.cpp`: Vitis kernel `{kernel}(in, out, frames)` — m_axi buffers of `{cin}` input codes
   and `{cout}` output codes, frame after frame; `frames` and the buffer addresses in AXI4-Lite registers
 - `tb/{name}_test.cpp`, `tb_data/`: the testbench and its input and expected codes
