@@ -103,9 +103,25 @@ fn formats_and_multiplier_styles_are_bit_exact() {
         ),
         ("odd_auto", &ODD_WIDTHS, Activation::Relu, Multipliers::Auto),
         ("wide_dsp", &WIDE, Activation::Relu, Multipliers::Dsp),
+        ("wide_lut", &WIDE, Activation::Relu, Multipliers::Lut),
     ];
     for (k, (label, formats, activation, multipliers)) in cases.into_iter().enumerate() {
-        let net = random_network(&[7, 12, 6, 3], formats, activation, 1, 40 + k as u64);
+        let mut net = random_network(&[7, 12, 6, 3], formats, activation, 1, 40 + k as u64);
+        if label == "wide_lut" {
+            // the last layer's first output: every weight a negative power of two and no bias, so that every
+            // summand is subtracted and the sum is subtracted from zero at the end; its second: no weights, only
+            // the bias
+            let last = net
+                .layers
+                .last_mut()
+                .and_then(|l| l.fixed.as_mut())
+                .unwrap();
+            for i in 0..6 {
+                last.weights[i * 3] = -(1 << (30 + i));
+                last.weights[i * 3 + 1] = 0;
+            }
+            last.biases[0] = 0;
+        }
         let rtl_config = RtlConfig {
             multipliers,
             levels_per_stage: Some(1 + k % 3),
@@ -179,7 +195,29 @@ fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
 }
 
 #[test]
-fn convolutions_reuse_factors_and_empty_stages_are_refused_by_name() {
+fn reused_multipliers_are_bit_exact_at_one_frame_per_reuse_factor() {
+    // saturating accumulators adding the inputs of each step in the reference's order (R below the inputs)
+    let net = random_network(&[6, 9, 3], &SATURATING, Activation::Relu, 3, 7);
+    let config = HlsConfig {
+        strategy: Strategy::Resource,
+        reuse_factors: vec![3, 3],
+        ..named("reuse_steps")
+    };
+    let (_, rtl) = verilate("reuse_steps", &net, config, RtlConfig::default(), 200);
+    assert_eq!((rtl.ii, rtl.layers[0].multipliers), (3, 18));
+    // R above the inputs: each step one input times a block of outputs; then a fully pipelined layer
+    let net = random_network(&[4, 6, 2], &QUANTIZED, Activation::Relu, 1, 8);
+    let config = HlsConfig {
+        strategy: Strategy::Resource,
+        reuse_factors: vec![12, 1],
+        ..named("reuse_blocks")
+    };
+    let (_, rtl) = verilate("reuse_blocks", &net, config, RtlConfig::default(), 200);
+    assert_eq!((rtl.ii, rtl.layers[0].multipliers), (12, 2));
+}
+
+#[test]
+fn convolutions_and_empty_stages_are_refused_by_name() {
     let conv = LayerSpec::Conv2d {
         in_channels: 1,
         out_channels: 2,
@@ -199,21 +237,6 @@ fn convolutions_reuse_factors_and_empty_stages_are_refused_by_name() {
     );
 
     let net = random_network(&[4, 6, 2], &HLS4ML_DEFAULT, Activation::Relu, 1, 3);
-    let resource = HlsConfig {
-        strategy: Strategy::Resource,
-        reuse_factors: vec![2, 1],
-        ..named("reused")
-    };
-    let design = HlsDesign::new(&net, resource).unwrap();
-    let error = rtl::generate(&design, &RtlConfig::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error
-            .contains("layer 0: reuse factor 2: the Verilog backend builds fully pipelined layers"),
-        "{error}"
-    );
-
     let design = HlsDesign::new(&net, named("zero")).unwrap();
     let zero = RtlConfig {
         levels_per_stage: Some(0),

@@ -1,10 +1,10 @@
-//! One dense layer as a Verilog module, fully pipelined at II = 1: constant-weight products (a multiplier or
-//! a shift-add graph), then a registered pairwise adder tree (wrap-around accumulators) or a chain of
-//! saturating additions in the reference's order, then the result conversion and the activation.
+//! One dense layer as a Verilog module, fully pipelined at II = 1: wrap-around accumulators as one adder graph
+//! (`adder_graph`) or saturating ones as a chain of additions in the reference's order over constant-weight
+//! products (a multiplier or a shift-add graph), then the result conversion and the activation.
 
+use super::adder_graph::accumulate;
 use super::verilog::{
-    Body, Sig, bits_literal, code_width, convert, csd_digits, extended, from_raw, literal,
-    signed_bits,
+    Body, Sig, code_width, convert, csd_digits, extended, from_raw, literal, signed_bits,
 };
 use super::{Multipliers, RtlConfig};
 use crate::design::{LayerDesign, order_free};
@@ -21,6 +21,8 @@ pub struct LayerFigures {
     pub layer: usize,
     /// Cycles from input to registered output.
     pub latency: usize,
+    /// Cycles per frame: the reuse factor (1: fully pipelined).
+    pub reuse_factor: usize,
     /// Adder levels packed into one pipeline stage.
     pub levels_per_stage: usize,
     /// Products written as `*` (DSP candidates).
@@ -29,6 +31,8 @@ pub struct LayerFigures {
     pub shift_add_products: usize,
     /// Products that are one shift (a power of two, or its negative).
     pub shifts: usize,
+    /// Sums of two signed-digit terms computed once and shared by several outputs.
+    pub shared_sums: usize,
     /// Two-input adders in the trees, chains and shift-add graphs.
     pub adders: usize,
     /// Flip-flops in the module.
@@ -45,12 +49,12 @@ pub struct LayerModule {
 
 /// How a constant product is built.
 #[derive(Clone, Copy, PartialEq)]
-enum Style {
+pub(super) enum Style {
     Multiplier,
     ShiftAdd,
 }
 
-fn style(config: &RtlConfig, digits: usize) -> Style {
+pub(super) fn style(config: &RtlConfig, digits: usize) -> Style {
     match config.multipliers {
         Multipliers::Dsp => Style::Multiplier,
         Multipliers::Lut => Style::ShiftAdd,
@@ -59,22 +63,33 @@ fn style(config: &RtlConfig, digits: usize) -> Style {
     }
 }
 
-struct Writer<'a> {
+/// A layer module being written: its body and figures.
+pub(super) struct Writer<'a> {
     /// The design's name: its adder module is `<design>_add`.
     design: &'a str,
-    body: Body,
-    figures: LayerFigures,
-    config: &'a RtlConfig,
+    pub(super) body: Body,
+    pub(super) figures: LayerFigures,
+    pub(super) config: &'a RtlConfig,
 }
 
-impl Writer<'_> {
-    fn reg(&mut self, stem: &str, sig: &Sig) -> Sig {
+impl<'a> Writer<'a> {
+    /// An empty module body for design `design`.
+    pub(super) fn new(design: &'a str, config: &'a RtlConfig, figures: LayerFigures) -> Self {
+        Writer {
+            design,
+            body: Body::default(),
+            figures,
+            config,
+        }
+    }
+
+    pub(super) fn reg(&mut self, stem: &str, sig: &Sig) -> Sig {
         self.figures.register_bits += sig.width as usize;
         self.body.register(stem, sig)
     }
 
     /// The low `width` bits of the signal `name`, registered; returns the register's name.
-    fn reg_low(&mut self, stem: &str, name: &str, width: u32) -> String {
+    pub(super) fn reg_low(&mut self, stem: &str, name: &str, width: u32) -> String {
         self.figures.register_bits += width as usize;
         let reg = self.body.fresh(stem);
         self.body
@@ -83,7 +98,7 @@ impl Writer<'_> {
     }
 
     /// `x · c` exactly, with `frac` fraction bits.
-    fn product(&mut self, stem: &str, x: &Sig, c: i128, frac: i32) -> Sig {
+    pub(super) fn product(&mut self, stem: &str, x: &Sig, c: i128, frac: i32) -> Sig {
         let width = x.width + signed_bits(c);
         if c == 0 {
             return self.body.wire_sig(stem, 1, frac, "1'sb0");
@@ -138,7 +153,7 @@ impl Writer<'_> {
     /// `a ± b` in `width` bits through the design's adder module, for operands that end in `ta` and `tb` zero
     /// bits. The low bits below the zeros of the subtrahend (or of either addend) are the other operand's, so the
     /// adder spans only the bits above them. Returns the sum's wire and its trailing zeros.
-    fn add(
+    pub(super) fn add(
         &mut self,
         stem: &str,
         width: u32,
@@ -180,7 +195,7 @@ impl Writer<'_> {
     }
 
     /// The output code of an accumulator code: result conversion, then the activation.
-    fn finish(&mut self, acc: &Sig, l: &LayerDesign) -> Sig {
+    pub(super) fn finish(&mut self, acc: &Sig, l: &LayerDesign) -> Sig {
         let f = &l.fixed;
         let result = convert(&mut self.body, "res", acc, f.result);
         let Some(out) = f.activation else {
@@ -230,16 +245,16 @@ pub fn dense_module(
         // the estimate's delay per adder level, with 40 % of the period left for routing
         ((0.6 * period_ns / adder_level_ns(f.accum.width, saturating)) as usize).max(1)
     });
-    let mut w = Writer {
-        design: name,
-        body: Body::default(),
-        figures: LayerFigures {
+    let mut w = Writer::new(
+        name,
+        config,
+        LayerFigures {
             layer: k,
             levels_per_stage,
+            reuse_factor: 1,
             ..LayerFigures::default()
         },
-        config,
-    };
+    );
     let inputs: Vec<Sig> = (0..n)
         .map(|i| {
             let bits = format!("x[{}:{}]", (i + 1) * wi - 1, i * wi);
@@ -251,7 +266,7 @@ pub fn dense_module(
     let (outputs, latency) = if saturating {
         chain(&mut w, l, &inputs, product_frac, levels_per_stage, start)
     } else {
-        tree(&mut w, l, &inputs, product_frac, levels_per_stage, start)
+        accumulate(&mut w, l, &inputs, product_frac, levels_per_stage, start)
     };
     w.figures.latency = latency;
     for (o, y) in outputs.iter().enumerate() {
@@ -267,12 +282,13 @@ pub fn dense_module(
         multipliers,
         shift_add_products,
         shifts,
+        shared_sums,
         ..
     } = w.figures;
     let text = format!(
         "// Layer {k}: dense {n}→{m}, {} × {} → accumulator {} → {}{}.\n\
          // Latency {latency} cycles, II 1; {multipliers} multipliers, {shift_add_products} shift-add products, \
-         {shifts} shifts; {levels_per_stage} adder levels per stage.\n\
+         {shifts} shifts, {shared_sums} shared sums; {levels_per_stage} adder levels per stage.\n\
          module {name}_layer{k} (\n  input wire clk,\n  input wire [{}:0] x,\n  output wire [{}:0] y\n);\n{}endmodule\n",
         l.input,
         f.weight,
@@ -297,78 +313,10 @@ pub fn dense_module(
     }
 }
 
-/// An operand of a wrap-around adder tree.
-#[derive(Clone)]
-enum Node {
-    /// A signal whose low `width` bits hold the operand: its exact value, known to lie in `range`, or (no
-    /// range) its value modulo `2^W` in all `W` bits of the accumulator.
-    /// It ends in `zeros` zero bits.
-    Sig {
-        name: String,
-        width: u32,
-        range: Option<(i128, i128)>,
-        zeros: u32,
-    },
-    /// A constant.
-    Const(i128),
-}
-
-impl Node {
-    /// A signal holding a value in `range` that ends in `zeros` zero bits: exact in as few bits as hold the
-    /// range, or modulo `2^W` in `W` bits.
-    fn new(name: String, range: Option<(i128, i128)>, zeros: u32, accum_width: u32) -> Node {
-        match range.map(|(lo, hi)| (signed_bits(lo).max(signed_bits(hi)), (lo, hi))) {
-            Some((width, range)) if width <= accum_width => Node::Sig {
-                name,
-                width,
-                range: Some(range),
-                zeros,
-            },
-            _ => Node::Sig {
-                name,
-                width: accum_width,
-                range: None,
-                zeros,
-            },
-        }
-    }
-
-    fn range(&self) -> Option<(i128, i128)> {
-        match self {
-            Node::Sig { range, .. } => *range,
-            Node::Const(c) => Some((*c, *c)),
-        }
-    }
-
-    /// How many zero bits it ends in (at most 127).
-    fn zeros(&self) -> u32 {
-        match self {
-            Node::Sig { zeros, .. } => *zeros,
-            Node::Const(c) => c.trailing_zeros().min(127),
-        }
-    }
-
-    /// The operand as a `width`-bit expression: its low bits, or its value sign-extended.
-    fn bits(&self, width: u32) -> String {
-        match self {
-            Node::Sig { name, width: w, .. } if *w >= width => format!("{name}[{}:0]", width - 1),
-            Node::Sig { name, width: w, .. } => extended(
-                &Sig {
-                    name: name.clone(),
-                    width: *w,
-                    frac: 0,
-                },
-                width,
-            ),
-            Node::Const(c) => bits_literal(*c as u128, width),
-        }
-    }
-}
-
 /// The values a product term can take in the accumulator: the product's range over every input code, brought to
 /// the accumulator's scale (one more at the top for rounding up), or the accumulator's whole range when that
 /// does not fit it.
-fn term_range(l: &LayerDesign, c: i128, product_frac: i32) -> (i128, i128) {
+pub(super) fn term_range(l: &LayerDesign, c: i128, product_frac: i32) -> (i128, i128) {
     let accum = l.fixed.accum;
     let (a, b) = (l.input.min_code() * c, l.input.max_code() * c);
     let (lo, hi) = (a.min(b), a.max(b));
@@ -388,135 +336,11 @@ fn term_range(l: &LayerDesign, c: i128, product_frac: i32) -> (i128, i128) {
 
 /// The zero bits a product term by the weight code `c` ends in, in the accumulator: the weight's, moved to the
 /// accumulator's scale when the conversion is exact (else none: rounding may set the lowest bit).
-fn term_zeros(c: i128, product_frac: i32, accum: FixedFormat) -> u32 {
+pub(super) fn term_zeros(c: i128, product_frac: i32, accum: FixedFormat) -> u32 {
     let up = accum.frac_bits() - product_frac;
     match up >= 0 {
         true => (c.trailing_zeros() as i32 + up).min(127) as u32,
         false => 0,
-    }
-}
-
-/// Wrap-around accumulators: every product registered, then a pairwise adder tree modulo `2^W` with a
-/// register every `levels` levels; the finish counts as one level. Each adder is as wide as the range of its sum
-/// needs, at most `W` bits. Returns the output registers and the latency.
-fn tree(
-    w: &mut Writer,
-    l: &LayerDesign,
-    inputs: &[Sig],
-    product_frac: i32,
-    levels: usize,
-    start: impl Fn(usize) -> i128,
-) -> (Vec<Sig>, usize) {
-    let accum = l.fixed.accum;
-    let width = accum.width;
-    let mut ops: Vec<Vec<Node>> = Vec::new();
-    for o in 0..l.outputs {
-        let mut leaves = Vec::new();
-        for (i, x) in inputs.iter().enumerate() {
-            let c = l.weight(i, o) as i128;
-            if c == 0 {
-                continue;
-            }
-            let p = w.product(&format!("p{i}_{o}"), x, c, product_frac);
-            let term = convert(&mut w.body, &format!("t{i}_{o}"), &p, accum);
-            let range = Some(term_range(l, c, product_frac));
-            let leaf = Node::new(term.name, range, term_zeros(c, product_frac, accum), width);
-            leaves.push(register(w, &format!("t{i}_{o}_r"), leaf));
-        }
-        let bias = start(o);
-        if bias != 0 || leaves.is_empty() {
-            leaves.push(Node::Const(bias));
-        }
-        ops.push(leaves);
-    }
-    let mut latency = 1;
-    let mut level = 0;
-    while ops.iter().any(|o| o.len() > 1) {
-        if level == levels {
-            for (o, operands) in ops.iter_mut().enumerate() {
-                for op in operands.iter_mut() {
-                    *op = register(w, &format!("s{o}_r"), op.clone());
-                }
-            }
-            latency += 1;
-            level = 0;
-        }
-        for (o, operands) in ops.iter_mut().enumerate() {
-            *operands = operands
-                .chunks(2)
-                .map(|pair| match pair {
-                    [a, b] => add(w, &format!("s{o}"), width, a, b),
-                    [a] => a.clone(),
-                    _ => unreachable!("chunks of two"),
-                })
-                .collect();
-        }
-        level += 1;
-    }
-    if level == levels {
-        for (o, operands) in ops.iter_mut().enumerate() {
-            operands[0] = register(w, &format!("acc{o}_r"), operands[0].clone());
-        }
-        latency += 1;
-    }
-    let outputs = ops
-        .into_iter()
-        .enumerate()
-        .map(|(o, operands)| {
-            let bits = match &operands[0] {
-                Node::Const(c) => bits_literal(accum.to_bits(*c), width),
-                node => node.bits(width),
-            };
-            let acc = from_raw(&mut w.body, &format!("acc{o}"), &bits, accum);
-            let y = w.finish(&acc, l);
-            w.reg(&format!("y{o}_r"), &y)
-        })
-        .collect();
-    (outputs, latency + 1)
-}
-
-/// A tree operand registered (a constant stays a constant).
-fn register(w: &mut Writer, stem: &str, node: Node) -> Node {
-    match node {
-        Node::Sig {
-            name,
-            width,
-            range,
-            zeros,
-        } => Node::Sig {
-            name: w.reg_low(stem, &name, width),
-            width,
-            range,
-            zeros,
-        },
-        constant => constant,
-    }
-}
-
-/// `a + b`: exact in as many bits as the range of the sum needs, else modulo `2^W`; a constant when both are.
-fn add(w: &mut Writer, stem: &str, accum_width: u32, a: &Node, b: &Node) -> Node {
-    if let (Node::Const(x), Node::Const(y)) = (a, b) {
-        return Node::Const(x + y);
-    }
-    let range = a
-        .range()
-        .zip(b.range())
-        .map(|((alo, ahi), (blo, bhi))| (alo + blo, ahi + bhi));
-    let Node::Sig { width, range, .. } = Node::new(String::new(), range, 0, accum_width) else {
-        unreachable!("Node::new makes a signal")
-    };
-    let (name, zeros) = w.add(
-        stem,
-        width,
-        (&a.bits(width), a.zeros()),
-        (&b.bits(width), b.zeros()),
-        false,
-    );
-    Node::Sig {
-        name,
-        width,
-        range,
-        zeros,
     }
 }
 

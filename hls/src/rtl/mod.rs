@@ -2,7 +2,10 @@
 //! layers fully pipelined at II = 1, an AXI4-Stream IP core around them) with a Verilator testbench, into
 //! `<project>/rtl/`; then checked in Verilator and synthesised by yosys (see [`tools`]).
 
+mod adder_graph;
+mod cse;
 mod dense;
+mod reuse;
 mod testbench;
 pub mod tools;
 mod top;
@@ -15,7 +18,7 @@ pub use tools::{
     verilate_netlist,
 };
 
-use crate::design::{HlsDesign, LayerKind, Strategy};
+use crate::design::{HlsDesign, LayerKind};
 use crate::error::HlsError;
 use crate::project::{HlsProject, write_folder};
 use crate::tops::{StreamLayout, stream_layouts};
@@ -84,7 +87,7 @@ pub struct RtlDesign {
     pub simulation: SimulationSources,
 }
 
-/// Writes `design` as Verilog. Dense layers in the latency strategy only.
+/// Writes `design` as Verilog: dense layers, fully pipelined or time-multiplexed by their reuse factor.
 pub fn generate(design: &HlsDesign, config: &RtlConfig) -> Result<RtlDesign, HlsError> {
     if config.levels_per_stage == Some(0) {
         return Err(HlsError::Config(
@@ -114,29 +117,25 @@ pub fn generate(design: &HlsDesign, config: &RtlConfig) -> Result<RtlDesign, Hls
                     .into(),
             });
         }
-        if l.strategy == Strategy::Resource && l.reuse_factor > 1 {
-            return Err(HlsError::Layer {
-                layer: l.layer,
-                message: format!(
-                    "reuse factor {}: the Verilog backend builds fully pipelined layers (the latency strategy, \
-                     II = 1) only; use --strategy latency, or the HLS project for reused multipliers",
-                    l.reuse_factor
-                ),
-            });
-        }
-        let module = dense::dense_module(name, k + 1, l, config, period_ns);
+        let module = match l.steps() {
+            1 => dense::dense_module(name, k + 1, l, config, period_ns),
+            _ => reuse::reuse_module(name, k + 1, l, config),
+        };
         text.push_str(&module.text);
         text.push('\n');
         layers.push(module.figures);
     }
     let latencies: Vec<usize> = layers.iter().map(|l| l.latency).collect();
     let network_latency = latencies.iter().sum();
+    let reuse = layers.iter().map(|l| l.reuse_factor).max().unwrap_or(1);
     let (axis_input, axis_output) = stream_layouts(design);
-    text.push_str(&top::network_module(design, &latencies));
+    text.push_str(&top::network_module(design, &layers));
     text.push('\n');
+    let ii = axis_input.beats.max(axis_output.beats).max(reuse);
     text.push_str(&top::axis_module(
         design,
         network_latency,
+        ii,
         &axis_input,
         &axis_output,
     ));
@@ -146,7 +145,7 @@ pub fn generate(design: &HlsDesign, config: &RtlConfig) -> Result<RtlDesign, Hls
         network: format!("{name}_network"),
         network_latency,
         core_latency: network_latency + 2,
-        ii: axis_input.beats.max(axis_output.beats),
+        ii,
         fifo_depth: top::fifo_depth(network_latency),
         axis_input,
         axis_output,
@@ -283,7 +282,8 @@ impl RtlReport {
         let sum = |f: fn(&LayerFigures) -> usize| d.layers.iter().map(f).sum::<usize>();
         let mut out = format!(
             "{}: Verilog (rtl/): latency {} cycles through the IP core ({} through the network), II {}, \
-             {}-frame output FIFO; {} multipliers, {} shift-add products, {} shifts, {} adders, {} register bits\n",
+             {}-frame output FIFO; {} multipliers, {} shift-add products, {} shifts, {} shared sums, {} adders, \
+             {} register bits\n",
             d.top,
             d.core_latency,
             d.network_latency,
@@ -292,6 +292,7 @@ impl RtlReport {
             sum(|l| l.multipliers),
             sum(|l| l.shift_add_products),
             sum(|l| l.shifts),
+            sum(|l| l.shared_sums),
             sum(|l| l.adders),
             sum(|l| l.register_bits),
         );

@@ -2,6 +2,7 @@
 //! and the AXI4-Stream IP core around it (frames in beats laid out as `baler hls` lays them out, TLAST and
 //! TKEEP checked with a count of bad frames, back-pressure through an output FIFO the input may never overrun).
 
+use super::dense::LayerFigures;
 use crate::design::HlsDesign;
 use crate::tops::StreamLayout;
 use std::fmt::Write;
@@ -11,39 +12,49 @@ pub fn clog2(n: usize) -> usize {
     (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1) as usize
 }
 
-/// `<name>_network`: the layers in a row and the valid pipe of `latency` cycles.
-pub fn network_module(d: &HlsDesign, latencies: &[usize]) -> String {
+/// `<name>_network`: the layers in a row and the valid pipe through them; a layer with a reuse factor starts a
+/// frame when the valid bit reaches it.
+pub fn network_module(d: &HlsDesign, layers: &[LayerFigures]) -> String {
     let name = &d.config.name;
-    let latency: usize = latencies.iter().sum();
+    let latency: usize = layers.iter().map(|l| l.latency).sum();
+    let ii = layers.iter().map(|l| l.reuse_factor).max().unwrap_or(1);
     let (wi, wo) = (d.input.width as usize, d.output().width as usize);
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "// {name}: {} dense layers, II 1, latency {latency} cycles. The data path has no reset and no enable;\n\
-         // a valid bit travels beside it.\n\
+        "// {name}: {} dense layers, a frame every {ii} cycle(s), latency {latency} cycles. The data path has no\n\
+         // reset and no enable; a valid bit travels beside it.\n\
          module {name}_network (\n  input wire clk,\n  input wire rst_n,\n  input wire in_valid,\n  \
-         input wire [{}:0] in_codes,\n  output wire out_valid,\n  output wire [{}:0] out_codes\n);",
+         input wire [{}:0] in_codes,\n  output wire out_valid,\n  output wire [{}:0] out_codes\n);\n  \
+         reg [{}:0] valid_pipe;\n  always @(posedge clk)\n    \
+         valid_pipe <= rst_n ? {{valid_pipe[{}:0], in_valid}} : {latency}'d0;",
         d.layers.len(),
         d.inputs * wi - 1,
-        d.outputs() * wo - 1
+        d.outputs() * wo - 1,
+        latency - 1,
+        latency - 2,
     );
     let mut previous = "in_codes".to_string();
-    for (k, l) in d.layers.iter().enumerate() {
-        let k = k + 1;
+    let mut offset = 0;
+    for (l, figures) in d.layers.iter().zip(layers) {
+        let k = figures.layer;
+        let start = match (figures.reuse_factor, offset) {
+            (1, _) => String::new(),
+            (_, 0) => ".start(in_valid), ".into(),
+            (_, o) => format!(".start(valid_pipe[{}]), ", o - 1),
+        };
         let _ = writeln!(
             t,
-            "  wire [{}:0] h{k};\n  {name}_layer{k} layer{k} (.clk(clk), .x({previous}), .y(h{k}));",
+            "  wire [{}:0] h{k};\n  {name}_layer{k} layer{k} (.clk(clk), {start}.x({previous}), .y(h{k}));",
             l.outputs * l.output().width as usize - 1
         );
         previous = format!("h{k}");
+        offset += figures.latency;
     }
     let _ = writeln!(
         t,
-        "  assign out_codes = {previous};\n  reg [{top}:0] valid_pipe;\n  always @(posedge clk)\n    \
-         valid_pipe <= rst_n ? {{valid_pipe[{}:0], in_valid}} : {latency}'d0;\n  \
-         assign out_valid = valid_pipe[{top}];\nendmodule",
-        latency - 2,
-        top = latency - 1
+        "  assign out_codes = {previous};\n  assign out_valid = valid_pipe[{}];\nendmodule",
+        latency - 1
     );
     t
 }
@@ -58,6 +69,7 @@ pub fn fifo_depth(latency: usize) -> usize {
 pub fn axis_module(
     d: &HlsDesign,
     latency: usize,
+    ii: usize,
     input: &StreamLayout,
     output: &StreamLayout,
 ) -> String {
@@ -85,7 +97,7 @@ pub fn axis_module(
         output.lanes,
         d.output(),
         latency + 2,
-        ib.max(ob)
+        ii
     );
     let _ = writeln!(
         t,
@@ -99,11 +111,25 @@ pub fn axis_module(
         obits - 1,
         obits / 8 - 1
     );
+    // pacing: a frame's last beat is taken no sooner than `ii` cycles after the previous frame's (the reuse factor)
+    let gw = clog2(ii);
+    match ii > ib {
+        true => {
+            let _ = writeln!(
+                t,
+                "  reg [{}:0] gap;  // cycles since the last frame was taken, up to {}\n  wire paced = gap == {gw}'d{};",
+                gw - 1,
+                ii - 1,
+                ii - 1
+            );
+        }
+        false => t.push_str("  wire paced = 1'b1;\n"),
+    }
     // input: beats gathered into a frame, framing checked
     let _ = writeln!(
         t,
         "  reg [{}:0] in_beat;\n  reg skipping;\n  reg [{}:0] pending;  // frames in the network or the FIFO\n  \
-         wire last_beat = in_beat == {bw}'d{};\n  wire credit = pending < {pw}'d{depth};\n  \
+         wire last_beat = in_beat == {bw}'d{};\n  wire credit = (pending < {pw}'d{depth}) & paced;\n  \
          assign s_axis_tready = skipping | ~last_beat | credit;\n  \
          wire take = s_axis_tvalid & s_axis_tready & ~skipping;\n  \
          wire bad = take & ((s_axis_tlast != last_beat) | ~&s_axis_tkeep);\n  \
@@ -118,6 +144,14 @@ pub fn axis_module(
         pw - 1,
         ib - 1
     );
+    if ii > ib {
+        let _ = writeln!(
+            t,
+            "  always @(posedge aclk)\n    if (!aresetn) gap <= {gw}'d{};\n    else if (frame_done) gap <= {gw}'d0;\n    \
+             else if (!paced) gap <= gap + {gw}'d1;",
+            ii - 1
+        );
+    }
     let mut frame = vec!["s_axis_tdata".to_string()];
     for j in (0..ib - 1).rev() {
         let _ = writeln!(

@@ -213,19 +213,11 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     );
     assert_eq!(std::fs::read(&report).unwrap(), report_before);
     fails(tmp.path(), &hls(&["--clock-mhz=-5"]), "clock -5 MHz");
-    // the Verilog backend builds fully pipelined layers; the refusal names the layer and writes nothing
+    // an empty pipeline stage is refused by name, writing nothing
     fails(
         tmp.path(),
-        &hls(&[
-            "--rtl",
-            "--network",
-            "encoder",
-            "--strategy",
-            "resource",
-            "--reuse-factor",
-            "3,20,10,250",
-        ]),
-        "encoder: layer 0: reuse factor 3: the Verilog backend builds fully pipelined layers",
+        &hls(&["--rtl", "--network", "encoder", "--levels-per-stage", "0"]),
+        "adder levels per stage must be at least 1",
     );
     assert_eq!(std::fs::read(&report).unwrap(), report_before);
     common::refused_usage(
@@ -259,6 +251,25 @@ fn hls_writes_and_simulates_encoder_and_decoder() {
     assert_eq!(design["layers"].as_array().unwrap().len(), 4);
     assert_eq!(design["ii"], 1);
     assert!(report["rtl"]["verilator"].is_null());
+    // time-multiplexed: a frame every 250 cycles, the last layer's reuse factor
+    ok(
+        tmp.path(),
+        &hls(&[
+            "--network",
+            "encoder",
+            "--frames",
+            "20",
+            "--rtl",
+            "--strategy",
+            "resource",
+            "--reuse-factor",
+            "3,20,10,250",
+        ]),
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("encoder/report.json")).unwrap()).unwrap();
+    assert_eq!(report["rtl"]["design"]["ii"], 250);
+    assert_eq!(report["rtl"]["design"]["layers"][3]["multipliers"], 1);
     // a model folder with the float model only
     let float_only = tmp.path().join("float-only");
     std::fs::create_dir(&float_only).unwrap();
