@@ -7,7 +7,6 @@ use super::dense::{Style, Writer, style, term_range, term_zeros};
 use super::verilog::{Sig, bits_literal, convert, csd_digits, from_raw, signed_bits};
 use crate::design::LayerDesign;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// A signal of the graph, or a constant.
 struct Value {
@@ -319,30 +318,37 @@ pub fn accumulate(
     (outputs, last as usize + 1)
 }
 
-/// Output `o`'s summands added up, earliest first. The root is not negative: when every summand was, it is
-/// subtracted from zero at the end.
-fn tree(g: &mut Graph, o: usize, ops: Vec<Operand>) -> Operand {
+/// Output `o`'s summands added up, earliest first: the summands ready at the same level in pairs of like low
+/// zero bits (so each adder spans few bits), an odd one out waiting for the next level. The root is not
+/// negative: when every summand was, it is subtracted from zero at the end.
+fn tree(g: &mut Graph, o: usize, mut pending: Vec<Operand>) -> Operand {
     let stem = format!("s{o}");
-    let mut heap = BinaryHeap::new();
-    let mut slots: Vec<Option<Operand>> = Vec::new();
-    for op in ops {
-        heap.push(Reverse((op.time, slots.len())));
-        slots.push(Some(op));
+    let zeros = |g: &Graph, op: &Operand| g.values[op.value].zeros.saturating_add(op.shift);
+    while pending.len() > 1 {
+        let t = pending.iter().map(|op| op.time).min().expect("two left");
+        let (mut ready, later): (Vec<Operand>, Vec<Operand>) =
+            pending.into_iter().partition(|op| op.time == t);
+        pending = later;
+        if ready.len() == 1 {
+            // alone at its level: joins the earliest of the rest
+            let next = (0..pending.len())
+                .min_by_key(|&k| pending[k].time)
+                .expect("two left");
+            let b = pending.swap_remove(next);
+            let a = ready.pop().expect("one ready");
+            pending.push(combine(g, &stem, a, b));
+            continue;
+        }
+        ready.sort_by_key(|op| Reverse(zeros(g, op)));
+        if ready.len() % 2 == 1 {
+            pending.push(ready.pop().expect("an odd one"));
+        }
+        let mut ready = ready.into_iter();
+        while let (Some(a), Some(b)) = (ready.next(), ready.next()) {
+            pending.push(combine(g, &stem, a, b));
+        }
     }
-    while heap.len() > 1 {
-        let (Some(Reverse((_, i))), Some(Reverse((_, j)))) = (heap.pop(), heap.pop()) else {
-            unreachable!("two left")
-        };
-        let a = slots[i].take().expect("each summand once");
-        let b = slots[j].take().expect("each summand once");
-        let sum = combine(g, &stem, a, b);
-        heap.push(Reverse((sum.time, slots.len())));
-        slots.push(Some(sum));
-    }
-    let Some(Reverse((_, r))) = heap.pop() else {
-        unreachable!("an output has a summand")
-    };
-    let root = slots[r].take().expect("the root once");
+    let root = pending.pop().expect("an output has a summand");
     if !root.negative {
         return root;
     }

@@ -61,7 +61,7 @@ fn key(p: Term, q: Term) -> Option<Key> {
 /// Pair counts of every pattern, with a max-heap over them that tolerates stale entries.
 struct Counts {
     count: HashMap<Key, u32>,
-    heap: BinaryHeap<(u32, Reverse<Key>)>,
+    heap: BinaryHeap<(u32, Reverse<(u32, Key)>)>,
 }
 
 impl Counts {
@@ -69,7 +69,7 @@ impl Counts {
         let c = self.count.entry(k).or_default();
         *c = if up { *c + 1 } else { c.saturating_sub(1) };
         if *c >= 2 {
-            self.heap.push((*c, Reverse(k)));
+            self.heap.push((*c, Reverse((k.2, k))));
         }
         // stale entries outnumbering live ones: rebuild
         if self.heap.len() > 4 * self.count.len() + 1024 {
@@ -78,14 +78,14 @@ impl Counts {
                 .count
                 .iter()
                 .filter(|(_, c)| **c >= 2)
-                .map(|(k, c)| (*c, Reverse(*k)))
+                .map(|(k, c)| (*c, Reverse((k.2, *k))))
                 .collect();
         }
     }
 
     /// The pattern in the most pairs, with its count.
     fn best(&mut self, banned: &HashSet<Key>) -> Option<(Key, u32)> {
-        while let Some((c, Reverse(k))) = self.heap.pop() {
+        while let Some((c, Reverse((_, k)))) = self.heap.pop() {
             if self.count.get(&k) == Some(&c) && !banned.contains(&k) {
                 return Some((k, c));
             }
@@ -123,7 +123,7 @@ pub fn share(inputs: usize, outputs: Vec<Vec<Term>>, capacity: &[u128]) -> Shari
         .count
         .iter()
         .filter(|(_, c)| **c >= 2)
-        .map(|(k, c)| (*c, Reverse(*k)))
+        .map(|(k, c)| (*c, Reverse((k.2, *k))))
         .collect();
     let mut banned = HashSet::new();
     while let Some((k, _)) = counts.best(&banned) {
