@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The Verilog backend judged by the open RTL tools, as figures (a benchmark, not a test): the fpga-small encoder
 # (9-32-16-5, trained and quantised here for a few epochs: its hardware, not its accuracy, is the point) in each
-# multiplier style, built by Verilator and run bit-exact on the data's first 1,000 rows (latency and II counted),
-# synthesised by yosys for xcup and xc7, and its xc7 netlist simulated gate by gate; then the jet encoder
-# (9-200-100-50-5) in Verilator on 10,000 rows. With JET_SYNTH=1, also yosys on the jet encoder (an hour at most).
+# multiplier style and time-multiplexed (reuse factors 9, 32, 16), built by Verilator and run bit-exact on the data's
+# first 1,000 rows (latency and II counted), synthesised by yosys for xcup and xc7, and its xc7 netlist simulated
+# gate by gate; then the jet encoder (9-200-100-50-5) in Verilator on 10,000 rows. With JET_SYNTH=1, also yosys on the jet encoder (an hour at most).
 # Usage: bash scripts/rtl_bench.sh [OUT]    (needs verilator and yosys, as the test command installs them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,12 @@ for style in auto dsp lut; do
         --synth xcup,xc7 --gate-level -o "$out/small-$style" 2>/dev/null | grep -E "^(network|IP core|baler_encoder_axis|Verilator|gate level|yosys|  timing)"
     echo "($(( $(date +%s) - start )) s in all)"
 done
+
+echo "== fpga-small encoder, time-multiplexed: --strategy resource --reuse-factor 9,32,16"
+start=$(date +%s)
+$baler hls -m "$small/model" -i $data --network encoder --rtl --strategy resource --reuse-factor 9,32,16 --verilate \
+    --synth xcup,xc7 --gate-level -o "$out/small-reuse" 2>/dev/null | grep -E "^(network|IP core|baler_encoder_axis|Verilator|gate level|yosys|  timing)"
+echo "($(( $(date +%s) - start )) s in all)"
 
 echo "== jet encoder, 10,000 rows, --multipliers auto"
 $baler hls -m models/jets-baler-9to5 -i $data --network encoder --frames 10000 --rtl --verilate -o "$out/jet" \

@@ -146,7 +146,7 @@ pub fn generate(design: &HlsDesign, config: &RtlConfig) -> Result<RtlDesign, Hls
         network_latency,
         core_latency: network_latency + 2,
         ii,
-        fifo_depth: top::fifo_depth(network_latency),
+        fifo_depth: top::fifo_depth(network_latency, ii, axis_output.beats),
         axis_input,
         axis_output,
         layers,

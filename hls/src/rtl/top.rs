@@ -59,10 +59,11 @@ pub fn network_module(d: &HlsDesign, layers: &[LayerFigures]) -> String {
     t
 }
 
-/// Output FIFO depth for a network of `latency` cycles: every frame accepted while the oldest waits for the
-/// sink has a place, so frames flow at one a cycle when the sink is ready.
-pub fn fifo_depth(latency: usize) -> usize {
-    (latency + 3).next_power_of_two()
+/// Output FIFO depth for a network of `latency` cycles taking a frame every `ii` cycles, `output_beats` beats out:
+/// every frame accepted while the oldest waits for the sink has a place, so frames flow at one every `ii` cycles
+/// when the sink is ready.
+pub fn fifo_depth(latency: usize, ii: usize, output_beats: usize) -> usize {
+    (latency + 2 + output_beats).div_ceil(ii).next_power_of_two()
 }
 
 /// `<name>_axis`: the IP core.
@@ -77,7 +78,7 @@ pub fn axis_module(
     let (wi, wo) = (d.input.width as usize, d.output().width as usize);
     let (ib, ibits) = (input.beats, input.bits);
     let (ob, obits) = (output.beats, output.bits);
-    let depth = fifo_depth(latency);
+    let depth = fifo_depth(latency, ii, ob);
     let aw = clog2(depth);
     let pw = clog2(depth + 1);
     let bw = clog2(ib);
