@@ -194,6 +194,35 @@ impl<'a> Writer<'a> {
         (name, ta.min(tb))
     }
 
+    /// `acc + term` (codes of the accumulator `accum`), fitted to it with its overflow mode: one step of the
+    /// reference's `mac`.
+    pub(super) fn add_fitted(
+        &mut self,
+        stem: &str,
+        acc: &Sig,
+        term: &Sig,
+        accum: FixedFormat,
+    ) -> Sig {
+        self.figures.adders += 1;
+        let width = acc.width.max(term.width) + 1;
+        let expr = format!("{} + {}", extended(acc, width), extended(term, width));
+        let sum = self
+            .body
+            .wire_sig(&format!("{stem}_sum"), width, acc.frac, &expr);
+        convert(&mut self.body, stem, &sum, accum)
+    }
+
+    /// The output codes of the accumulators `accs`, finished and registered.
+    pub(super) fn finish_all(&mut self, accs: &[Sig], l: &LayerDesign) -> Vec<Sig> {
+        accs.iter()
+            .enumerate()
+            .map(|(o, acc)| {
+                let y = self.finish(acc, l);
+                self.reg(&format!("y{o}_r"), &y)
+            })
+            .collect()
+    }
+
     /// The output code of an accumulator code: result conversion, then the activation.
     pub(super) fn finish(&mut self, acc: &Sig, l: &LayerDesign) -> Sig {
         let f = &l.fixed;
@@ -401,29 +430,16 @@ fn chain(
         terms = next_terms;
     }
     add_group(w, &mut accs, &terms, accum);
-    let outputs = accs
-        .iter()
-        .enumerate()
-        .map(|(o, acc)| {
-            let y = w.finish(acc, l);
-            w.reg(&format!("y{o}_r"), &y)
-        })
-        .collect();
-    (outputs, groups.len() + 2)
+    (w.finish_all(&accs, l), groups.len() + 2)
 }
 
 /// Adds each output's registered terms to its accumulator in order, fitting after every addition, and
 /// registers the accumulators.
 fn add_group(w: &mut Writer, accs: &mut [Sig], terms: &[Vec<Sig>], accum: FixedFormat) {
     for (o, (acc, ts)) in accs.iter_mut().zip(terms).enumerate() {
-        let mut a = acc.clone();
-        for t in ts {
-            w.figures.adders += 1;
-            let width = a.width.max(t.width) + 1;
-            let expr = format!("{} + {}", extended(&a, width), extended(t, width));
-            let sum = w.body.wire_sig(&format!("sum{o}"), width, a.frac, &expr);
-            a = convert(&mut w.body, &format!("acc{o}"), &sum, accum);
-        }
+        let a = ts.iter().fold(acc.clone(), |a, t| {
+            w.add_fitted(&format!("acc{o}"), &a, t, accum)
+        });
         *acc = w.reg(&format!("acc{o}_r"), &a);
     }
 }

@@ -105,9 +105,8 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
     }
     // the step at each later stage of the pipeline, valid while `busy` was
     w.body.line(&format!(
-        "reg [{s}:0] step_1, step_2, step_3;\n  reg busy_1, busy_2, busy_3;\n  always @(posedge clk) begin\n    \
-         step_1 <= step;\n    step_2 <= step_1;\n    step_3 <= step_2;\n    busy_1 <= busy;\n    \
-         busy_2 <= busy_1;\n    busy_3 <= busy_2;\n  end\n  \
+        "reg [{s}:0] step_1, step_2;\n  reg busy_1, busy_2;\n  always @(posedge clk) begin\n    \
+         step_1 <= step;\n    step_2 <= step_1;\n    busy_1 <= busy;\n    busy_2 <= busy_1;\n  end\n  \
          wire first_2 = busy_2 & ({});",
         (0..rf)
             .step_by(n)
@@ -116,7 +115,7 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
             .join(" | "),
         s = sw - 1
     ));
-    w.figures.register_bits += 3 * (sw as usize + 1);
+    w.figures.register_bits += 2 * (sw as usize + 1);
     let accum = f.accum;
     let start = |o: usize| accum.convert(f.bias.exact(f.biases[o] as i128));
     let cw = code_width(accum);
@@ -154,15 +153,7 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
             ));
         }
         // step 4: the finish of the last step's sums, registered
-        let outputs = accs
-            .iter()
-            .enumerate()
-            .map(|(o, acc)| {
-                let y = w.finish(acc, l);
-                w.reg(&format!("y{o}_r"), &y)
-            })
-            .collect();
-        (outputs, rf + 4)
+        (w.finish_all(&accs, l), rf + 4)
     } else {
         // step 3: each lane adds its product to its block's sum, from the bias at the block's first input
         let block = count;
@@ -202,6 +193,12 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
             ));
         }
         // step 4: each block's sums kept once its last input is in, then all finished together
+        w.body.line(&format!(
+            "reg [{}:0] step_3;\n  reg busy_3;\n  always @(posedge clk) begin\n    step_3 <= step_2;\n    \
+             busy_3 <= busy_2;\n  end",
+            sw - 1
+        ));
+        w.figures.register_bits += sw as usize + 1;
         let mut accs = Vec::new();
         for o in 0..m {
             let (b, j) = (o / block, o % block);
@@ -219,15 +216,7 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
                 frac: accum.frac_bits(),
             });
         }
-        let outputs = accs
-            .iter()
-            .enumerate()
-            .map(|(o, acc)| {
-                let y = w.finish(acc, l);
-                w.reg(&format!("y{o}_r"), &y)
-            })
-            .collect();
-        (outputs, rf + 5)
+        (w.finish_all(&accs, l), rf + 5)
     };
     let outputs: Vec<Sig> = outputs;
     w.figures.latency = latency;
@@ -287,16 +276,8 @@ fn select(
 /// `base` plus each of `terms` (products) in order, each product first converted to the accumulator and every
 /// sum fitted to it, as the reference's `mac` does.
 fn add_in_order(w: &mut Writer, stem: &str, base: &Sig, terms: &[Sig], accum: FixedFormat) -> Sig {
-    let mut a = base.clone();
-    for (t, p) in terms.iter().enumerate() {
+    terms.iter().enumerate().fold(base.clone(), |a, (t, p)| {
         let term = convert(&mut w.body, &format!("{stem}_t{t}"), p, accum);
-        w.figures.adders += 1;
-        let width = a.width.max(term.width) + 1;
-        let expr = format!("{} + {}", extended(&a, width), extended(&term, width));
-        let sum = w
-            .body
-            .wire_sig(&format!("{stem}_s{t}"), width, a.frac, &expr);
-        a = convert(&mut w.body, stem, &sum, accum);
-    }
-    a
+        w.add_fitted(stem, &a, &term, accum)
+    })
 }

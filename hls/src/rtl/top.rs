@@ -63,7 +63,9 @@ pub fn network_module(d: &HlsDesign, layers: &[LayerFigures]) -> String {
 /// every frame accepted while the oldest waits for the sink has a place, so frames flow at one every `ii` cycles
 /// when the sink is ready.
 pub fn fifo_depth(latency: usize, ii: usize, output_beats: usize) -> usize {
-    (latency + 2 + output_beats).div_ceil(ii).next_power_of_two()
+    (latency + 2 + output_beats)
+        .div_ceil(ii)
+        .next_power_of_two()
 }
 
 /// `<name>_axis`: the IP core.
