@@ -25,8 +25,9 @@ done
 
 echo "== fpga-small encoder, time-multiplexed: --strategy resource --reuse-factor 9,32,16"
 start=$(date +%s)
+# (its xc7 netlist does not pass the gate-level check yet, docs/rtl.md: the failure is printed, the script goes on)
 $baler hls -m "$small/model" -i $data --network encoder --rtl --strategy resource --reuse-factor 9,32,16 --verilate \
-    --synth xcup,xc7 --gate-level -o "$out/small-reuse" 2>/dev/null | grep -E "^(network|IP core|baler_encoder_axis|Verilator|gate level|yosys|  timing)"
+    --synth xcup,xc7 --gate-level -o "$out/small-reuse" 2>&1 | grep -E "^(network|IP core|baler_encoder_axis|Verilator|gate level|yosys|  timing|error|RESULT)" || true
 echo "($(( $(date +%s) - start )) s in all)"
 
 echo "== jet encoder, 10,000 rows, --multipliers auto"

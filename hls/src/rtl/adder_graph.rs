@@ -178,7 +178,8 @@ pub fn accumulate(
 ) -> (Vec<Sig>, usize) {
     let accum = l.fixed.accum;
     let (n, m) = (l.inputs, l.outputs);
-    let levels = levels as u32;
+    // no tree is 64 levels deep: more levels per stage change nothing, and keep the depth budgets in range
+    let levels = levels.min(64) as u32;
     // a product needs no rounding when the accumulator has as many fraction bits: then its signed digits are
     // summands of their own, shared across outputs
     let up = accum.frac_bits() - product_frac;
@@ -255,7 +256,7 @@ pub fn accumulate(
         .map(|o| (depth(digit_terms[o].len() as u128 + fixed[o]) + 1).div_ceil(levels))
         .max()
         .unwrap_or(1);
-    let budget = 1u128 << (stages * levels - 1);
+    let budget = 1u128.checked_shl(stages * levels - 1).unwrap_or(u128::MAX);
     let capacity: Vec<u128> = fixed.iter().map(|f| budget.saturating_sub(*f)).collect();
     let sharing = cse::share(n, digit_terms, &capacity);
     for (k, sum) in sharing.sums.iter().enumerate() {
