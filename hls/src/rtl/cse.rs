@@ -129,6 +129,11 @@ pub fn share(inputs: usize, outputs: Vec<Vec<Term>>, capacity: &[u128]) -> Shari
     while let Some((k, _)) = counts.best(&banned) {
         let (a, b, shift, subtract) = k;
         let depth = s.depth[a].max(s.depth[b]) + 1;
+        if depth >= 127 {
+            // no budget is that deep
+            banned.insert(k);
+            continue;
+        }
         // what one replacement adds to an output's Kraft sum
         let growth = (1u128 << depth) - (1u128 << s.depth[a]) - (1u128 << s.depth[b]);
         let mut found: Vec<(usize, Term, Term)> = Vec::new();
