@@ -4,9 +4,6 @@
 # throughout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# CI builds everything once from a fresh clone: incremental compilation's bookkeeping, and the 256 codegen units per
-# crate that come with it (16 without), only cost CPU time there
-export CARGO_INCREMENTAL=0
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add thumbv7em-none-eabihf riscv32imac-unknown-none-elf
