@@ -212,6 +212,19 @@ impl<'a> Writer<'a> {
         convert(&mut self.body, stem, &sum, accum)
     }
 
+    /// `y`, the module's output port: each of `outputs`' low `width` bits in turn.
+    pub(super) fn assign_outputs(&mut self, outputs: &[Sig], width: usize) {
+        for (o, y) in outputs.iter().enumerate() {
+            self.body.line(&format!(
+                "assign y[{}:{}] = {}[{}:0];",
+                (o + 1) * width - 1,
+                o * width,
+                y.name,
+                width - 1
+            ));
+        }
+    }
+
     /// The output codes of the accumulators `accs`, finished and registered.
     pub(super) fn finish_all(&mut self, accs: &[Sig], l: &LayerDesign) -> Vec<Sig> {
         accs.iter()
@@ -298,15 +311,7 @@ pub fn dense_module(
         accumulate(&mut w, l, &inputs, product_frac, levels_per_stage, start)
     };
     w.figures.latency = latency;
-    for (o, y) in outputs.iter().enumerate() {
-        w.body.line(&format!(
-            "assign y[{}:{}] = {}[{}:0];",
-            (o + 1) * wo - 1,
-            o * wo,
-            y.name,
-            wo - 1
-        ));
-    }
+    w.assign_outputs(&outputs, wo);
     let LayerFigures {
         multipliers,
         shift_add_products,

@@ -122,15 +122,7 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
     let (outputs, latency) = if rf <= n {
         // step 3: every output adds its n/R products of the step, in order, to its accumulator
         let accs: Vec<Sig> = (0..m)
-            .map(|o| {
-                let acc = w.body.fresh(&format!("acc{o}"));
-                w.figures.register_bits += cw as usize;
-                Sig {
-                    name: acc,
-                    width: cw,
-                    frac: accum.frac_bits(),
-                }
-            })
+            .map(|o| accumulator(&mut w, &format!("acc{o}"), accum))
             .collect();
         for (o, acc) in accs.iter().enumerate() {
             let base = w.body.wire_sig(
@@ -158,15 +150,7 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
         // step 3: each lane adds its product to its block's sum, from the bias at the block's first input
         let block = count;
         let sums: Vec<Sig> = (0..block)
-            .map(|j| {
-                let s = w.body.fresh(&format!("sum{j}"));
-                w.figures.register_bits += cw as usize;
-                Sig {
-                    name: s,
-                    width: cw,
-                    frac: accum.frac_bits(),
-                }
-            })
+            .map(|j| accumulator(&mut w, &format!("sum{j}"), accum))
             .collect();
         for (j, sum) in sums.iter().enumerate() {
             let biases: Vec<String> = (0..rf)
@@ -218,17 +202,8 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
         }
         (w.finish_all(&accs, l), rf + 5)
     };
-    let outputs: Vec<Sig> = outputs;
     w.figures.latency = latency;
-    for (o, y) in outputs.iter().enumerate() {
-        w.body.line(&format!(
-            "assign y[{}:{}] = {}[{}:0];",
-            (o + 1) * wo - 1,
-            o * wo,
-            y.name,
-            wo - 1
-        ));
-    }
+    w.assign_outputs(&outputs, wo);
     let text = format!(
         "// Layer {k}: dense {n}→{m}, {} × {} → accumulator {} → {}, reuse factor {rf}: {count} multipliers, one \
          frame every {rf} cycles.\n// Latency {latency} cycles from start.\n\
@@ -280,4 +255,15 @@ fn add_in_order(w: &mut Writer, stem: &str, base: &Sig, terms: &[Sig], accum: Fi
         let term = convert(&mut w.body, &format!("{stem}_t{t}"), p, accum);
         w.add_fitted(stem, &a, &term, accum)
     })
+}
+
+/// A new accumulator register's name and shape (declared by its caller with its update), counted.
+fn accumulator(w: &mut Writer, stem: &str, accum: FixedFormat) -> Sig {
+    let width = code_width(accum);
+    w.figures.register_bits += width as usize;
+    Sig {
+        name: w.body.fresh(stem),
+        width,
+        frac: accum.frac_bits(),
+    }
 }
