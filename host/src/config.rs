@@ -208,8 +208,9 @@ pub struct CompressionConfig {
     /// Error-bounded mode when not empty: `abs:<bound>`, `rel:<bound>` (× the variable's range), or either
     /// behind a variable name (`pt=rel:1e-4`); every variable needs a bound.
     pub error_bounds: Vec<BoundSpec>,
-    /// Error-bounded mode: what predicts the values (`autoencoder`, `none`, and for fields `autoencoder+lorenzo`
-    /// or `lorenzo` alone); unset, the one that makes the smallest file on a sample.
+    /// Error-bounded mode: what predicts the values (`autoencoder`, `none`, and for fields `autoencoder+lorenzo`,
+    /// `autoencoder+interpolation`, or `lorenzo` or `interpolation` alone); unset, the one that makes the smallest
+    /// file on a sample.
     pub predictor: Option<Predictor>,
     /// Samples per chunk: data with more is read, compressed and written chunk by chunk, in memory bounded by
     /// the chunks in flight, into a chunked file whose index restores any range of rows; unset, 2^20 values

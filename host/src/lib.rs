@@ -15,6 +15,7 @@ pub mod firmware;
 pub mod fsutil;
 pub mod hls;
 pub mod int_streams;
+pub mod interpolation;
 pub mod model;
 #[cfg(feature = "train")]
 pub mod network;
@@ -26,6 +27,7 @@ pub mod power;
 #[cfg(feature = "train")]
 pub mod project;
 pub mod quantize;
+pub mod range_coder;
 pub mod runtime;
 pub mod suitability;
 #[cfg(feature = "train")]

@@ -7,6 +7,7 @@ use crate::config::{BoundSpec, ErrorBound};
 use crate::container::{Residuals, VariableBound};
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
+use crate::interpolation::Grid;
 
 /// The bound of each variable of `data` (a table's columns, or one for fields): the spec naming it, else the one
 /// naming none; a bound relative to the range becomes absolute. A variable without a bound, or a name the data does
@@ -176,32 +177,46 @@ fn quantizers(bounds: &[VariableBound], integer: &[bool]) -> Vec<Quantizer> {
         .collect()
 }
 
-/// The local predictor of fields (`None` for tables, whose rows are independent): 2-D Lorenzo within each field,
-/// on the residual the autoencoder leaves. It predicts a value's residual from its restored neighbours above, left
-/// and above-left, so it runs in the order of the data, the same way in compressor and decompressor.
+/// The local predictor of fields (`None` for tables, whose rows are independent), run on the residual the
+/// autoencoder leaves (on the values themselves where the autoencoder is not used). It predicts from values
+/// already restored, in an order the decompressor follows the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lorenzo {
-    /// Field height.
-    pub height: usize,
-    /// Field width.
-    pub width: usize,
+pub enum Local {
+    /// 2-D Lorenzo within each field (above + left − above-left), in the order of the data.
+    Lorenzo {
+        /// Field height.
+        height: usize,
+        /// Field width.
+        width: usize,
+    },
+    /// Multilevel cubic interpolation across frames, rows and columns, in the order of the grid's walk.
+    Interpolation(Grid),
 }
 
-/// Walks the values in order, calling `restore_one(i, variable, prediction)` for each (prediction: the
-/// autoencoder's, plus the local predictor's estimate of the residual from values already restored), which
-/// returns the restored value.
+/// Walks the values, calling `restore_one(i, variable, prediction)` for each (prediction: the autoencoder's,
+/// plus the local predictor's estimate of the residual from values already restored), which returns the restored
+/// value.
 fn walk(
     predictions: &[f64],
     variables: usize,
-    local: Option<Lorenzo>,
+    local: Option<Local>,
     mut restore_one: impl FnMut(usize, usize, f64) -> f64,
 ) {
-    // the restored residual (restored − autoencoder's prediction) of the current field, for the local predictor
-    let mut residual = local.map_or_else(Vec::new, |l| vec![0.0; l.height * l.width]);
-    for (i, &p) in predictions.iter().enumerate() {
-        let estimate = match local {
-            None => 0.0,
-            Some(Lorenzo { width, .. }) => {
+    // the restored residual (restored − autoencoder's prediction) of the value at `i`, for the local predictor;
+    // a value stored exactly may be NaN or infinite: its neighbours see no residual there
+    let residual_of = |restored: f64, i: usize| {
+        let r = restored - predictions[i];
+        if r.is_finite() { r } else { 0.0 }
+    };
+    match local {
+        None => {
+            for (i, &p) in predictions.iter().enumerate() {
+                restore_one(i, i % variables, p);
+            }
+        }
+        Some(Local::Lorenzo { height, width }) => {
+            let mut residual = vec![0.0; height * width];
+            for (i, &p) in predictions.iter().enumerate() {
                 let k = i % residual.len();
                 let (y, x) = (k / width, k % width);
                 let at = |y: usize, x: usize| residual[y * width + x];
@@ -212,15 +227,18 @@ fn walk(
                 } else {
                     0.0
                 };
-                up + left - corner
+                let restored = restore_one(i, i % variables, p + up + left - corner);
+                residual[k] = residual_of(restored, i);
             }
-        };
-        let restored = restore_one(i, i % variables, p + estimate);
-        if local.is_some() {
-            let k = i % residual.len();
-            let r = restored - p;
-            // a value stored exactly may be NaN or infinite: its neighbours see no residual there
-            residual[k] = if r.is_finite() { r } else { 0.0 };
+        }
+        Some(Local::Interpolation(grid)) => {
+            let mut residual = vec![0.0; grid.len()];
+            grid.walk(|point| {
+                let i = point.index;
+                let estimate = point.predict(&residual);
+                let restored = restore_one(i, i % variables, predictions[i] + estimate);
+                residual[i] = residual_of(restored, i);
+            });
         }
     }
 }
@@ -234,7 +252,7 @@ pub fn residuals(
     bounds: &[VariableBound],
     integer: &[bool],
     dtype: FloatType,
-    local: Option<Lorenzo>,
+    local: Option<Local>,
 ) -> Residuals {
     let quantizers = quantizers(bounds, integer);
     let n = bounds.len();
@@ -256,6 +274,17 @@ pub fn residuals(
             }
         }
     });
+    // the interpolation walk is not in the order of the data: exact values are kept by position
+    if !out.exact_at.is_sorted() {
+        let mut exact: Vec<(u64, u64)> = out
+            .exact_at
+            .iter()
+            .copied()
+            .zip(out.exact_bits.iter().copied())
+            .collect();
+        exact.sort_unstable();
+        (out.exact_at, out.exact_bits) = exact.into_iter().unzip();
+    }
     out
 }
 
@@ -267,21 +296,20 @@ pub fn restore(
     bounds: &[VariableBound],
     integer: &[bool],
     dtype: FloatType,
-    local: Option<Lorenzo>,
+    local: Option<Local>,
 ) -> Vec<f64> {
     let quantizers = quantizers(bounds, integer);
     let n = bounds.len();
     let mut next_code = vec![0usize; n];
-    let mut exact = residuals
-        .exact_at
-        .iter()
-        .zip(&residuals.exact_bits)
-        .peekable();
+    let exact = &residuals.exact_at;
     let mut restored = vec![0.0; predictions.len()];
     walk(&predictions, n, local, |i, j, p| {
-        restored[i] = if exact.peek().is_some_and(|(at, _)| **at == i as u64) {
-            let (_, &bits) = exact.next().expect("peeked");
-            value_of(bits, dtype)
+        let stored = match exact.is_empty() {
+            true => None,
+            false => exact.binary_search(&(i as u64)).ok(),
+        };
+        restored[i] = if let Some(k) = stored {
+            value_of(residuals.exact_bits[k], dtype)
         } else {
             // the container checked that each variable has a code for every value not stored exactly
             let code = residuals.codes[j][next_code[j]];
@@ -296,6 +324,7 @@ pub fn restore(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::container::CodeLayout;
     use rand::{Rng, SeedableRng};
 
     fn table(values: Vec<f64>, names: &[&str]) -> Dataset {
@@ -341,11 +370,15 @@ mod tests {
         bounds: &[VariableBound],
         integer: &[bool],
         dtype: FloatType,
-        local: Option<Lorenzo>,
+        local: Option<Local>,
     ) -> Residuals {
         let r = residuals(values, predictions, bounds, integer, dtype, local);
-        let bytes = r.to_bytes();
-        let r = Residuals::from_bytes(&bytes, values.len(), bounds.len()).unwrap();
+        let layout = match local {
+            Some(Local::Interpolation(grid)) => CodeLayout::Grid(grid),
+            _ => CodeLayout::Streams,
+        };
+        let bytes = r.to_bytes(layout);
+        let r = Residuals::from_bytes(&bytes, values.len(), bounds.len(), layout).unwrap();
         let restored = restore(predictions.to_vec(), &r, bounds, integer, dtype, local);
         for (i, (&v, &got)) in values.iter().zip(&restored).enumerate() {
             let v_stored = value_of(bits_of(v, dtype), dtype);
@@ -431,13 +464,18 @@ mod tests {
                     dtype,
                     None,
                 );
-                // the same values as fields of 10 × 15, with and without the local predictor
+                // the same values as 10 fields of 10 × 15, with and without each local predictor
                 for local in [
                     None,
-                    Some(Lorenzo {
+                    Some(Local::Lorenzo {
                         height: 10,
                         width: 15,
                     }),
+                    Some(Local::Interpolation(Grid {
+                        frames: 10,
+                        height: 10,
+                        width: 15,
+                    })),
                 ] {
                     assert_bound_holds(&values, &predictions, &[bound], &[], dtype, local);
                 }

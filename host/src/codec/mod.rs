@@ -10,7 +10,7 @@ pub use crate::container::Predictor;
 pub use bounded::{merge_ranges, resolve_bounds, resolve_bounds_in, variable_ranges};
 pub use precision::{PrecisionChoice, choose_precision};
 
-use crate::container::{CompressedFile, Header, LatentPrecision, VariableBound};
+use crate::container::{CodeLayout, CompressedFile, Header, LatentPrecision, VariableBound};
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::model::{DecoderFacts, QuantizedDecoder};
@@ -161,7 +161,7 @@ pub struct BoundedChoice {
 /// Chooses the latent grid and predictor of error-bounded mode on `sample` (a [`sample`] of the data): the grid
 /// is coarsened step by step (rate against distortion: fewer latent bits, larger residuals) while the sample's
 /// file shrinks. Without a `predictor`, the smallest file chooses it, among those that need no decoder too
-/// (tables: none; fields: Lorenzo alone), so the autoencoder is used only where it pays.
+/// (tables: none; fields: Lorenzo or interpolation alone), so the autoencoder is used only where it pays.
 pub fn choose_bounded(
     decoder: &QuantizedDecoder,
     sample: &Dataset,
@@ -172,7 +172,7 @@ pub fn choose_bounded(
     decoder_device: &mut DeviceStream,
 ) -> Result<BoundedChoice> {
     let predictors = match (predictor, sample.kind) {
-        (Some(p @ (Predictor::AutoencoderLorenzo | Predictor::Lorenzo)), DataKind::Table) => {
+        (Some(p), DataKind::Table) if p.is_local() => {
             return Err(Error::Mismatch(format!(
                 "predictor {p:?} is for fields; a table's rows are independent (use autoencoder or none)"
             )));
@@ -182,11 +182,13 @@ pub fn choose_bounded(
         (None, DataKind::Fields { .. }) => vec![
             Predictor::Autoencoder,
             Predictor::AutoencoderLorenzo,
+            Predictor::AutoencoderInterpolation,
             Predictor::Lorenzo,
+            Predictor::Interpolation,
         ],
     };
-    let mut file = compress(decoder, sample, source, LatentPrecision::Codes, encoder)?;
-    file.header.error_bounds = Some(bounds.to_vec());
+    let reads_latent = predictors.iter().any(|p| p.uses_decoder());
+    let file = latent_codes(decoder, sample, source, bounds, reads_latent, encoder)?;
     let mut size = |coarsen: i32, predictor: Predictor| -> Result<usize> {
         let choice = BoundedChoice { coarsen, predictor };
         let candidate = with_residuals(&file, sample, choice, decoder, decoder_device)?;
@@ -240,16 +242,30 @@ pub fn compress_bounded_as(
     encoder: &mut DeviceStream,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    let mut file = if choice.predictor.uses_decoder() {
+    let reads_latent = choice.predictor.uses_decoder();
+    let file = latent_codes(decoder, data, source, bounds, reads_latent, encoder)?;
+    with_residuals(&file, data, choice, decoder, decoder_device)
+}
+
+/// An error-bounded file of `data` without residuals yet: its latent as the decoder's input codes from the
+/// encoder, or zeros where no predictor reads it (then the encoder need not run).
+fn latent_codes(
+    decoder: &QuantizedDecoder,
+    data: &Dataset,
+    source: &Path,
+    bounds: &[VariableBound],
+    reads_latent: bool,
+    encoder: &mut DeviceStream,
+) -> Result<CompressedFile> {
+    let mut file = if reads_latent {
         compress(decoder, data, source, LatentPrecision::Codes, encoder)?
     } else {
-        // a predictor that does not read the latent stores zeros: the encoder need not run
         decoder.data.check(data, source)?;
         let zeros = vec![0.0; data.rows * decoder.latent()];
         with_latent(decoder, data, &zeros, LatentPrecision::Codes)?
     };
     file.header.error_bounds = Some(bounds.to_vec());
-    with_residuals(&file, data, choice, decoder, decoder_device)
+    Ok(file)
 }
 
 /// The most samples the choices of a file (latent precision, grid, predictor) are made on.
@@ -304,16 +320,19 @@ fn with_residuals(
         bounds,
         &decoder.data.integer,
         data.dtype,
-        lorenzo(&candidate.header),
+        local_predictor(&candidate.header),
     ));
     Ok(candidate)
 }
 
 /// The local predictor a file's header asks for.
-fn lorenzo(header: &Header) -> Option<bounded::Lorenzo> {
-    match (header.predictor, header.kind) {
-        (Predictor::Autoencoder | Predictor::None, _) | (_, DataKind::Table) => None,
-        (_, DataKind::Fields { height, width }) => Some(bounded::Lorenzo { height, width }),
+fn local_predictor(header: &Header) -> Option<bounded::Local> {
+    match (header.predictor, header.code_layout(), header.kind) {
+        (Predictor::Autoencoder | Predictor::None, ..) | (_, _, DataKind::Table) => None,
+        (_, CodeLayout::Grid(grid), _) => Some(bounded::Local::Interpolation(grid)),
+        (_, CodeLayout::Streams, DataKind::Fields { height, width }) => {
+            Some(bounded::Local::Lorenzo { height, width })
+        }
     }
 }
 
@@ -332,7 +351,14 @@ pub fn decompress(
     let integer = &decoder.data().integer;
     match (&h.error_bounds, &file.residuals) {
         (Some(bounds), Some(residuals)) => {
-            values = bounded::restore(values, residuals, bounds, integer, h.dtype, lorenzo(h));
+            values = bounded::restore(
+                values,
+                residuals,
+                bounds,
+                integer,
+                h.dtype,
+                local_predictor(h),
+            );
         }
         _ if !integer.is_empty() => {
             for (i, v) in values.iter_mut().enumerate() {

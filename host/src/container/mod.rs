@@ -7,10 +7,11 @@ mod chunked;
 mod residuals;
 
 pub use chunked::{Chunk, ChunkWriter, CompressedSource, VERSION_CHUNKED};
-pub use residuals::Residuals;
+pub use residuals::{CodeLayout, Residuals};
 
 use crate::data::{DataKind, FloatType};
 use crate::error::{Error, Result};
+use crate::interpolation::Grid;
 use half::f16;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -175,6 +176,13 @@ pub enum Predictor {
     AutoencoderLorenzo,
     /// Fields: 2-D Lorenzo alone (the decoder is not used).
     Lorenzo,
+    /// Fields: the decoder's reconstruction, and multilevel cubic interpolation across frames, rows and columns
+    /// on the residual it leaves (codes range-coded in context).
+    #[value(name = "autoencoder+interpolation")]
+    #[serde(rename = "autoencoder+interpolation")]
+    AutoencoderInterpolation,
+    /// Fields: multilevel cubic interpolation alone, SZ3's predictor (the decoder is not used).
+    Interpolation,
     /// No prediction: the quantiser alone (the decoder is not used).
     None,
 }
@@ -187,7 +195,17 @@ impl Predictor {
     /// Whether it runs the decoder on the latent (else the latent is stored as zeros and the receiver needs no
     /// decoder).
     pub fn uses_decoder(self) -> bool {
-        matches!(self, Predictor::Autoencoder | Predictor::AutoencoderLorenzo)
+        matches!(
+            self,
+            Predictor::Autoencoder
+                | Predictor::AutoencoderLorenzo
+                | Predictor::AutoencoderInterpolation
+        )
+    }
+
+    /// Whether it is for fields only (it predicts a value from its neighbours in the field).
+    pub fn is_local(self) -> bool {
+        !matches!(self, Predictor::Autoencoder | Predictor::None)
     }
 }
 
@@ -236,6 +254,22 @@ impl Header {
         self.shape
             .iter()
             .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+    }
+
+    /// How the residual codes are coded: over the grid of fields for the interpolation predictors, else per
+    /// variable.
+    pub fn code_layout(&self) -> CodeLayout {
+        match (self.predictor, self.kind) {
+            (
+                Predictor::Interpolation | Predictor::AutoencoderInterpolation,
+                DataKind::Fields { height, width },
+            ) => CodeLayout::Grid(Grid {
+                frames: self.rows(),
+                height,
+                width,
+            }),
+            _ => CodeLayout::Streams,
+        }
     }
 
     /// Variables the error bounds and residual codes are kept per: the table's, or one for fields.
@@ -290,9 +324,7 @@ impl Header {
         let fits = match self.predictor {
             Predictor::Autoencoder => true,
             Predictor::None => self.error_bounds.is_some(),
-            Predictor::AutoencoderLorenzo | Predictor::Lorenzo => {
-                fields && self.error_bounds.is_some()
-            }
+            p => p.is_local() && fields && self.error_bounds.is_some(),
         };
         if !fits {
             return Err(format!(
@@ -363,13 +395,19 @@ impl CompressedFile {
                         .step_by(dims)
                         .map(|&v| (f64::from(v) / step) as i32)
                         .collect();
-                    crate::int_streams::put_stream(&mut out, &codes);
+                    // a column of zeros (the latent of a predictor that does not read it) is an empty stream
+                    let codes = match codes.iter().all(|&c| c == 0) {
+                        true => &[][..],
+                        false => &codes[..],
+                    };
+                    crate::int_streams::put_stream(&mut out, codes);
                 }
                 out
             }
             _ => self.zstd_payload(zstd_level),
         };
-        let residuals = self.residuals.as_ref().map(Residuals::to_bytes);
+        let layout = self.header.code_layout();
+        let residuals = self.residuals.as_ref().map(|r| r.to_bytes(layout));
         Encoded {
             bytes: Self::assemble_with(&self.header, &payload, residuals.as_deref()),
             latent_bytes: payload.len(),
@@ -510,8 +548,13 @@ impl CompressedFile {
                 let data_values = header.data_values().and_then(|n| usize::try_from(n).ok());
                 let data_values = data_values.ok_or_else(|| over(u64::MAX))?;
                 Some(
-                    Residuals::from_bytes(bytes, data_values, header.variables())
-                        .map_err(|m| bad(&format!("residuals: {m}")))?,
+                    Residuals::from_bytes(
+                        bytes,
+                        data_values,
+                        header.variables(),
+                        header.code_layout(),
+                    )
+                    .map_err(|m| bad(&format!("residuals: {m}")))?,
                 )
             }
             None => None,
@@ -538,7 +581,16 @@ fn decode_codes(
 ) -> std::result::Result<Vec<f32>, String> {
     let mut at = 0;
     let columns: Vec<Vec<i32>> = (0..dims)
-        .map(|_| crate::int_streams::get_stream(payload, &mut at, rows, "latent codes"))
+        .map(|_| {
+            // an empty stream is a column of zeros
+            match payload.get(at..at + 8) {
+                Some(len) if len == [0; 8] => {
+                    at += 8;
+                    Ok(vec![0; rows])
+                }
+                _ => crate::int_streams::get_stream(payload, &mut at, rows, "latent codes"),
+            }
+        })
         .collect::<std::result::Result<_, _>>()?;
     if at != payload.len() {
         return Err("bytes after the last latent stream".into());
@@ -686,7 +738,11 @@ mod tests {
         );
         let mut header = file.header.clone();
         header.error_bounds = Some(vec![VariableBound::Abs(0.5)]);
-        let residuals = file.residuals.as_ref().unwrap().to_bytes();
+        let residuals = file
+            .residuals
+            .as_ref()
+            .unwrap()
+            .to_bytes(CodeLayout::Streams);
         let short = CompressedFile::assemble_with(&header, &payload, Some(&residuals));
         let err = CompressedFile::from_bytes(&short, Path::new("x")).unwrap_err();
         assert!(

@@ -1,7 +1,20 @@
 //! The residual section of an error-bounded file (format version 2): the values stored exactly (their positions
-//! and bits) and, per variable, the quantised residual codes of the others, each stream compressed with pco.
+//! and bits) and the quantised residual codes of the others: per variable with pco, or over a grid range-coded.
 
 use crate::int_streams::{get_stream, put_stream, take};
+use crate::interpolation::Grid;
+use crate::range_coder::{CodeModel, Context, Decoder, Encoder};
+
+/// How the codes of a residual section are laid out and coded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeLayout {
+    /// Per variable in the order of the data, one pco stream each.
+    Streams,
+    /// Fields predicted by interpolation: the codes in the order of the grid's walk, range-coded, each in the
+    /// context of its level and of the magnitudes of the codes before it in its pass (values stored exactly count
+    /// as 0).
+    Grid(Grid),
+}
 
 /// What the error-bounded mode stores beside the latent.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17,8 +30,9 @@ pub struct Residuals {
 
 impl Residuals {
     /// The section's bytes: the count of exact values, then length-prefixed pco streams of their position
-    /// gaps, their bits, and each variable's codes (empty streams are left out, their length 0).
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// gaps, their bits, and each variable's codes (empty streams are left out, their length 0) or the one
+    /// range-coded stream of a grid's.
+    pub fn to_bytes(&self, layout: CodeLayout) -> Vec<u8> {
         let mut gaps = Vec::with_capacity(self.exact_at.len());
         let mut last = 0;
         for &at in &self.exact_at {
@@ -28,8 +42,28 @@ impl Residuals {
         let mut out = (self.exact_at.len() as u64).to_le_bytes().to_vec();
         put_stream(&mut out, &gaps);
         put_stream(&mut out, &self.exact_bits);
-        for codes in &self.codes {
-            put_stream(&mut out, codes);
+        match layout {
+            CodeLayout::Streams => {
+                for codes in &self.codes {
+                    put_stream(&mut out, codes);
+                }
+            }
+            CodeLayout::Grid(grid) => {
+                let exact = exact_flags(&self.exact_at, grid.len());
+                let mut codes = self.codes.iter().flatten();
+                let mut model = CodeModel::default();
+                let mut coder = Encoder::default();
+                walk_codes(grid, &exact, |context| {
+                    let code = *codes
+                        .next()
+                        .expect("a code for every value not stored exactly");
+                    model.encode(&mut coder, code, context);
+                    code
+                });
+                let bytes = coder.finish();
+                out.extend((bytes.len() as u64).to_le_bytes());
+                out.extend(bytes);
+            }
         }
         out
     }
@@ -40,6 +74,7 @@ impl Residuals {
         bytes: &[u8],
         values: usize,
         variables: usize,
+        layout: CodeLayout,
     ) -> std::result::Result<Self, String> {
         let mut at = 0;
         let count = u64::from_le_bytes(take(bytes, &mut at, 8)?.try_into().expect("8 bytes"));
@@ -61,17 +96,46 @@ impl Residuals {
             exact_at.push(position);
             next = position;
         }
-        let codes = (0..variables)
-            .map(|v| {
-                let in_variable = values / variables + usize::from(v < values % variables);
-                get_stream(
-                    bytes,
-                    &mut at,
-                    in_variable - per_variable[v],
-                    "residual codes",
-                )
-            })
-            .collect::<std::result::Result<_, _>>()?;
+        let codes = match layout {
+            CodeLayout::Grid(grid) => {
+                if grid.len() != values || variables != 1 {
+                    return Err(format!(
+                        "a grid of {grid:?} for {values} values in {variables} variables"
+                    ));
+                }
+                let len = u64::from_le_bytes(take(bytes, &mut at, 8)?.try_into().expect("8 bytes"));
+                let stream = take(bytes, &mut at, usize::try_from(len).unwrap_or(usize::MAX))?;
+                let exact = exact_flags(&exact_at, values);
+                let mut model = CodeModel::default();
+                let mut coder = Decoder::new(stream);
+                let mut codes = Vec::with_capacity(values - exact_at.len());
+                let mut damage = None;
+                walk_codes(grid, &exact, |context| {
+                    let code = model.decode(&mut coder, context).unwrap_or_else(|e| {
+                        damage.get_or_insert(e);
+                        0
+                    });
+                    codes.push(code);
+                    code
+                });
+                if let Some(e) = damage {
+                    return Err(format!("residual codes: {e}"));
+                }
+                coder.finish().map_err(|e| format!("residual codes: {e}"))?;
+                vec![codes]
+            }
+            CodeLayout::Streams => (0..variables)
+                .map(|v| {
+                    let in_variable = values / variables + usize::from(v < values % variables);
+                    get_stream(
+                        bytes,
+                        &mut at,
+                        in_variable - per_variable[v],
+                        "residual codes",
+                    )
+                })
+                .collect::<std::result::Result<_, _>>()?,
+        };
         if at != bytes.len() {
             return Err("bytes after the last residual stream".into());
         }
@@ -81,6 +145,37 @@ impl Residuals {
             exact_bits,
         })
     }
+}
+
+/// Flags of the values stored exactly, by position (positions checked to be within `values`).
+fn exact_flags(exact_at: &[u64], values: usize) -> Vec<bool> {
+    let mut exact = vec![false; values];
+    for &at in exact_at {
+        exact[at as usize] = true;
+    }
+    exact
+}
+
+/// Walks `grid`, calling `code_at(context)` for each value not stored exactly, which returns its code: the
+/// context is the code's level and the sum of the magnitudes of the codes before it in its pass.
+fn walk_codes(grid: Grid, exact: &[bool], mut code_at: impl FnMut(Context) -> i32) {
+    let mut magnitude = vec![0u32; grid.len()];
+    grid.walk(|p| {
+        if exact[p.index] {
+            return;
+        }
+        let activity = p
+            .previous
+            .iter()
+            .flatten()
+            .map(|&i| u64::from(magnitude[i]))
+            .sum();
+        let code = code_at(Context {
+            level: p.level,
+            activity,
+        });
+        magnitude[p.index] = code.unsigned_abs();
+    });
 }
 
 #[cfg(test)]
@@ -98,23 +193,61 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_damage() {
         let r = sample();
-        let bytes = r.to_bytes();
+        let bytes = r.to_bytes(CodeLayout::Streams);
         // 9 values in 2 variables: 5 and 4 values, one exact value in each
-        assert_eq!(Residuals::from_bytes(&bytes, 9, 2).unwrap(), r);
+        assert_eq!(
+            Residuals::from_bytes(&bytes, 9, 2, CodeLayout::Streams).unwrap(),
+            r
+        );
         for n in 0..bytes.len() {
-            assert!(Residuals::from_bytes(&bytes[..n], 9, 2).is_err(), "{n}");
+            assert!(
+                Residuals::from_bytes(&bytes[..n], 9, 2, CodeLayout::Streams).is_err(),
+                "{n}"
+            );
         }
         // counts that do not fit the data are refused, not allocated
-        assert!(Residuals::from_bytes(&bytes, 8, 2).is_err());
-        assert!(Residuals::from_bytes(&bytes, 10, 2).is_err());
+        assert!(Residuals::from_bytes(&bytes, 8, 2, CodeLayout::Streams).is_err());
+        assert!(Residuals::from_bytes(&bytes, 10, 2, CodeLayout::Streams).is_err());
         let mut huge = bytes.clone();
         huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(Residuals::from_bytes(&huge, 9, 2).is_err());
+        assert!(Residuals::from_bytes(&huge, 9, 2, CodeLayout::Streams).is_err());
         for i in 8..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x55;
             // a flipped byte is an error or, inside a stream, other numbers; never a panic
-            let _ = Residuals::from_bytes(&b, 9, 2);
+            let _ = Residuals::from_bytes(&b, 9, 2, CodeLayout::Streams);
+        }
+    }
+
+    #[test]
+    fn grid_codes_round_trip_around_exact_values_and_refuse_damage() {
+        let grid = Grid {
+            frames: 3,
+            height: 5,
+            width: 7,
+        };
+        let exact_at = vec![0, 9, 57, 104];
+        let r = Residuals {
+            // in the walk's order, one per value not stored exactly
+            codes: vec![(0..105 - 4).map(|i| [0, 0, 1, -2, 0, 300][i % 6]).collect()],
+            exact_bits: vec![f64::NAN.to_bits(); 4],
+            exact_at,
+        };
+        let layout = CodeLayout::Grid(grid);
+        let bytes = r.to_bytes(layout);
+        assert_eq!(Residuals::from_bytes(&bytes, 105, 1, layout).unwrap(), r);
+        for n in 0..bytes.len() {
+            assert!(
+                Residuals::from_bytes(&bytes[..n], 105, 1, layout).is_err(),
+                "{n}"
+            );
+        }
+        // a grid that is not the data's is refused
+        assert!(Residuals::from_bytes(&bytes, 104, 1, layout).is_err());
+        for i in 8..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x55;
+            let _ = Residuals::from_bytes(&b, 105, 1, layout);
         }
     }
 }

@@ -142,7 +142,9 @@ pub fn study(
         DataKind::Fields { .. } => vec![
             Predictor::Autoencoder,
             Predictor::AutoencoderLorenzo,
+            Predictor::AutoencoderInterpolation,
             Predictor::Lorenzo,
+            Predictor::Interpolation,
             Predictor::None,
         ],
     };
@@ -310,7 +312,9 @@ fn baler_point(
     let name = match predictor {
         Predictor::Autoencoder => "baler autoencoder",
         Predictor::AutoencoderLorenzo => "baler autoencoder+lorenzo",
+        Predictor::AutoencoderInterpolation => "baler autoencoder+interpolation",
         Predictor::Lorenzo => "baler lorenzo (no decoder)",
+        Predictor::Interpolation => "baler interpolation (no decoder)",
         Predictor::None => "baler none (quantiser alone)",
     };
     Ok(Point {

@@ -218,4 +218,24 @@ fn fields_in_chunks_restore_what_they_restore_whole() {
         &format!("decompress -m {model} -i chunked.baler -o some.npy --rows 13..15"),
     );
     assert_eq!(load(dir, "some.npy").values, rows_of(&a, 13..15));
+    // interpolation runs over each chunk's frames: a range restores as the whole file does, within the bound
+    let bound = "--error-bound abs:1e-5 --predictor interpolation";
+    ok(
+        dir,
+        &format!("compress -m {model} -i {input} -o interp.baler {bound} --chunk-rows 7"),
+    );
+    ok(
+        dir,
+        &format!("decompress -m {model} -i interp.baler -o interp.npy"),
+    );
+    ok(
+        dir,
+        &format!("decompress -m {model} -i interp.baler -o some.npy --rows 13..15"),
+    );
+    let c = load(dir, "interp.npy");
+    assert_eq!(load(dir, "some.npy").values, rows_of(&c, 13..15));
+    let original = Dataset::load(Path::new(&input), &[]).unwrap();
+    for (v, r) in original.values.iter().zip(&c.values) {
+        assert!((v - r).abs() <= 1e-5, "{v} restored as {r}");
+    }
 }

@@ -241,8 +241,9 @@ pub struct CompressArgs {
     #[arg(long, value_name = "[VARIABLE=]abs|rel|pw:BOUND")]
     pub error_bound: Vec<BoundSpec>,
     /// Error-bounded mode: what predicts the values: autoencoder, none (the quantiser alone), and for fields
-    /// autoencoder+lorenzo (2-D Lorenzo on the residual the autoencoder leaves) or lorenzo (alone) [default: the
-    /// one that makes the smallest file on a sample; none and lorenzo need no decoder].
+    /// autoencoder+lorenzo or autoencoder+interpolation (2-D Lorenzo, or SZ3's multilevel cubic interpolation
+    /// across frames, on the residual the autoencoder leaves), lorenzo or interpolation (alone) [default: the one
+    /// that makes the smallest file on a sample; none, lorenzo and interpolation need no decoder].
     #[arg(long, value_enum, requires = "error_bound")]
     pub predictor: Option<Predictor>,
     /// Samples per chunk: larger data is read, compressed (in parallel on cpu-f32 and cpu-fixed) and written
