@@ -41,10 +41,11 @@ export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # (targets as `cargo test` selects them, which skips the test harnesses of targets without tests, then the benches)
 cargo test --workspace --features baler/wgpu,baler/sz3,baler/zfp --no-run
-cargo test --workspace --benches --features baler/wgpu,baler/sz3,baler/zfp --no-run
 # sz3-sys's build script generates SZ3's version.hpp, which it also lists as an input, after cargo noted the run's
-# start: the next cargo command would run the script and SZ3's C++ compile again. The header is current: date it back.
+# start: the next cargo command (the benches' build) would run the script, SZ3's C++ compile and the
+# crates above it again. The header is current: date it back.
 find target/debug/build -path '*/sz3-sys-*/out/build/include/SZ3/version.hpp' -exec touch -d 2000-01-01 {} +
+cargo test --workspace --benches --features baler/wgpu,baler/sz3,baler/zfp --no-run
 # the core is no_std: the firmware builds it without alloc for both boards (riscv32imac, thumbv7em) in
 # host/tests/integration/firmware_qemu.rs, linted by the same clippy-driver
 # the library without burn (what a deployment builds), through the fuzz targets that use it: checked here; running
