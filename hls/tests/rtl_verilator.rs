@@ -156,8 +156,16 @@ fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
         multipliers: Multipliers::Dsp,
         levels_per_stage: None,
     };
-    // the whole flow as `baler hls --rtl --verilate --gate-level` runs it: xc7 synthesised for the netlist
-    let (project, design) = new_project("synth_dsp", &net, config("synth_dsp"), 300);
+    // the whole flow as `baler hls --rtl --verilate --gate-level` runs it: xc7 synthesised for the netlist. In
+    // `baler quantize`'s formats, the first layer time-multiplexed (each product added to its accumulator as it
+    // comes, which yosys packs into the DSP48E1 with its product), the second fully pipelined.
+    let net = random_network(&[6, 5, 3], &QUANTIZED, Activation::Relu, 1, 77);
+    let config = HlsConfig {
+        strategy: Strategy::Resource,
+        reuse_factors: vec![6, 1],
+        ..config("synth_dsp")
+    };
+    let (project, design) = new_project("synth_dsp", &net, config, 300);
     let rtl = rtl::generate(&design, &dsp).unwrap();
     let checks = RtlChecks {
         verilate: true,
@@ -175,7 +183,7 @@ fn yosys_maps_products_as_asked_and_its_netlist_computes_the_same_codes() {
     };
     eprintln!("xc7, multipliers: {xc7:?}");
     assert_eq!(xc7.family, "xc7");
-    assert_eq!(xc7.dsp, multipliers, "one DSP48E1 per 16 × 16-bit product");
+    assert_eq!(xc7.dsp, multipliers, "one DSP48E1 per product");
     let delay = xc7.logic_delay_ns.expect("sta on the xc7 netlist");
     assert!(
         (0.5..20.0).contains(&delay),

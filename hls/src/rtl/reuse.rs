@@ -5,7 +5,7 @@
 use super::RtlConfig;
 use super::dense::{LayerFigures, LayerModule, Writer};
 use super::top::clog2;
-use super::verilog::{Sig, code_width, convert, extended, from_raw, literal};
+use super::verilog::{Sig, code_width, convert, from_raw, literal};
 use crate::design::LayerDesign;
 use baler_core::fixed::FixedFormat;
 use std::collections::HashMap;
@@ -94,10 +94,13 @@ pub fn reuse_module(name: &str, k: usize, l: &LayerDesign, config: &RtlConfig) -
                 ..c
             },
         );
-        // step 2: the product, registered (the DSP's product register)
+        // step 2: the product, registered (the DSP's product register). Both operands are signed registers, so
+        // the product is signed and exact at its width. (As a product of unsigned concatenations, exact only in
+        // its low bits, yosys 0.23 packed it with the accumulator's adder into a DSP48E1 whose full product's upper
+        // bits are not the sign extension that follows: the gate-level netlist computed other codes.)
         w.figures.multipliers += 1;
         let width = input_width + weight_width;
-        let expr = format!("{} * {}", extended(&a, width), extended(&c, width));
+        let expr = format!("{} * {}", a.name, c.name);
         let p = w
             .body
             .wire_sig(&format!("p{lane}"), width, a.frac + c.frac, &expr);
