@@ -129,22 +129,27 @@ fn convolve<A: Arithmetic>(
     let [out_channels, oh, ow] = out_shape[..] else {
         unreachable!("convolutions give [channels, height, width]")
     };
+    // the (tap, input position) pairs under each output row and each output column, in tap order, found once
+    let pairs = |outputs: usize, size: usize| -> Vec<Vec<(usize, usize)>> {
+        (0..outputs)
+            .map(|o| {
+                (0..kernel)
+                    .filter_map(|k| source(o, k, size).map(|i| (k, i)))
+                    .collect()
+            })
+            .collect()
+    };
+    let (rows, columns) = (pairs(oh, h), pairs(ow, w));
     for oc in 0..out_channels {
-        for oy in 0..oh {
-            for ox in 0..ow {
+        for row in &rows {
+            for column in &columns {
                 let mut acc = arithmetic.start(oc);
                 for ic in 0..in_channels {
                     let taps = block(oc, ic) * kernel * kernel;
-                    for ky in 0..kernel {
-                        let Some(iy) = source(oy, ky, h) else {
-                            continue;
-                        };
-                        for kx in 0..kernel {
-                            let Some(ix) = source(ox, kx, w) else {
-                                continue;
-                            };
-                            let x = input[(ic * h + iy) * w + ix];
-                            acc = arithmetic.mac(acc, x, taps + ky * kernel + kx);
+                    for &(ky, iy) in row {
+                        let (x_row, w_row) = ((ic * h + iy) * w, taps + ky * kernel);
+                        for &(kx, ix) in column {
+                            acc = arithmetic.mac(acc, input[x_row + ix], w_row + kx);
                         }
                     }
                 }

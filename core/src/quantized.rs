@@ -263,6 +263,7 @@ impl QuantizedNetwork {
                 input_shape: shape,
                 order,
                 integer: IntegerDense::new(&layer.spec, &arithmetic),
+                integer_loops: IntegerArithmetic::new(&arithmetic),
                 arithmetic,
             });
             format = fixed.output();
@@ -303,6 +304,7 @@ struct PreparedLayer {
     order: Vec<usize>,
     arithmetic: FixedArithmetic,
     integer: Option<IntegerDense>,
+    integer_loops: Option<IntegerArithmetic>,
 }
 
 /// A dense layer whose accumulator truncates and wraps, computed in `i64` (see [`integer_sum`]).
@@ -343,6 +345,50 @@ impl IntegerDense {
     }
 }
 
+/// The arithmetic of a layer whose accumulator truncates and wraps, in `i64` (see [`integer_sum`]), for the
+/// common layer loops: convolutions (dense layers have [`IntegerDense`]).
+struct IntegerArithmetic {
+    formats: LayerFormats,
+    weights: Vec<i64>,
+    starts: Vec<i64>,
+    /// Right shift of a product to the accumulator's scale (negative: left shift).
+    shift: i32,
+}
+
+impl IntegerArithmetic {
+    fn new(a: &FixedArithmetic) -> Option<Self> {
+        Some(IntegerArithmetic {
+            formats: a.formats,
+            weights: a.layer.weights.clone(),
+            starts: a.starts.iter().map(|&s| s as i64).collect(),
+            shift: a.formats.integer_shift()?,
+        })
+    }
+}
+
+impl Arithmetic for IntegerArithmetic {
+    type Value = i128;
+    type Acc = i64;
+
+    fn start(&self, channel: usize) -> i64 {
+        self.starts[channel]
+    }
+
+    fn mac(&self, acc: i64, x: i128, weight: usize) -> i64 {
+        let product = x as i64 * self.weights[weight];
+        let term = if self.shift >= 0 {
+            product >> self.shift
+        } else {
+            product << -self.shift
+        };
+        acc.wrapping_add(term)
+    }
+
+    fn finish(&self, acc: i64) -> i128 {
+        self.formats.finish(self.formats.wrap_accum(acc))
+    }
+}
+
 impl FixedRunner {
     /// Runs one sample of normalised values; returns the output codes (in [`QuantizedNetwork::output`]).
     pub fn run(&self, input: &[f64]) -> Vec<i128> {
@@ -351,6 +397,12 @@ impl FixedRunner {
         for l in &self.layers {
             if let Some(integer) = &l.integer {
                 integer.run(&l.arithmetic, &current, &mut next);
+                core::mem::swap(&mut current, &mut next);
+                continue;
+            }
+            if let Some(integer) = &l.integer_loops {
+                let (spec, shape, order) = (&l.spec, &l.input_shape, &l.order);
+                run_layer(spec, shape, order, integer, &current, &mut next);
                 core::mem::swap(&mut current, &mut next);
                 continue;
             }
@@ -540,6 +592,74 @@ mod tests {
         // in order: 3 → 3.5 (saturated) → 0.5; with rf 2 the order is 0, 2, 1: 3 → 0 → 3 (codes ×16)
         assert_eq!(run(1), 8);
         assert_eq!(run(2), 48);
+    }
+
+    #[test]
+    fn convolutions_in_i64_compute_what_the_exact_arithmetic_computes() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        // accumulators that truncate and wrap, with products shifted right (ap_fixed<10,3>), not shifted, and
+        // shifted left (more fraction bits than the product's 10), some narrow enough to wrap often
+        let accums = [
+            "ap_fixed<10,3>",
+            "ap_fixed<12,2>",
+            "ap_fixed<20,4>",
+            "ap_fixed<9,-1>",
+        ];
+        let (input, weight) = ("ap_fixed<8,3>", "ap_fixed<6,1>");
+        for (case, accum) in accums.iter().enumerate() {
+            let transposed = case % 2 == 1;
+            let (inc, outc, k) = (2, 3, 3);
+            let spec = if transposed {
+                LayerSpec::ConvTranspose2d {
+                    in_channels: inc,
+                    out_channels: outc,
+                    kernel: k,
+                    stride: 2,
+                    padding: 1,
+                    output_padding: [1, 1],
+                    activation: Activation::Relu,
+                }
+            } else {
+                LayerSpec::Conv2d {
+                    in_channels: inc,
+                    out_channels: outc,
+                    kernel: k,
+                    stride: 1,
+                    padding: 1,
+                    activation: Activation::Relu,
+                }
+            };
+            let weight_format: FixedFormat = weight.parse().unwrap();
+            let layer = FixedLayer {
+                weight: weight_format,
+                bias: "ap_fixed<8,2>".parse().unwrap(),
+                accum: accum.parse().unwrap(),
+                result: "ap_fixed<8,3,AP_RND,AP_SAT>".parse().unwrap(),
+                activation: Some("ap_ufixed<7,2>".parse().unwrap()),
+                alpha: None,
+                reuse_factor: 1,
+                weights: (0..inc * outc * k * k)
+                    .map(|_| {
+                        rng.random_range(weight_format.min_code()..=weight_format.max_code()) as i64
+                    })
+                    .collect(),
+                biases: (0..outc).map(|_| rng.random_range(-128..128)).collect(),
+            };
+            let input_format: FixedFormat = input.parse().unwrap();
+            let exact = FixedArithmetic::new(&layer, input_format, spec.activation());
+            let integer = IntegerArithmetic::new(&exact).expect("wraps and truncates");
+            let shape = [inc, 5, 6];
+            for _ in 0..20 {
+                let x: Vec<i128> = (0..shape.iter().product())
+                    .map(|_| rng.random_range(input_format.min_code()..=input_format.max_code()))
+                    .collect();
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                run_layer(&spec, &shape, &[], &exact, &x, &mut a);
+                run_layer(&spec, &shape, &[], &integer, &x, &mut b);
+                assert_eq!(a, b, "{accum}, {spec:?}");
+            }
+        }
     }
 
     #[test]

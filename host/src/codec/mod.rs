@@ -187,6 +187,15 @@ pub fn choose_bounded(
             Predictor::Interpolation,
         ],
     };
+    // one predictor that reads no latent leaves nothing to choose: no trial compression of the sample
+    if let [predictor] = predictors[..]
+        && !predictor.uses_decoder()
+    {
+        return Ok(BoundedChoice {
+            coarsen: 0,
+            predictor,
+        });
+    }
     let reads_latent = predictors.iter().any(|p| p.uses_decoder());
     let file = latent_codes(decoder, sample, source, bounds, reads_latent, encoder)?;
     let mut size = |coarsen: i32, predictor: Predictor| -> Result<usize> {
