@@ -258,12 +258,17 @@ impl QuantizedNetwork {
                 _ => Vec::new(),
             };
             let arithmetic = FixedArithmetic::new(fixed, format, layer.spec.activation());
+            let integer = IntegerDense::new(&layer.spec, &arithmetic);
+            let integer_loops = match integer {
+                Some(_) => None,
+                None => IntegerArithmetic::new(&arithmetic),
+            };
             layers.push(PreparedLayer {
                 spec: layer.spec,
                 input_shape: shape,
                 order,
-                integer: IntegerDense::new(&layer.spec, &arithmetic),
-                integer_loops: IntegerArithmetic::new(&arithmetic),
+                integer,
+                integer_loops,
                 arithmetic,
             });
             format = fixed.output();
@@ -303,7 +308,9 @@ struct PreparedLayer {
     input_shape: Vec<usize>,
     order: Vec<usize>,
     arithmetic: FixedArithmetic,
+    /// Dense layers that truncate and wrap.
     integer: Option<IntegerDense>,
+    /// The other layers that truncate and wrap.
     integer_loops: Option<IntegerArithmetic>,
 }
 
