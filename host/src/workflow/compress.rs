@@ -148,7 +148,10 @@ pub fn compress_file(
             first = Some(data);
         }
     }
-    source.rewind();
+    // a file of one chunk is compressed from the data kept above; a longer one is read again
+    if first.is_none() {
+        source.rewind();
+    }
 
     let open_encoder = || -> Result<DeviceStream> {
         Ok(DeviceStream::new(

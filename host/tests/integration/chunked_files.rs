@@ -70,6 +70,21 @@ fn a_table_in_chunks_restores_what_it_restores_whole_and_any_range_of_rows() {
             &format!("compress -m {model} -i {input} -o {whole} {extra}"),
         );
         assert!(!printed.contains("chunks"), "{printed}");
+        // a file of one chunk is compressed once: its figures count the data once
+        let lossless = baler::evaluate::lossless_bytes(&original, Path::new(&input)).unwrap();
+        let lossless_r = format!("lossless zstd -3 makes R {:.2}", 979704.0 / lossless as f64);
+        assert!(printed.contains(&lossless_r), "{lossless_r}: {printed}");
+        if mode == "bounded" {
+            let bytes = |unit: &str| -> u64 {
+                let before = printed.split(unit).next().unwrap();
+                before.rsplit(' ').next().unwrap().parse().unwrap()
+            };
+            let file = std::fs::metadata(dir.join(&whole)).unwrap().len();
+            assert!(
+                bytes(" B latent") + bytes(" B residuals") < file,
+                "{file} B: {printed}"
+            );
+        }
         let printed = ok(
             dir,
             &format!("compress -m {model} -i {input} -o {chunked} {extra} --chunk-rows 4000"),
