@@ -54,16 +54,23 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
         data.values[r * 9 + 2] = f64::from((1e12 + (r as f64) * 1.33e13) as f32);
     }
     data.save(&dir.join("jets.npy")).unwrap();
-    let compress = |bounds: &[&str], out: &str| {
+    // compresses with `bounds` (then `extra` arguments), checks the count of values stored exactly when given,
+    // and restores
+    let compress_with = |bounds: &[&str], extra: &[&str], exact: Option<usize>, out: &str| {
         let mut args = vec!["compress", "-m", model, "-i", "jets.npy", "-o", out];
         for b in bounds {
             args.extend(["--error-bound", b]);
         }
+        args.extend(extra);
         let printed = ok(dir, &args);
         assert!(
             printed.contains("error-bounded: every value within its bound"),
             "{printed}"
         );
+        if let Some(exact) = exact {
+            let count = format!(" {exact} values stored exactly");
+            assert!(printed.contains(&count), "{count}: {printed}");
+        }
         ok(
             dir,
             &[
@@ -78,6 +85,7 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
         );
         Dataset::load_keeping_non_finite(&dir.join(format!("{out}.npy")), &[]).unwrap()
     };
+    let compress = |bounds: &[&str], out: &str| compress_with(bounds, &[], None, out);
     let range = |j: usize| {
         let (lo, hi) = data
             .values
@@ -107,6 +115,10 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
     });
     let restored = compress(&["pw:1e-4"], "pointwise.baler");
     assert_within(&data, &restored, |_, v| 1e-4 * v.abs());
+    // with nothing predicting, a point-wise bound codes each value's magnitude: only NaN and ±Inf stored exactly
+    let none = ["--predictor", "none"];
+    let restored = compress_with(&["pw:1e-3"], &none, Some(3), "pointwise-none.baler");
+    assert_within(&data, &restored, |_, v| 1e-3 * v.abs());
 
     // a receiver with only the packed decoder restores the same bytes
     let receiver = dir.join("receiver");
