@@ -1,7 +1,7 @@
 //! The quantised model on disk (`quantized-decoder.json` apart from `quantized-encoder.json`: formats and exact
 //! integer codes, see docs/quantization.md), beside the float model it came from; and the decoder packed for sending.
 
-use super::envelope::{self, DecoderBody, EncoderBody, check_id, replace_id};
+use super::envelope::{self, EncoderBody, check_id, replace_id};
 use super::signature::{check_decoder_parts, check_encoder, invalid_model};
 use super::{DataSignature, QUANTIZED_DECODER, QUANTIZED_DECODER_PACKED, QUANTIZED_ENCODER};
 use crate::error::{Error, Result};
@@ -16,12 +16,14 @@ use std::path::Path;
 const DECODER_FORMAT: &str = "baler-quantized-decoder";
 const ENCODER_FORMAT: &str = "baler-quantized-encoder";
 
-/// The body of `quantized-decoder.json`: a decoder's, and the float model it was quantised from.
+/// The body of `quantized-decoder.json`: the float model it was quantised from, then a decoder's fields
+/// ([`DecoderBody`]'s, listed here so that the file is read in one pass).
 #[derive(Serialize, Deserialize)]
 struct QuantizedDecoderBody {
     source_model_id: String,
-    #[serde(flatten)]
-    decoder: DecoderBody<QuantizedNetwork>,
+    data: DataSignature,
+    normalization: Normalization,
+    network: QuantizedNetwork,
 }
 
 /// Everything decompression with a quantised model needs.
@@ -91,14 +93,13 @@ impl QuantizedDecoder {
 
     /// A decoder from a parsed file (`path` names it in errors): the network, normalisation and data signature
     /// are checked against each other and the id recomputed.
-    fn from_body(path: &Path, id: &str, body: QuantizedDecoderBody) -> Result<Self> {
+    fn from_body(path: &Path, id: &str, file: QuantizedDecoderBody) -> Result<Self> {
         let path = path.to_path_buf();
-        let file = body.decoder;
         file.network
             .validate()
             .map_err(|e| invalid_network(&path, e))?;
         check_decoder_parts(&path, &file.network.spec(), &file.normalization, &file.data)?;
-        let source = ModelId::parse(&body.source_model_id)
+        let source = ModelId::parse(&file.source_model_id)
             .ok_or_else(|| Error::malformed(&path, "source_model_id is not a model id"))?;
         let decoder = QuantizedDecoder::new(file.network, file.normalization, file.data, source);
         check_id(&path, id, decoder.id)?;
@@ -128,11 +129,9 @@ impl QuantizedDecoder {
     fn body(&self) -> QuantizedDecoderBody {
         QuantizedDecoderBody {
             source_model_id: self.source_model_id.to_string(),
-            decoder: DecoderBody {
-                data: self.data.clone(),
-                normalization: self.normalization.clone(),
-                network: self.network.clone(),
-            },
+            data: self.data.clone(),
+            normalization: self.normalization.clone(),
+            network: self.network.clone(),
         }
     }
 
@@ -142,7 +141,6 @@ impl QuantizedDecoder {
         let mut body = self.body();
         let mut codes = Vec::new();
         for layer in body
-            .decoder
             .network
             .layers
             .iter_mut()
@@ -185,7 +183,7 @@ impl QuantizedDecoder {
         let (id, mut body): (_, QuantizedDecoderBody) =
             envelope::read(&json, &path, DECODER_FORMAT)?;
         let mut total = 0usize;
-        for (i, layer) in body.decoder.network.layers.iter_mut().enumerate() {
+        for (i, layer) in body.network.layers.iter_mut().enumerate() {
             let (Some(fixed), Some((weights, biases))) =
                 (layer.fixed.as_mut(), layer.spec.param_shapes())
             else {
@@ -273,9 +271,8 @@ pub fn restamp_ids(dir: &Path) -> Result<Option<(String, ModelId)>> {
     if !path.exists() {
         return Ok(None);
     }
-    let (recorded, body): (String, QuantizedDecoderBody) =
+    let (recorded, file): (String, QuantizedDecoderBody) =
         envelope::read(&fsutil::read_bytes(&path)?, &path, DECODER_FORMAT)?;
-    let file = body.decoder;
     file.network
         .validate()
         .map_err(|e| invalid_network(&path, e))?;
