@@ -118,14 +118,14 @@ const MAX_COARSEN: i32 = 12;
 /// the prediction of the fixed-point decoder running behind `decoder_device` (bit-exact: `cpu-fixed` or a decoder
 /// kernel). Values the quantiser cannot reach, NaN and ±Inf included, are stored exactly; the encoder sees them as
 /// 0 (the normalised mean or midpoint). The latent grid and the predictor are chosen by [`choose_bounded`] on
-/// [`sample`] of the data.
+/// [`sample`] of the data. `encoder` may be left out where the predictor asked for reads no latent.
 pub fn compress_bounded(
     decoder: &QuantizedDecoder,
     data: &Dataset,
     source: &Path,
     bounds: &[VariableBound],
     predictor: Option<Predictor>,
-    encoder: &mut DeviceStream,
+    mut encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
     let sample = sample(data, 0, sample_stride(data.rows));
@@ -135,7 +135,7 @@ pub fn compress_bounded(
         source,
         bounds,
         predictor,
-        encoder,
+        encoder.as_deref_mut(),
         decoder_device,
     )?;
     compress_bounded_as(
@@ -168,7 +168,7 @@ pub fn choose_bounded(
     source: &Path,
     bounds: &[VariableBound],
     predictor: Option<Predictor>,
-    encoder: &mut DeviceStream,
+    encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<BoundedChoice> {
     let predictors = match (predictor, sample.kind) {
@@ -248,7 +248,7 @@ pub fn compress_bounded_as(
     source: &Path,
     bounds: &[VariableBound],
     choice: BoundedChoice,
-    encoder: &mut DeviceStream,
+    encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
     let reads_latent = choice.predictor.uses_decoder();
@@ -257,16 +257,21 @@ pub fn compress_bounded_as(
 }
 
 /// An error-bounded file of `data` without residuals yet: its latent as the decoder's input codes from the
-/// encoder, or zeros where no predictor reads it (then the encoder need not run).
+/// encoder, or zeros where no predictor reads it (then the encoder need not run, nor be given).
 fn latent_codes(
     decoder: &QuantizedDecoder,
     data: &Dataset,
     source: &Path,
     bounds: &[VariableBound],
     reads_latent: bool,
-    encoder: &mut DeviceStream,
+    encoder: Option<&mut DeviceStream>,
 ) -> Result<CompressedFile> {
     let mut file = if reads_latent {
+        let encoder = encoder.ok_or_else(|| {
+            Error::Mismatch(
+                "a predictor that reads the latent needs the encoder, which was not opened".into(),
+            )
+        })?;
         compress(decoder, data, source, LatentPrecision::Codes, encoder)?
     } else {
         decoder.data.check(data, source)?;

@@ -226,6 +226,19 @@ impl QuantizedModel {
     /// and checks that they belong together.
     pub fn from_bytes(dir: &Path, decoder_json: &[u8], encoder_json: &[u8]) -> Result<Self> {
         let decoder = QuantizedDecoder::from_bytes(dir, decoder_json)?;
+        Ok(QuantizedModel {
+            encoder: Self::encoder_from_bytes(dir, encoder_json, &decoder)?,
+            decoder,
+        })
+    }
+
+    /// Parses `quantized-encoder.json`'s contents (`dir` names it in errors) and checks that it belongs with
+    /// `decoder`.
+    fn encoder_from_bytes(
+        dir: &Path,
+        encoder_json: &[u8],
+        decoder: &QuantizedDecoder,
+    ) -> Result<QuantizedNetwork> {
         let path = dir.join(QUANTIZED_ENCODER);
         let (id, file): (_, EncoderBody<QuantizedNetwork>) =
             envelope::read(encoder_json, &path, ENCODER_FORMAT)?;
@@ -235,10 +248,14 @@ impl QuantizedModel {
         check_id(&path, &id, decoder.id)?;
         let features = decoder.data.features().expect("checked with the decoder");
         check_encoder(&path, &file.network.spec(), features, decoder.latent())?;
-        Ok(QuantizedModel {
-            encoder: file.network,
-            decoder,
-        })
+        Ok(file.network)
+    }
+
+    /// Reads the quantised encoder of a model folder whose decoder is already loaded, and checks that they
+    /// belong together.
+    pub fn load_encoder(dir: &Path, decoder: &QuantizedDecoder) -> Result<QuantizedNetwork> {
+        let encoder_json = fsutil::read_bytes(&dir.join(QUANTIZED_ENCODER))?;
+        Self::encoder_from_bytes(dir, &encoder_json, decoder)
     }
 
     /// Reads both quantised files of a model folder and checks that they belong together.

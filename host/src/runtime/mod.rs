@@ -32,7 +32,8 @@ pub use gpu::GpuFloat;
 pub use loopback::Loopback;
 pub use rtl::RtlCore;
 pub use spec::{
-    DEVICE_NAMES, DeviceSpec, open, open_decoder, open_float, open_quantized, wrong_model,
+    DEVICE_NAMES, DeviceSpec, open, open_decoder, open_encoder, open_float, open_quantized,
+    wrong_model,
 };
 pub use stream::{BatchTiming, DeviceStream, StreamCounters};
 pub use xrt::XrtKernel;

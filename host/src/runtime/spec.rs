@@ -149,6 +149,21 @@ pub fn open(spec: &DeviceSpec, model_dir: &Path) -> Result<Box<dyn Device>> {
     }
 }
 
+/// [`open`] for a model whose decoder is loaded already: the quantised decoder is not read again.
+pub fn open_encoder(
+    spec: &DeviceSpec,
+    model_dir: &Path,
+    decoder: &AnyDecoder,
+) -> Result<Box<dyn Device>> {
+    match (spec.model_kind(), decoder) {
+        (ModelKind::Quantized, AnyDecoder::Quantized(d)) => {
+            let encoder = QuantizedModel::load_encoder(model_dir, d)?;
+            open_quantized(spec, &encoder, d.id)
+        }
+        _ => open(spec, model_dir),
+    }
+}
+
 /// Opens `spec` with a decoder (for decompression): the float one on `cpu-f32` or `gpu`, the quantised one on
 /// `cpu-fixed` or a decoder kernel (`csim:`, `xrt:`). The loopback has no decoder.
 pub fn open_decoder(spec: &DeviceSpec, decoder: &AnyDecoder) -> Result<Box<dyn Device>> {

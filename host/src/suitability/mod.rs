@@ -288,8 +288,15 @@ fn baler_point(
     level: f64,
 ) -> Result<Point> {
     let stream = |device| DeviceStream::new(device, 2, DEVICE_TIMEOUT);
-    let mut encoder = stream(runtime::open(&DeviceSpec::CpuFixed, model_dir)?);
     let any = AnyDecoder::Quantized(decoder.clone());
+    let mut encoder = match predictor.uses_decoder() {
+        true => Some(stream(runtime::open_encoder(
+            &DeviceSpec::CpuFixed,
+            model_dir,
+            &any,
+        )?)),
+        false => None,
+    };
     let mut decoder_device = stream(runtime::open_decoder(&DeviceSpec::CpuFixed, &any)?);
     let start = Instant::now();
     let file = codec::compress_bounded(
@@ -298,7 +305,7 @@ fn baler_point(
         source,
         bounds,
         Some(predictor),
-        &mut encoder,
+        encoder.as_mut(),
         &mut decoder_device,
     )?;
     let encoded = file.encode(zstd_level);

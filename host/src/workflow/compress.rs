@@ -153,12 +153,14 @@ pub fn compress_file(
         source.rewind();
     }
 
-    let open_encoder = || -> Result<DeviceStream> {
-        Ok(DeviceStream::new(
-            runtime::open(device, model_dir)?,
-            2,
-            DEVICE_TIMEOUT,
-        ))
+    // a predictor asked for that reads no latent needs no encoder: it is not opened
+    let needs_encoder = !bounded || config.predictor.is_none_or(|p| p.uses_decoder());
+    let open_encoder = || -> Result<Option<DeviceStream>> {
+        if !needs_encoder {
+            return Ok(None);
+        }
+        let opened = runtime::open_encoder(device, model_dir, &decoder)?;
+        Ok(Some(DeviceStream::new(opened, 2, DEVICE_TIMEOUT)))
     };
     let open_predictor = || -> Result<DeviceStream> {
         let cpu = match kind {
@@ -180,7 +182,7 @@ pub fn compress_file(
                 input,
                 &bounds,
                 config.predictor,
-                &mut encoder,
+                encoder.as_mut(),
                 &mut predictor,
             )?;
             Choices::Bounded(bounds, choice)
@@ -188,7 +190,10 @@ pub fn compress_file(
         _ => Choices::Plain(match config.latent_precision {
             Some(precision) => precision,
             None => {
-                let latent = codec::encode(&decoder, &sample, input, &mut encoder)?;
+                let Some(encoder) = encoder.as_mut() else {
+                    unreachable!("plain files open the encoder")
+                };
+                let latent = codec::encode(&decoder, &sample, input, encoder)?;
                 let choice = codec::choose_precision(
                     &decoder,
                     &sample,
@@ -212,17 +217,19 @@ pub fn compress_file(
     }
     .min(chunks);
     let spare = Mutex::new(Some((encoder, predictor)));
-    let compress_chunk = |(encoder, predictor): &mut (DeviceStream, DeviceStream),
+    let compress_chunk = |(encoder, predictor): &mut (Option<DeviceStream>, DeviceStream),
                           data: Dataset| {
-        let file = match (&decoder, &choices) {
-            (AnyDecoder::Quantized(q), Choices::Bounded(bounds, choice)) => {
+        let file = match (&decoder, &choices, encoder) {
+            (AnyDecoder::Quantized(q), Choices::Bounded(bounds, choice), encoder) => {
+                let encoder = encoder.as_mut();
                 codec::compress_bounded_as(q, &data, input, bounds, *choice, encoder, predictor)?
             }
-            (_, Choices::Plain(precision)) => {
+            (_, Choices::Plain(precision), Some(encoder)) => {
                 let latent = codec::encode(&decoder, &data, input, encoder)?;
                 codec::with_latent(&decoder, &data, &latent, *precision)?
             }
-            (AnyDecoder::Float(_), Choices::Bounded(..)) => unreachable!("refused above"),
+            (AnyDecoder::Float(_), Choices::Bounded(..), _) => unreachable!("refused above"),
+            (_, Choices::Plain(_), None) => unreachable!("plain files open the encoder"),
         };
         let encoded = file.encode(config.zstd_level);
         Ok(Done {
