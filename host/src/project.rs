@@ -248,7 +248,7 @@ impl Project {
             &mut |_, _| {},
         )?;
         workflow::decompress_file(
-            &self.model_dir(),
+            Some(&self.model_dir()),
             ModelKind::Float,
             None,
             &compressed,

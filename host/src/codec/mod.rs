@@ -85,6 +85,7 @@ pub fn with_latent(
             latent_step,
             error_bounds: None,
             predictor: Predictor::Autoencoder,
+            integer: None,
         },
         latent,
         residuals: None,
@@ -279,6 +280,11 @@ fn latent_codes(
         with_latent(decoder, data, &zeros, LatentPrecision::Codes)?
     };
     file.header.error_bounds = Some(bounds.to_vec());
+    if data.kind == DataKind::Table {
+        let integer = &decoder.data.integer;
+        let flags = (0..data.features()).map(|j| integer.get(j).copied().unwrap_or(false));
+        file.header.integer = Some(flags.collect());
+    }
     Ok(file)
 }
 
@@ -359,10 +365,35 @@ pub fn decompress(
     source: &Path,
     decoder_device: &mut DeviceStream,
 ) -> Result<Dataset> {
+    check_header(&file.header, decoder, source)?;
+    let values = predict(decoder, file, decoder_device)?;
+    let integer = file
+        .header
+        .integer
+        .as_ref()
+        .unwrap_or(&decoder.data().integer);
+    Ok(corrected(file, values, integer))
+}
+
+/// Whether restoring the data of a file with `header` needs its model: not for an error-bounded file whose
+/// predictor reads no latent and which says which variables are integers (fields have none).
+pub fn needs_model(header: &Header) -> bool {
+    let facts_in_file = matches!(header.kind, DataKind::Fields { .. }) || header.integer.is_some();
+    header.error_bounds.is_none() || header.predictor.uses_decoder() || !facts_in_file
+}
+
+/// Restores the data of a file that needs no model ([`needs_model`] is false): its residuals on a prediction of
+/// zeros.
+pub fn restore_without_model(file: &CompressedFile) -> Dataset {
+    let zeros = vec![0.0; file.header.data_values().unwrap_or(0) as usize];
+    let integer = file.header.integer.clone().unwrap_or_default();
+    corrected(file, zeros, &integer)
+}
+
+/// The data of `file` from the decoder's `values`: corrected by the residuals of an error-bounded file, else with
+/// the `integer` variables rounded.
+fn corrected(file: &CompressedFile, mut values: Vec<f64>, integer: &[bool]) -> Dataset {
     let h = &file.header;
-    check_header(h, decoder, source)?;
-    let mut values = predict(decoder, file, decoder_device)?;
-    let integer = &decoder.data().integer;
     match (&h.error_bounds, &file.residuals) {
         (Some(bounds), Some(residuals)) => {
             values = bounded::restore(
@@ -383,13 +414,13 @@ pub fn decompress(
         }
         _ => {}
     }
-    Ok(Dataset {
+    Dataset {
         kind: h.kind,
         names: h.names.clone(),
         dtype: h.dtype,
         rows: h.rows(),
         values,
-    })
+    }
 }
 
 /// The decoder's reconstruction of a file's data, in the data's units (decoded, normalisation undone).

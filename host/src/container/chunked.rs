@@ -379,6 +379,7 @@ mod tests {
                 latent_step: None,
                 error_bounds: None,
                 predictor: Predictor::Autoencoder,
+                integer: None,
             },
             latent: (0..rows).map(|r| r as f32).collect(),
             residuals: None,

@@ -236,6 +236,10 @@ pub struct Header {
     /// Error-bounded files: what predicts the values.
     #[serde(default, skip_serializing_if = "Predictor::is_default")]
     pub predictor: Predictor,
+    /// Error-bounded tables: which variables the model saw as integer-valued (restored by rounding where their
+    /// bound is below ½), so that a file whose predictor reads no latent is restored without the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integer: Option<Vec<bool>>,
 }
 
 impl Header {
@@ -335,6 +339,14 @@ impl Header {
                 } else {
                     "fields "
                 }
+            ));
+        }
+        if let Some(integer) = &self.integer
+            && (fields || self.error_bounds.is_none() || integer.len() != self.names.len())
+        {
+            return Err(format!(
+                "integer flags {integer:?}: error-bounded tables only, one per variable ({})",
+                self.names.len()
             ));
         }
         if let Some(bounds) = &self.error_bounds
@@ -706,6 +718,7 @@ mod tests {
                 latent_step: None,
                 error_bounds: None,
                 predictor: Predictor::Autoencoder,
+                integer: None,
             },
             latent: vec![0.5, -1.25, 3.0],
             residuals: None,
@@ -750,6 +763,19 @@ mod tests {
                 .contains("one finite, non-negative bound per variable (2)"),
             "{err}"
         );
+        // integer flags: one per variable of an error-bounded table
+        let mut flagged = file.clone();
+        flagged.header.integer = Some(vec![false, true]);
+        let bytes = flagged.to_bytes(3);
+        assert_eq!(
+            CompressedFile::from_bytes(&bytes, Path::new("x")).unwrap(),
+            flagged
+        );
+        let mut header = file.header.clone();
+        header.integer = Some(vec![true]);
+        let one_flag = CompressedFile::assemble_with(&header, &payload, Some(&residuals));
+        let err = CompressedFile::from_bytes(&one_flag, Path::new("x")).unwrap_err();
+        assert!(err.to_string().contains("one per variable (2)"), "{err}");
     }
 
     #[test]

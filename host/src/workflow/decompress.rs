@@ -24,10 +24,11 @@ pub struct RowRange {
 /// Restores `input` (a compressed file, plain or chunked) with the `kind` of decoder in `model_dir` on `device`
 /// (by default the kind's default device) and writes `output`: every row, or the samples in `rows`. An
 /// error-bounded file is always restored by the fixed-point decoder, whose predictions its residuals correct; a
-/// device that runs the other kind of model is refused by name. Returns the header of what was written (its
-/// shape counts the rows restored); `progress` hears the rows done and the total after each chunk.
+/// device that runs the other kind of model is refused by name. A file whose predictor reads no latent needs no
+/// model (`model_dir` is not read). Returns the header of what was written (its shape counts the rows restored);
+/// `progress` hears the rows done and the total after each chunk.
 pub fn decompress_file(
-    model_dir: &Path,
+    model_dir: Option<&Path>,
     kind: ModelKind,
     device: Option<&DeviceSpec>,
     input: &Path,
@@ -57,10 +58,23 @@ pub fn decompress_file(
             input.display()
         )));
     }
-    let decoder = AnyDecoder::load(model_dir, kind)?;
-    let open = || -> Result<DeviceStream> {
-        let opened = runtime::open_decoder(&device, &decoder)?;
-        Ok(DeviceStream::new(opened, 2, DEVICE_TIMEOUT))
+    let decoder = match (codec::needs_model(&source.header), model_dir) {
+        (false, _) => None,
+        (true, Some(dir)) => Some(AnyDecoder::load(dir, kind)?),
+        (true, None) => {
+            return Err(Error::Mismatch(format!(
+                "{}: restoring it needs the model that compressed it (model {}): give its folder with -m",
+                input.display(),
+                source.header.model_id
+            )));
+        }
+    };
+    let open = || -> Result<Option<DeviceStream>> {
+        let Some(decoder) = &decoder else {
+            return Ok(None);
+        };
+        let opened = runtime::open_decoder(&device, decoder)?;
+        Ok(Some(DeviceStream::new(opened, 2, DEVICE_TIMEOUT)))
     };
     // the first device is opened here, so that a device that cannot run this decoder fails before any output
     let spare = Mutex::new(Some(open()?));
@@ -97,7 +111,12 @@ pub fn decompress_file(
                 None => open(),
             },
             |stream, (chunk, file)| {
-                let data = codec::decompress(&decoder, &file, input, stream)?;
+                let data = match (&decoder, stream) {
+                    (Some(decoder), Some(stream)) => {
+                        codec::decompress(decoder, &file, input, stream)?
+                    }
+                    _ => codec::restore_without_model(&file),
+                };
                 Ok((chunk, data))
             },
             |(chunk, data): (crate::container::Chunk, Dataset)| {

@@ -119,6 +119,24 @@ fn every_value_keeps_to_its_bound_on_the_jet_table_with_special_values() {
     let none = ["--predictor", "none"];
     let restored = compress_with(&["pw:1e-3"], &none, Some(3), "pointwise-none.baler");
     assert_within(&data, &restored, |_, v| 1e-3 * v.abs());
+    // a file whose predictor reads no latent is restored without the model, its integer variables too (the file
+    // says which they are)
+    compress_with(&["rel:1e-3", "jet_id=abs:0"], &none, None, "none.baler");
+    ok(dir, &["decompress", "-i", "none.baler", "-o", "alone.npy"]);
+    assert_eq!(
+        std::fs::read(dir.join("alone.npy")).unwrap(),
+        std::fs::read(dir.join("none.baler.npy")).unwrap()
+    );
+    let alone = Dataset::load_keeping_non_finite(&dir.join("alone.npy"), &[]).unwrap();
+    assert_within(
+        &data,
+        &alone,
+        |j, _| if j == 4 { 0.0 } else { 1e-3 * range(j) },
+    );
+    let autoencoder = ["--predictor", "autoencoder"];
+    compress_with(&["rel:1e-2"], &autoencoder, None, "autoencoder.baler");
+    let needs = ["decompress", "-i", "autoencoder.baler", "-o", "y.npy"];
+    fails(dir, &needs, "needs the model that compressed it (model ");
 
     // a receiver with only the packed decoder restores the same bytes
     let receiver = dir.join("receiver");
@@ -265,6 +283,15 @@ fn every_value_keeps_to_its_bound_on_the_cfd_field() {
         );
         let restored = Dataset::load(&dir.join("f.npz"), &[]).unwrap();
         assert_within(&data, &restored, |_, _| 1e-3 * (hi - lo));
+        // a predictor that reads no latent needs no model to restore; the others name the model they need
+        let without_model = ["decompress", "-i", "f.baler", "-o", "g.npz"];
+        if ["lorenzo", "interpolation", "none"].contains(&chosen) {
+            ok(dir, &without_model);
+            let alone = Dataset::load(&dir.join("g.npz"), &[]).unwrap();
+            assert_eq!(alone.values, restored.values, "{chosen}");
+        } else {
+            fails(dir, &without_model, "needs the model that compressed it");
+        }
     }
     let smallest = sizes[..6].iter().map(|(_, size)| *size).min().unwrap();
     assert_eq!(sizes[6].1, smallest, "{sizes:?}");

@@ -259,7 +259,8 @@ pub struct DecompressArgs {
     /// Project folder (supplies defaults for the options below).
     #[arg(short, long, default_value = ".")]
     pub project: PathBuf,
-    /// Model folder holding decoder.json and decoder.safetensors [default: <project>/model].
+    /// Model folder holding decoder.json and decoder.safetensors [default: <project>/model]. Not read for an
+    /// error-bounded file whose predictor reads no latent (none, lorenzo, interpolation): it needs no model.
     #[arg(short, long)]
     pub model: Option<PathBuf>,
     /// The device that runs the decoder: cpu-f32 or gpu (wgpu feature) for the float model; with --fixed (and

@@ -4,6 +4,7 @@
 use crate::args::*;
 use anyhow::{Context, Result};
 use baler::bench::{self, BenchOptions};
+use baler::codec;
 use baler::config::{LatentPrecision, ModelConfig};
 use baler::container::CompressedSource;
 use baler::data::Dataset;
@@ -230,7 +231,8 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
     } = args;
     let kind = model_kind(fixed);
     let p = optional_project(&project)?;
-    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+    // a file that needs no model is restored without one
+    let model = model.or(p.as_ref().map(Project::model_dir));
     let input = need(input, p.as_ref().map(|p| p.compressed_path(kind)), "input")?;
     let output = need(
         output,
@@ -238,7 +240,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         "output",
     )?;
     let h = workflow::decompress_file(
-        &model,
+        model.as_deref(),
         kind,
         device.as_ref(),
         &input,
@@ -778,8 +780,12 @@ fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
             predictor.get_name()
         );
     }
+    let decoder = match codec::needs_model(h) {
+        true => "the decoder's files not counted",
+        false => "restored without the model: no decoder files needed",
+    };
     text += &format!(
-        "{bytes} B for {original} B of {} values: R {ratio:.3} on {} bytes (the decoder's files not counted)\n",
+        "{bytes} B for {original} B of {} values: R {ratio:.3} on {} bytes ({decoder})\n",
         h.dtype.name(),
         h.dtype.name()
     );
