@@ -1,11 +1,14 @@
 //! Compression and decompression throughput (rows/s) of the reference jet model on the example data,
-//! on one core: encoder, decoder, and the file format (zstd + CRC) alone.
+//! on one core: encoder, decoder, and the file format (zstd + CRC) alone; and error-bounded mode's
+//! interpolation predictor (no decoder) on the CFD field (bytes/s).
 //!     cargo bench -p baler-benches --bench codec
 
 use baler::codec;
+use baler::codec::{BoundSpec, Predictor};
 use baler::config::LatentPrecision;
 use baler::container::CompressedFile;
-use baler::model::AnyDecoder;
+use baler::data::Dataset;
+use baler::model::{AnyDecoder, QuantizedDecoder};
 use baler::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::path::Path;
@@ -54,5 +57,49 @@ fn codec_throughput(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codec_throughput);
+/// Error-bounded interpolation at 1e-3 × the range on the CFD field: residuals and their range coding, and back.
+fn interpolation_throughput(c: &mut Criterion) {
+    let repo = baler_benches::repo();
+    let decoder = QuantizedDecoder::load(&repo.join("models/cfd-conv-r100")).unwrap();
+    let path = repo.join("data/CFD_animation.npz");
+    let data = Dataset::load(&path, &decoder.data.names).unwrap();
+    let bound: BoundSpec = "rel:1e-3".parse().unwrap();
+    let bounds = codec::resolve_bounds(&[bound], &data).unwrap();
+    let any = AnyDecoder::Quantized(decoder.clone());
+    let mut decoder_stream = DeviceStream::new(
+        runtime::open_decoder(&DeviceSpec::CpuFixed, &any).unwrap(),
+        2,
+        DEVICE_TIMEOUT,
+    );
+    let predictor = Some(Predictor::Interpolation);
+    let mut compress = || {
+        let file = codec::compress_bounded(
+            &decoder,
+            &data,
+            &path,
+            &bounds,
+            predictor,
+            None,
+            &mut decoder_stream,
+        )
+        .unwrap();
+        file.to_bytes(3)
+    };
+    let bytes = compress();
+    let mut group = c.benchmark_group("cfd-conv-r100 error-bounded");
+    group.throughput(Throughput::Bytes((data.values.len() * 8) as u64));
+    group.sample_size(20);
+    group.bench_function("compress (interpolation, rel 1e-3)", |b| {
+        b.iter(&mut compress)
+    });
+    group.bench_function("decompress (interpolation, rel 1e-3)", |b| {
+        b.iter(|| {
+            let file = CompressedFile::from_bytes(&bytes, &path).unwrap();
+            codec::restore_without_model(&file)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, codec_throughput, interpolation_throughput);
 criterion_main!(benches);
