@@ -239,10 +239,12 @@ fn walk(
         let r = restored - predictions[i];
         if r.is_finite() { r } else { 0.0 }
     };
+    // fields have one variable: no division per value
+    let variable = |i: usize| if variables == 1 { 0 } else { i % variables };
     match local {
         None => {
             for (i, &p) in predictions.iter().enumerate() {
-                restore_one(i, i % variables, p);
+                restore_one(i, variable(i), p);
             }
         }
         Some(Local::Lorenzo { height, width }) => {
@@ -258,7 +260,7 @@ fn walk(
                 } else {
                     0.0
                 };
-                let restored = restore_one(i, i % variables, p + up + left - corner);
+                let restored = restore_one(i, variable(i), p + up + left - corner);
                 residual[k] = residual_of(restored, i);
             }
         }
@@ -267,7 +269,7 @@ fn walk(
             grid.walk(|point| {
                 let i = point.index;
                 let estimate = point.predict(&residual);
-                let restored = restore_one(i, i % variables, predictions[i] + estimate);
+                let restored = restore_one(i, variable(i), predictions[i] + estimate);
                 residual[i] = residual_of(restored, i);
             });
         }
