@@ -199,21 +199,22 @@ pub fn choose_bounded(
     }
     let reads_latent = predictors.iter().any(|p| p.uses_decoder());
     let file = latent_codes(decoder, sample, source, bounds, reads_latent, encoder)?;
-    let mut size = |coarsen: i32, predictor: Predictor| -> Result<usize> {
-        let choice = BoundedChoice { coarsen, predictor };
-        let candidate = with_residuals(&file, sample, choice, decoder, decoder_device)?;
-        Ok(candidate.encode(0).bytes.len())
+    let size = |candidate: &CompressedFile, predictions: &[f64], predictor: Predictor| {
+        let candidate = residuals_from(candidate, predictions, sample, predictor, decoder);
+        candidate.encode(0).bytes.len()
     };
     let mut best: Option<(usize, BoundedChoice)> = None;
     let (reading, not_reading): (Vec<Predictor>, Vec<Predictor>) =
         predictors.iter().partition(|p| p.uses_decoder());
-    // predictors that read the latent: the grid coarsens while the sample's file shrinks
-    if !reading.is_empty() {
+    // predictors that read the latent: the grid coarsens while the sample's file shrinks (the decoder runs once
+    // per grid, for all of them)
+    if let Some(&first) = reading.first() {
         let mut previous = usize::MAX;
         for coarsen in 0..=MAX_COARSEN {
+            let (candidate, predictions) = on_grid(&file, coarsen, first, decoder, decoder_device)?;
             let mut at_this_grid: Option<(usize, Predictor)> = None;
             for &predictor in &reading {
-                let bytes = size(coarsen, predictor)?;
+                let bytes = size(&candidate, &predictions, predictor);
                 if at_this_grid.is_none_or(|(smallest, _)| bytes < smallest) {
                     at_this_grid = Some((bytes, predictor));
                 }
@@ -228,7 +229,8 @@ pub fn choose_bounded(
     }
     // the others store a zero latent: one grid is enough
     for predictor in not_reading {
-        let bytes = size(0, predictor)?;
+        let (candidate, predictions) = on_grid(&file, 0, predictor, decoder, decoder_device)?;
+        let bytes = size(&candidate, &predictions, predictor);
         if best.is_none_or(|(smallest, _)| bytes < smallest) {
             best = Some((
                 bytes,
@@ -276,8 +278,9 @@ fn latent_codes(
         compress(decoder, data, source, LatentPrecision::Codes, encoder)?
     } else {
         decoder.data.check(data, source)?;
-        let zeros = vec![0.0; data.rows * decoder.latent()];
-        with_latent(decoder, data, &zeros, LatentPrecision::Codes)?
+        let mut file = with_latent(decoder, data, &[], LatentPrecision::Codes)?;
+        file.header.latent_size = 0;
+        file
     };
     file.header.error_bounds = Some(bounds.to_vec());
     if data.kind == DataKind::Table {
@@ -322,27 +325,61 @@ fn with_residuals(
     decoder: &QuantizedDecoder,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
+    let (candidate, predictions) = on_grid(file, coarsen, predictor, decoder, decoder_device)?;
+    Ok(residuals_from(
+        &candidate,
+        &predictions,
+        data,
+        predictor,
+        decoder,
+    ))
+}
+
+/// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser (zeros
+/// where `predictor` reads none), and the decoder's prediction from that latent.
+fn on_grid(
+    file: &CompressedFile,
+    coarsen: i32,
+    predictor: Predictor,
+    decoder: &QuantizedDecoder,
+    decoder_device: &mut DeviceStream,
+) -> Result<(CompressedFile, Vec<f64>)> {
     let step = file.header.latent_step.expect("codes have a step");
     let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
     let mut candidate = file.clone();
     candidate.latent = latent_on_grid(&codes, step, coarsen)?;
-    // a predictor that does not read the latent stores zeros, which cost next to nothing
+    // a predictor that does not read the latent stores none
     if !predictor.uses_decoder() {
-        candidate.latent.fill(0.0);
+        candidate.latent.clear();
+        candidate.header.latent_size = 0;
     }
     candidate.header.latent_step = Some(step * f64::powi(2.0, coarsen));
     candidate.header.predictor = predictor;
     let predictions = predict(decoder, &candidate, decoder_device)?;
-    let bounds = candidate.header.error_bounds.as_deref().expect("bounded");
-    candidate.residuals = Some(bounded::residuals(
+    Ok((candidate, predictions))
+}
+
+/// `candidate` from [`on_grid`] with `predictor` (one that reads the latent the same way, or the one it was made
+/// for) and the residuals that restore `data` from `predictions` within the header's bounds.
+fn residuals_from(
+    candidate: &CompressedFile,
+    predictions: &[f64],
+    data: &Dataset,
+    predictor: Predictor,
+    decoder: &QuantizedDecoder,
+) -> CompressedFile {
+    let mut file = candidate.clone();
+    file.header.predictor = predictor;
+    let bounds = file.header.error_bounds.as_deref().expect("bounded");
+    file.residuals = Some(bounded::residuals(
         &data.values,
-        &predictions,
+        predictions,
         bounds,
         &decoder.data.integer,
         data.dtype,
-        local_predictor(&candidate.header),
+        local_predictor(&file.header),
     ));
-    Ok(candidate)
+    file
 }
 
 /// The local predictor a file's header asks for.
@@ -462,10 +499,8 @@ fn check_header(header: &Header, decoder: &dyn DecoderFacts, source: &Path) -> R
         )));
     }
     let data = decoder.data();
-    if header.latent_size != decoder.latent()
-        || header.kind != data.kind
-        || header.names != data.names
-    {
+    let latent_fits = header.latent_size == decoder.latent() || !header.predictor.uses_decoder();
+    if !latent_fits || header.kind != data.kind || header.names != data.names {
         return Err(Error::Mismatch(format!(
             "{}: the header's layout does not match model {id}",
             source.display(),

@@ -310,8 +310,13 @@ impl Header {
                 self.names.len()
             ));
         }
-        if self.shape.contains(&0) || self.latent_size == 0 {
+        if self.shape.contains(&0) {
             return Err("header describes empty data".into());
+        }
+        // only a predictor that reads no latent goes without one
+        let needs_latent = self.error_bounds.is_none() || self.predictor.uses_decoder();
+        if self.latent_size == 0 && needs_latent {
+            return Err(format!("latent size 0 with predictor {:?}", self.predictor));
         }
         let step_ok = match (self.latent_precision, self.latent_step) {
             (LatentPrecision::Codes, Some(step)) => step.is_finite() && step > 0.0,
@@ -397,7 +402,7 @@ impl CompressedFile {
     pub fn encode(&self, zstd_level: i32) -> Encoded {
         let payload = match (self.header.latent_precision, self.header.latent_step) {
             (LatentPrecision::Codes, Some(step)) => {
-                let dims = self.header.latent_size.max(1);
+                let dims = self.header.latent_size;
                 let mut out = Vec::new();
                 for d in 0..dims {
                     let codes: Vec<i32> = self
@@ -776,6 +781,40 @@ mod tests {
         let one_flag = CompressedFile::assemble_with(&header, &payload, Some(&residuals));
         let err = CompressedFile::from_bytes(&one_flag, Path::new("x")).unwrap_err();
         assert!(err.to_string().contains("one per variable (2)"), "{err}");
+    }
+
+    #[test]
+    fn a_predictor_that_reads_no_latent_stores_none() {
+        let mut file = sample(LatentPrecision::Codes);
+        file.header.latent_step = Some(0.25);
+        file.header.error_bounds = Some(vec![VariableBound::Abs(0.5); 2]);
+        file.header.predictor = Predictor::None;
+        file.residuals = Some(Residuals {
+            codes: vec![vec![0, 7, 3], vec![1, -2, 0]],
+            ..Residuals::default()
+        });
+        // no latent; before 2026-11-28 the model's latent size in empty (all-zero) streams, 8 bytes each: both read
+        let mut without = file.clone();
+        (without.header.latent_size, without.latent) = (0, vec![]);
+        let mut zeros = file.clone();
+        (zeros.header.latent_size, zeros.latent) = (3, vec![0.0; 9]);
+        let (a, b) = (without.to_bytes(3), zeros.to_bytes(3));
+        for (bytes, file) in [(&a, &without), (&b, &zeros)] {
+            assert_eq!(
+                &CompressedFile::from_bytes(bytes, Path::new("x")).unwrap(),
+                file
+            );
+        }
+        assert!(
+            a.len() + 3 * 8 <= b.len() + 2,
+            "{} and {} bytes",
+            a.len(),
+            b.len()
+        );
+        // a predictor that reads the latent must have one
+        without.header.predictor = Predictor::Autoencoder;
+        let err = CompressedFile::from_bytes(&without.to_bytes(3), Path::new("x")).unwrap_err();
+        assert!(err.to_string().contains("latent size 0"), "{err}");
     }
 
     #[test]

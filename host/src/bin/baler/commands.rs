@@ -163,14 +163,16 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         &mut rows_progress("compressed"),
     )?;
     let samples = s.kind.samples();
+    let latent = match (s.latent_size, s.latent_precision, s.latent_step) {
+        (0, ..) => "no latent (the predictor reads none)".to_string(),
+        (n, LatentPrecision::Codes, Some(step)) => {
+            format!("{n} latent values each (integer codes in steps of {step})")
+        }
+        (n, precision, _) => format!("{n} latent values each ({})", precision.name()),
+    };
     println!(
-        "{} {samples} → {} latent values each ({}); {} B → {} B (R = {:.2} on the data's {} bytes) in {}; model {}",
+        "{} {samples} → {latent}; {} B → {} B (R = {:.2} on the data's {} bytes) in {}; model {}",
         s.rows,
-        s.latent_size,
-        match (s.latent_precision, s.latent_step) {
-            (LatentPrecision::Codes, Some(step)) => format!("integer codes in steps of {step}"),
-            (precision, _) => precision.name().to_string(),
-        },
         s.input_bytes,
         s.compressed_bytes,
         s.input_bytes as f64 / s.compressed_bytes as f64,
@@ -766,11 +768,13 @@ fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
         .latent_step
         .map(|s| format!(", step {s}"))
         .unwrap_or_default();
-    text += &format!(
-        "latent: {} values per sample, {}{step}\n",
-        h.latent_size,
-        h.latent_precision.name()
-    );
+    text += &match h.latent_size {
+        0 => "latent: none (the predictor reads none)\n".to_string(),
+        n => format!(
+            "latent: {n} values per sample, {}{step}\n",
+            h.latent_precision.name()
+        ),
+    };
     if let Some(bounds) = &h.error_bounds {
         let list: Vec<String> = bounds.iter().map(ToString::to_string).collect();
         let predictor = h.predictor.to_possible_value().expect("named");
