@@ -227,7 +227,7 @@ pub fn choose_bounded(
             best = Some((bytes, BoundedChoice { coarsen, predictor }));
         }
     }
-    // the others store a zero latent: one grid is enough
+    // the others store no latent: one grid is enough
     for predictor in not_reading {
         let (candidate, predictions) = on_grid(&file, 0, predictor, decoder, decoder_device)?;
         let bytes = size(&candidate, &predictions, predictor);
@@ -260,7 +260,7 @@ pub fn compress_bounded_as(
 }
 
 /// An error-bounded file of `data` without residuals yet: its latent as the decoder's input codes from the
-/// encoder, or zeros where no predictor reads it (then the encoder need not run, nor be given).
+/// encoder, or none where no predictor reads it (then the encoder need not run, nor be given).
 fn latent_codes(
     decoder: &QuantizedDecoder,
     data: &Dataset,
@@ -335,8 +335,8 @@ fn with_residuals(
     ))
 }
 
-/// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser (zeros
-/// where `predictor` reads none), and the decoder's prediction from that latent.
+/// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser (none
+/// where `predictor` reads none), and the decoder's prediction from that latent (zeros without one).
 fn on_grid(
     file: &CompressedFile,
     coarsen: i32,
@@ -423,8 +423,7 @@ pub fn needs_model(header: &Header) -> bool {
 /// zeros.
 pub fn restore_without_model(file: &CompressedFile) -> Dataset {
     let zeros = vec![0.0; file.header.data_values().unwrap_or(0) as usize];
-    let integer = file.header.integer.clone().unwrap_or_default();
-    corrected(file, zeros, &integer)
+    corrected(file, zeros, file.header.integer.as_deref().unwrap_or(&[]))
 }
 
 /// The data of `file` from the decoder's `values`: corrected by the residuals of an error-bounded file, else with
