@@ -99,7 +99,8 @@ impl Quantizer {
     /// An integer variable (by the model's training data) with an absolute bound below ½ is restored exactly from
     /// integer steps and rounding; every other variable in steps of twice its bound (point-wise: twice the bound
     /// at the prediction's power of two, never more than the bound at the value where the prediction is within a
-    /// factor of two of it; elsewhere the value is stored exactly).
+    /// factor of two of it; elsewhere the value is stored exactly; where the prediction is 0, in steps of the
+    /// value's magnitude bits, [`Self::magnitude_step`]).
     fn new(bound: VariableBound, integer: bool) -> Self {
         let round = matches!(bound, VariableBound::Abs(b) if integer && b < 0.5);
         Quantizer { bound, round }
