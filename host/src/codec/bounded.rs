@@ -515,6 +515,9 @@ mod tests {
                     })),
                 ] {
                     assert_bound_holds(&values, &predictions, &[bound], &[], dtype, local);
+                    // point-wise, predicted by the local predictor alone (0 at the first value)
+                    let pw = [VariableBound::Pw(relative)];
+                    assert_bound_holds(&values, &zeros, &pw, &[], dtype, local);
                 }
             }
         }
