@@ -154,8 +154,9 @@ impl Quantizer {
         }
     }
 
-    /// The code that restores `value` within its bound from `prediction`, if there is one.
-    fn code(self, value: f64, prediction: f64, dtype: FloatType) -> Option<i32> {
+    /// The code that restores `value` within its bound from `prediction`, if there is one, and the value it
+    /// restores.
+    fn code(self, value: f64, prediction: f64, dtype: FloatType) -> Option<(i32, f64)> {
         if !value.is_finite() || !prediction.is_finite() {
             return None;
         }
@@ -177,8 +178,8 @@ impl Quantizer {
             return None;
         }
         let code = q as i32;
-        let allowed = self.bound.allowed(value);
-        ((self.restore(prediction, code, dtype) - value).abs() <= allowed).then_some(code)
+        let restored = self.restore(prediction, code, dtype);
+        ((restored - value).abs() <= self.bound.allowed(value)).then_some((code, restored))
     }
 }
 
@@ -297,9 +298,9 @@ pub fn residuals(
     walk(predictions, n, local, |i, j, p| {
         let v = values[i];
         match quantizers[j].code(v, p, dtype) {
-            Some(code) => {
+            Some((code, restored)) => {
                 out.codes[j].push(code);
-                quantizers[j].restore(p, code, dtype)
+                restored
             }
             None => {
                 out.exact_at.push(i as u64);
@@ -582,7 +583,8 @@ mod tests {
                 r.exact_at.len()
             );
             // the codes of 1 and 2 differ by 2^52 / (0.01 × 2^53) = 50
-            let code = |v: f64| Quantizer::new(VariableBound::Pw(0.01), false).code(v, 0.0, dtype);
+            let quantizer = Quantizer::new(VariableBound::Pw(0.01), false);
+            let code = |v: f64| quantizer.code(v, 0.0, dtype).map(|(c, _)| c);
             assert_eq!(code(2.0).unwrap() - code(1.0).unwrap(), 50);
             assert_eq!(code(-1.0), code(1.0).map(|c| -c));
         }
