@@ -1,8 +1,10 @@
 //! Fuzzes the compressed-file readers, plain and chunked: any bytes must give a file or an error, never a panic, a
 //! hang or an allocation the header or the chunk index merely claims. Each input is read as is, and again with its
-//! trailing CRC-32 made valid, so that mutations also reach the header and payload parsers behind the checksum.
+//! trailing CRC-32 made valid, so that mutations also reach the header and payload parsers behind the checksum; a
+//! file that needs no model is also restored.
 #![no_main]
 
+use baler::codec;
 use baler::container::{CompressedFile, CompressedSource};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
@@ -33,6 +35,11 @@ fn read(bytes: &[u8]) {
             file.header.rows() * file.header.latent_size
         );
         assert!(file.header.decoded_bytes().is_some_and(|n| n <= BUDGET));
+        // a file that needs no model is restored from its own bytes
+        if !codec::needs_model(&file.header) {
+            let data = codec::restore_without_model(&file);
+            assert_eq!(data.values.len() as u64, file.header.data_values().unwrap());
+        }
     }
 }
 
