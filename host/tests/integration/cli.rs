@@ -702,3 +702,38 @@ fn heavy_tailed_variables_are_normalised_through_asinh_and_the_choice_is_printed
         "training.asinh names 'phi', which is not a variable",
     );
 }
+
+/// The README's first command, `cargo run -- demo` at the repository root, has one program to run: `baler` (the
+/// benches' programs are not among the workspace's default members).
+#[test]
+fn cargo_run_at_the_root_has_one_program_to_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let defaults = metadata["workspace_default_members"].as_array().unwrap();
+    let programs: Vec<&str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| defaults.contains(&p["id"]))
+        .flat_map(|p| p["targets"].as_array().unwrap())
+        .filter(|t| t["kind"].as_array().unwrap().iter().any(|k| k == "bin"))
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(programs, ["baler"]);
+}
