@@ -200,7 +200,7 @@ pub fn choose_bounded(
     let reads_latent = predictors.iter().any(|p| p.uses_decoder());
     let file = latent_codes(decoder, sample, source, bounds, reads_latent, encoder)?;
     let size = |candidate: &CompressedFile, predictions: &[f64], predictor: Predictor| {
-        let candidate = residuals_from(candidate, predictions, sample, predictor, decoder);
+        let candidate = residuals_from(candidate.clone(), predictions, sample, predictor, decoder);
         candidate.encode(0).bytes.len()
     };
     let mut best: Option<(usize, BoundedChoice)> = None;
@@ -254,9 +254,23 @@ pub fn compress_bounded_as(
     encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    let reads_latent = choice.predictor.uses_decoder();
-    let file = latent_codes(decoder, data, source, bounds, reads_latent, encoder)?;
-    with_residuals(&file, data, choice, decoder, decoder_device)
+    let BoundedChoice { coarsen, predictor } = choice;
+    let file = latent_codes(
+        decoder,
+        data,
+        source,
+        bounds,
+        predictor.uses_decoder(),
+        encoder,
+    )?;
+    let (candidate, predictions) = on_grid(&file, coarsen, predictor, decoder, decoder_device)?;
+    Ok(residuals_from(
+        candidate,
+        &predictions,
+        data,
+        predictor,
+        decoder,
+    ))
 }
 
 /// An error-bounded file of `data` without residuals yet: its latent as the decoder's input codes from the
@@ -316,25 +330,6 @@ pub fn sample(part: &Dataset, first: usize, stride: usize) -> Dataset {
     }
 }
 
-/// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser and
-/// the residuals that restore `data` from the chosen predictor within the header's bounds.
-fn with_residuals(
-    file: &CompressedFile,
-    data: &Dataset,
-    BoundedChoice { coarsen, predictor }: BoundedChoice,
-    decoder: &QuantizedDecoder,
-    decoder_device: &mut DeviceStream,
-) -> Result<CompressedFile> {
-    let (candidate, predictions) = on_grid(file, coarsen, predictor, decoder, decoder_device)?;
-    Ok(residuals_from(
-        &candidate,
-        &predictions,
-        data,
-        predictor,
-        decoder,
-    ))
-}
-
 /// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser (none
 /// where `predictor` reads none), and the decoder's prediction from that latent (zeros without one).
 fn on_grid(
@@ -345,16 +340,25 @@ fn on_grid(
     decoder_device: &mut DeviceStream,
 ) -> Result<(CompressedFile, Vec<f64>)> {
     let step = file.header.latent_step.expect("codes have a step");
-    let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
-    let mut candidate = file.clone();
-    candidate.latent = latent_on_grid(&codes, step, coarsen)?;
-    // a predictor that does not read the latent stores none
-    if !predictor.uses_decoder() {
-        candidate.latent.clear();
-        candidate.header.latent_size = 0;
-    }
-    candidate.header.latent_step = Some(step * f64::powi(2.0, coarsen));
-    candidate.header.predictor = predictor;
+    let mut header = file.header.clone();
+    let latent = match predictor.uses_decoder() {
+        true => {
+            let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
+            latent_on_grid(&codes, step, coarsen)?
+        }
+        // a predictor that does not read the latent stores none
+        false => {
+            header.latent_size = 0;
+            Vec::new()
+        }
+    };
+    header.latent_step = Some(step * f64::powi(2.0, coarsen));
+    header.predictor = predictor;
+    let candidate = CompressedFile {
+        header,
+        latent,
+        residuals: None,
+    };
     let predictions = predict(decoder, &candidate, decoder_device)?;
     Ok((candidate, predictions))
 }
@@ -362,13 +366,12 @@ fn on_grid(
 /// `candidate` from [`on_grid`] with `predictor` (one that reads the latent the same way, or the one it was made
 /// for) and the residuals that restore `data` from `predictions` within the header's bounds.
 fn residuals_from(
-    candidate: &CompressedFile,
+    mut file: CompressedFile,
     predictions: &[f64],
     data: &Dataset,
     predictor: Predictor,
     decoder: &QuantizedDecoder,
 ) -> CompressedFile {
-    let mut file = candidate.clone();
     file.header.predictor = predictor;
     let bounds = file.header.error_bounds.as_deref().expect("bounded");
     file.residuals = Some(bounded::residuals(
