@@ -7,7 +7,7 @@ use crate::config::{BoundSpec, ErrorBound};
 use crate::container::{Residuals, VariableBound};
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
-use crate::interpolation::Grid;
+use crate::interpolation::{Grid, Scheme};
 
 /// The bound of each variable of `data` (a table's columns, or one for fields): the spec naming it, else the one
 /// naming none; a bound relative to the range becomes absolute. A variable without a bound, or a name the data does
@@ -90,7 +90,10 @@ pub fn merge_ranges(into: &mut [(f64, f64)], other: &[(f64, f64)]) {
 /// How one variable's values are quantised.
 #[derive(Clone, Copy, Debug)]
 struct Quantizer {
+    /// The bound the steps are made for: the variable's, or a tighter one (coarse levels of interpolation).
     bound: VariableBound,
+    /// The variable's bound, which every value restored from a code keeps to.
+    keep: VariableBound,
     /// Restored values are rounded to integers.
     round: bool,
 }
@@ -103,7 +106,20 @@ impl Quantizer {
     /// value's magnitude bits, [`Self::magnitude_step`]).
     fn new(bound: VariableBound, integer: bool) -> Self {
         let round = matches!(bound, VariableBound::Abs(b) if integer && b < 0.5);
-        Quantizer { bound, round }
+        Quantizer {
+            bound,
+            keep: bound,
+            round,
+        }
+    }
+
+    /// This quantiser with steps for its bound divided by `divisor` (≥ 1), still keeping to its bound.
+    fn tightened(self, divisor: f64) -> Self {
+        let bound = match self.bound {
+            VariableBound::Abs(b) => VariableBound::Abs(b / divisor),
+            VariableBound::Pw(r) => VariableBound::Pw(r / divisor),
+        };
+        Quantizer { bound, ..self }
     }
 
     /// The step at `prediction`; `None` where there is none (a point-wise bound at a prediction of zero, a
@@ -179,7 +195,7 @@ impl Quantizer {
         }
         let code = q as i32;
         let restored = self.restore(prediction, code, dtype);
-        ((restored - value).abs() <= self.bound.allowed(value)).then_some((code, restored))
+        ((restored - value).abs() <= self.keep.allowed(value)).then_some((code, restored))
     }
 }
 
@@ -201,19 +217,28 @@ fn value_of(bits: u64, dtype: FloatType) -> f64 {
     }
 }
 
-/// The quantiser of each variable: `bounds` per variable, `integer` the model's integer flags (empty for fields).
-fn quantizers(bounds: &[VariableBound], integer: &[bool]) -> Vec<Quantizer> {
-    bounds
+/// The quantisers [`walk`] asks for by index: of each variable (`bounds` per variable, `integer` the model's
+/// integer flags, empty for fields), or with interpolation of the one field variable at each level.
+fn quantizers(bounds: &[VariableBound], integer: &[bool], local: Option<Local>) -> Vec<Quantizer> {
+    let of_variables = bounds
         .iter()
         .enumerate()
-        .map(|(j, &b)| Quantizer::new(b, integer.get(j).copied().unwrap_or(false)))
-        .collect()
+        .map(|(j, &b)| Quantizer::new(b, integer.get(j).copied().unwrap_or(false)));
+    match (local, bounds) {
+        (Some(Local::Interpolation(grid, scheme)), &[bound]) => {
+            let field = Quantizer::new(bound, false);
+            (0..=grid.levels())
+                .map(|level| field.tightened(scheme.tightening(level)))
+                .collect()
+        }
+        _ => of_variables.collect(),
+    }
 }
 
 /// The local predictor of fields (`None` for tables, whose rows are independent), run on the residual the
 /// autoencoder leaves (on the values themselves where the autoencoder is not used). It predicts from values
 /// already restored, in an order the decompressor follows the same way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Local {
     /// 2-D Lorenzo within each field (above + left − above-left), in the order of the data.
     Lorenzo {
@@ -222,18 +247,19 @@ pub enum Local {
         /// Field width.
         width: usize,
     },
-    /// Multilevel cubic interpolation across frames, rows and columns, in the order of the grid's walk.
-    Interpolation(Grid),
+    /// Multilevel interpolation across frames, rows and columns, in the order of the grid's walk with the
+    /// scheme's axes, spline and bounds per level.
+    Interpolation(Grid, Scheme),
 }
 
-/// Walks the values, calling `restore_one(i, variable, prediction)` for each (prediction: the autoencoder's,
-/// plus the local predictor's estimate of the residual from values already restored), which returns the restored
-/// value.
+/// Walks the values, calling `restore_one(i, variable, quantizer, prediction)` for each (prediction: the
+/// autoencoder's, plus the local predictor's estimate of the residual from values already restored; quantizer:
+/// the index into [`quantizers`]), which returns the restored value.
 fn walk(
     predictions: &[f64],
     variables: usize,
     local: Option<Local>,
-    mut restore_one: impl FnMut(usize, usize, f64) -> f64,
+    mut restore_one: impl FnMut(usize, usize, usize, f64) -> f64,
 ) {
     // the restored residual (restored − autoencoder's prediction) of the value at `i`, for the local predictor;
     // a value stored exactly may be NaN or infinite: its neighbours see no residual there
@@ -246,7 +272,7 @@ fn walk(
     match local {
         None => {
             for (i, &p) in predictions.iter().enumerate() {
-                restore_one(i, variable(i), p);
+                restore_one(i, variable(i), variable(i), p);
             }
         }
         Some(Local::Lorenzo { height, width }) => {
@@ -262,16 +288,17 @@ fn walk(
                 } else {
                     0.0
                 };
-                let restored = restore_one(i, variable(i), p + up + left - corner);
+                let restored = restore_one(i, 0, 0, p + up + left - corner);
                 residual[k] = residual_of(restored, i);
             }
         }
-        Some(Local::Interpolation(grid)) => {
+        Some(Local::Interpolation(grid, scheme)) => {
             let mut residual = vec![0.0; grid.len()];
-            grid.walk(|point| {
+            grid.walk(scheme.axes, |point| {
                 let i = point.index;
-                let estimate = point.predict(&residual);
-                let restored = restore_one(i, variable(i), predictions[i] + estimate);
+                let estimate = point.predict(&residual, scheme.spline);
+                let level = point.level as usize;
+                let restored = restore_one(i, 0, level, predictions[i] + estimate);
                 residual[i] = residual_of(restored, i);
             });
         }
@@ -289,15 +316,15 @@ pub fn residuals(
     dtype: FloatType,
     local: Option<Local>,
 ) -> Residuals {
-    let quantizers = quantizers(bounds, integer);
+    let quantizers = quantizers(bounds, integer, local);
     let n = bounds.len();
     let mut out = Residuals {
         codes: vec![Vec::with_capacity(values.len() / n); n],
         ..Residuals::default()
     };
-    walk(predictions, n, local, |i, j, p| {
+    walk(predictions, n, local, |i, j, q, p| {
         let v = values[i];
-        match quantizers[j].code(v, p, dtype) {
+        match quantizers[q].code(v, p, dtype) {
             Some((code, restored)) => {
                 out.codes[j].push(code);
                 restored
@@ -333,12 +360,12 @@ pub fn restore(
     dtype: FloatType,
     local: Option<Local>,
 ) -> Vec<f64> {
-    let quantizers = quantizers(bounds, integer);
+    let quantizers = quantizers(bounds, integer, local);
     let n = bounds.len();
     let mut next_code = vec![0usize; n];
     let exact = &residuals.exact_at;
     let mut restored = vec![0.0; predictions.len()];
-    walk(&predictions, n, local, |i, j, p| {
+    walk(&predictions, n, local, |i, j, q, p| {
         let stored = match exact.is_empty() {
             true => None,
             false => exact.binary_search(&(i as u64)).ok(),
@@ -349,7 +376,7 @@ pub fn restore(
             // the container checked that each variable has a code for every value not stored exactly
             let code = residuals.codes[j][next_code[j]];
             next_code[j] += 1;
-            quantizers[j].restore(p, code, dtype)
+            quantizers[q].restore(p, code, dtype)
         };
         restored[i]
     });
@@ -360,6 +387,7 @@ pub fn restore(
 mod tests {
     use super::*;
     use crate::container::CodeLayout;
+    use crate::interpolation::Spline;
     use rand::{Rng, SeedableRng};
 
     fn table(values: Vec<f64>, names: &[&str]) -> Dataset {
@@ -409,7 +437,7 @@ mod tests {
     ) -> Residuals {
         let r = residuals(values, predictions, bounds, integer, dtype, local);
         let layout = match local {
-            Some(Local::Interpolation(grid)) => CodeLayout::Grid(grid),
+            Some(Local::Interpolation(grid, scheme)) => CodeLayout::Grid(grid, scheme.axes),
             _ => CodeLayout::Streams,
         };
         let bytes = r.to_bytes(layout);
@@ -503,17 +531,28 @@ mod tests {
                     );
                 }
                 // the same values as 10 fields of 10 × 15, with and without each local predictor
+                let grid = Grid {
+                    frames: 10,
+                    height: 10,
+                    width: 15,
+                };
                 for local in [
                     None,
                     Some(Local::Lorenzo {
                         height: 10,
                         width: 15,
                     }),
-                    Some(Local::Interpolation(Grid {
-                        frames: 10,
-                        height: 10,
-                        width: 15,
-                    })),
+                    Some(Local::Interpolation(grid, Scheme::default())),
+                    // another order of axes, the linear spline and tighter bounds at coarse levels
+                    Some(Local::Interpolation(
+                        grid,
+                        Scheme {
+                            axes: [2, 0, 1],
+                            spline: Spline::Linear,
+                            growth: 1.5,
+                            cap: 4.0,
+                        },
+                    )),
                 ] {
                     assert_bound_holds(&values, &predictions, &[bound], &[], dtype, local);
                     // point-wise, predicted by the local predictor alone (0 at the first value)

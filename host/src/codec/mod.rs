@@ -4,6 +4,7 @@
 
 mod bounded;
 mod precision;
+mod scheme;
 
 pub use crate::config::{BoundSpec, ErrorBound};
 pub use crate::container::Predictor;
@@ -13,6 +14,7 @@ pub use precision::{PrecisionChoice, choose_precision};
 use crate::container::{CodeLayout, CompressedFile, Header, LatentPrecision, VariableBound};
 use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
+use crate::interpolation::Scheme;
 use crate::model::{DecoderFacts, QuantizedDecoder};
 use crate::runtime::DeviceStream;
 use std::path::Path;
@@ -86,6 +88,7 @@ pub fn with_latent(
             error_bounds: None,
             predictor: Predictor::Autoencoder,
             integer: None,
+            interpolation: None,
         },
         latent,
         residuals: None,
@@ -151,18 +154,21 @@ pub fn compress_bounded(
 }
 
 /// How error-bounded mode compresses every part of a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BoundedChoice {
     /// The latent grid is 2^`coarsen` of the decoder's input steps.
     pub coarsen: i32,
     /// What predicts the values.
     pub predictor: Predictor,
+    /// How the interpolation predictors walk (unused by the others).
+    pub scheme: Scheme,
 }
 
 /// Chooses the latent grid and predictor of error-bounded mode on `sample` (a [`sample`] of the data): the grid
 /// is coarsened step by step (rate against distortion: fewer latent bits, larger residuals) while the sample's
 /// file shrinks. Without a `predictor`, the smallest file chooses it, among those that need no decoder too
-/// (tables: none; fields: Lorenzo or interpolation alone), so the autoencoder is used only where it pays.
+/// (tables: none; fields: Lorenzo or interpolation alone), so the autoencoder is used only where it pays. The
+/// interpolation predictors' scheme is chosen first, by [`scheme::choose`] on the sample's values.
 pub fn choose_bounded(
     decoder: &QuantizedDecoder,
     sample: &Dataset,
@@ -188,20 +194,32 @@ pub fn choose_bounded(
             Predictor::Interpolation,
         ],
     };
-    // one predictor that reads no latent leaves nothing to choose: no trial compression of the sample
+    let interpolates = predictors.iter().any(|p| p.interpolates());
+    let scheme = match (interpolates, bounds) {
+        (true, &[bound]) => scheme::choose(sample, bound),
+        _ => Scheme::default(),
+    };
+    // one predictor that reads no latent leaves nothing else to choose: no trial compression of the sample
     if let [predictor] = predictors[..]
         && !predictor.uses_decoder()
     {
         return Ok(BoundedChoice {
             coarsen: 0,
             predictor,
+            scheme,
         });
     }
     let reads_latent = predictors.iter().any(|p| p.uses_decoder());
     let file = latent_codes(decoder, sample, source, bounds, reads_latent, encoder)?;
     let size = |candidate: &CompressedFile, predictions: &[f64], predictor: Predictor| {
-        let candidate = residuals_from(candidate.clone(), predictions, sample, predictor, decoder);
+        let candidate = candidate.clone();
+        let candidate = residuals_from(candidate, predictions, sample, predictor, scheme, decoder);
         candidate.encode(0).bytes.len()
+    };
+    let choice = |coarsen, predictor| BoundedChoice {
+        coarsen,
+        predictor,
+        scheme,
     };
     let mut best: Option<(usize, BoundedChoice)> = None;
     let (reading, not_reading): (Vec<Predictor>, Vec<Predictor>) =
@@ -211,7 +229,8 @@ pub fn choose_bounded(
     if let Some(&first) = reading.first() {
         let mut previous = usize::MAX;
         for coarsen in 0..=MAX_COARSEN {
-            let (candidate, predictions) = on_grid(&file, coarsen, first, decoder, decoder_device)?;
+            let (candidate, predictions) =
+                on_grid(&file, choice(coarsen, first), decoder, decoder_device)?;
             let mut at_this_grid: Option<(usize, Predictor)> = None;
             for &predictor in &reading {
                 let bytes = size(&candidate, &predictions, predictor);
@@ -224,21 +243,16 @@ pub fn choose_bounded(
                 break;
             }
             previous = bytes;
-            best = Some((bytes, BoundedChoice { coarsen, predictor }));
+            best = Some((bytes, choice(coarsen, predictor)));
         }
     }
     // the others store no latent: one grid is enough
     for predictor in not_reading {
-        let (candidate, predictions) = on_grid(&file, 0, predictor, decoder, decoder_device)?;
+        let (candidate, predictions) =
+            on_grid(&file, choice(0, predictor), decoder, decoder_device)?;
         let bytes = size(&candidate, &predictions, predictor);
         if best.is_none_or(|(smallest, _)| bytes < smallest) {
-            best = Some((
-                bytes,
-                BoundedChoice {
-                    coarsen: 0,
-                    predictor,
-                },
-            ));
+            best = Some((bytes, choice(0, predictor)));
         }
     }
     Ok(best.expect("at least one candidate").1)
@@ -254,21 +268,21 @@ pub fn compress_bounded_as(
     encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    let BoundedChoice { coarsen, predictor } = choice;
     let file = latent_codes(
         decoder,
         data,
         source,
         bounds,
-        predictor.uses_decoder(),
+        choice.predictor.uses_decoder(),
         encoder,
     )?;
-    let (candidate, predictions) = on_grid(&file, coarsen, predictor, decoder, decoder_device)?;
+    let (candidate, predictions) = on_grid(&file, choice, decoder, decoder_device)?;
     Ok(residuals_from(
         candidate,
         &predictions,
         data,
-        predictor,
+        choice.predictor,
+        choice.scheme,
         decoder,
     ))
 }
@@ -331,14 +345,16 @@ pub fn sample(part: &Dataset, first: usize, stride: usize) -> Dataset {
 }
 
 /// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser (none
-/// where `predictor` reads none), and the decoder's prediction from that latent (zeros without one).
+/// where the choice's predictor reads none), and the decoder's prediction from that latent (zeros without one).
 fn on_grid(
     file: &CompressedFile,
-    coarsen: i32,
-    predictor: Predictor,
+    choice: BoundedChoice,
     decoder: &QuantizedDecoder,
     decoder_device: &mut DeviceStream,
 ) -> Result<(CompressedFile, Vec<f64>)> {
+    let BoundedChoice {
+        coarsen, predictor, ..
+    } = choice;
     let step = file.header.latent_step.expect("codes have a step");
     let mut header = file.header.clone();
     let latent = match predictor.uses_decoder() {
@@ -364,15 +380,18 @@ fn on_grid(
 }
 
 /// `candidate` from [`on_grid`] with `predictor` (one that reads the latent the same way, or the one it was made
-/// for) and the residuals that restore `data` from `predictions` within the header's bounds.
+/// for; an interpolation predictor walks with `scheme`) and the residuals that restore `data` from `predictions`
+/// within the header's bounds.
 fn residuals_from(
     mut file: CompressedFile,
     predictions: &[f64],
     data: &Dataset,
     predictor: Predictor,
+    scheme: Scheme,
     decoder: &QuantizedDecoder,
 ) -> CompressedFile {
     file.header.predictor = predictor;
+    file.header.interpolation = predictor.interpolates().then_some(scheme);
     let bounds = file.header.error_bounds.as_deref().expect("bounded");
     file.residuals = Some(bounded::residuals(
         &data.values,
@@ -389,7 +408,9 @@ fn residuals_from(
 fn local_predictor(header: &Header) -> Option<bounded::Local> {
     match (header.predictor, header.code_layout(), header.kind) {
         (Predictor::Autoencoder | Predictor::None, ..) | (_, _, DataKind::Table) => None,
-        (_, CodeLayout::Grid(grid), _) => Some(bounded::Local::Interpolation(grid)),
+        (_, CodeLayout::Grid(grid, _), _) => {
+            Some(bounded::Local::Interpolation(grid, header.scheme()))
+        }
         (_, CodeLayout::Streams, DataKind::Fields { height, width }) => {
             Some(bounded::Local::Lorenzo { height, width })
         }

@@ -380,6 +380,7 @@ mod tests {
                 error_bounds: None,
                 predictor: Predictor::Autoencoder,
                 integer: None,
+                interpolation: None,
             },
             latent: (0..rows).map(|r| r as f32).collect(),
             residuals: None,

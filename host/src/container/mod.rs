@@ -11,7 +11,7 @@ pub use residuals::{CodeLayout, Residuals};
 
 use crate::data::{DataKind, FloatType};
 use crate::error::{Error, Result};
-use crate::interpolation::Grid;
+use crate::interpolation::{Grid, Scheme};
 use half::f16;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -176,12 +176,12 @@ pub enum Predictor {
     AutoencoderLorenzo,
     /// Fields: 2-D Lorenzo alone (the decoder is not used).
     Lorenzo,
-    /// Fields: the decoder's reconstruction, and multilevel cubic interpolation across frames, rows and columns
-    /// on the residual it leaves (codes range-coded in context).
+    /// Fields: the decoder's reconstruction, and multilevel interpolation across frames, rows and columns on the
+    /// residual it leaves (codes range-coded in context).
     #[value(name = "autoencoder+interpolation")]
     #[serde(rename = "autoencoder+interpolation")]
     AutoencoderInterpolation,
-    /// Fields: multilevel cubic interpolation alone, SZ3's predictor (the decoder is not used).
+    /// Fields: multilevel interpolation alone, SZ3's predictor (the decoder is not used).
     Interpolation,
     /// No prediction: the quantiser alone (the decoder is not used).
     None,
@@ -200,6 +200,14 @@ impl Predictor {
             Predictor::Autoencoder
                 | Predictor::AutoencoderLorenzo
                 | Predictor::AutoencoderInterpolation
+        )
+    }
+
+    /// Whether it interpolates across the fields (with a [`Scheme`]).
+    pub fn interpolates(self) -> bool {
+        matches!(
+            self,
+            Predictor::Interpolation | Predictor::AutoencoderInterpolation
         )
     }
 
@@ -240,6 +248,10 @@ pub struct Header {
     /// bound is below ½), so that a file whose predictor reads no latent is restored without the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integer: Option<Vec<bool>>,
+    /// The interpolation predictors: how the walk runs (absent in files written before 2026-11-28, which walk
+    /// with [`Scheme::default`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpolation: Option<Scheme>,
 }
 
 impl Header {
@@ -267,13 +279,21 @@ impl Header {
             (
                 Predictor::Interpolation | Predictor::AutoencoderInterpolation,
                 DataKind::Fields { height, width },
-            ) => CodeLayout::Grid(Grid {
-                frames: self.rows(),
-                height,
-                width,
-            }),
+            ) => CodeLayout::Grid(
+                Grid {
+                    frames: self.rows(),
+                    height,
+                    width,
+                },
+                self.scheme().axes,
+            ),
             _ => CodeLayout::Streams,
         }
+    }
+
+    /// How the interpolation predictors walk: the header's scheme, else that of files before it had one.
+    pub fn scheme(&self) -> Scheme {
+        self.interpolation.unwrap_or_default()
     }
 
     /// Variables the error bounds and residual codes are kept per: the table's, or one for fields.
@@ -353,6 +373,15 @@ impl Header {
                 "integer flags {integer:?}: error-bounded tables only, one per variable ({})",
                 self.names.len()
             ));
+        }
+        if let Some(scheme) = &self.interpolation {
+            if !self.predictor.interpolates() {
+                return Err(format!(
+                    "an interpolation scheme with predictor {:?}",
+                    self.predictor
+                ));
+            }
+            scheme.check()?;
         }
         if let Some(bounds) = &self.error_bounds
             && (bounds.len() != self.variables()
@@ -724,6 +753,7 @@ mod tests {
                 error_bounds: None,
                 predictor: Predictor::Autoencoder,
                 integer: None,
+                interpolation: None,
             },
             latent: vec![0.5, -1.25, 3.0],
             residuals: None,
@@ -815,6 +845,75 @@ mod tests {
         without.header.predictor = Predictor::Autoencoder;
         let err = CompressedFile::from_bytes(&without.to_bytes(3), Path::new("x")).unwrap_err();
         assert!(err.to_string().contains("latent size 0"), "{err}");
+    }
+
+    #[test]
+    fn an_interpolation_scheme_round_trips_and_is_checked() {
+        let scheme = Scheme {
+            axes: [1, 2, 0],
+            spline: crate::interpolation::Spline::Linear,
+            growth: 1.25,
+            cap: 2.0,
+        };
+        let file = CompressedFile {
+            header: Header {
+                kind: DataKind::Fields {
+                    height: 2,
+                    width: 3,
+                },
+                shape: vec![2, 2, 3],
+                names: vec![],
+                latent_size: 0,
+                latent_step: Some(0.25),
+                error_bounds: Some(vec![VariableBound::Abs(0.1)]),
+                predictor: Predictor::Interpolation,
+                interpolation: Some(scheme),
+                ..sample(LatentPrecision::Codes).header
+            },
+            latent: vec![],
+            residuals: Some(Residuals {
+                codes: vec![(0..12).map(|i| i % 5 - 2).collect()],
+                ..Residuals::default()
+            }),
+        };
+        let bytes = file.to_bytes(3);
+        let read = CompressedFile::from_bytes(&bytes, Path::new("x")).unwrap();
+        assert_eq!(read, file);
+        assert_eq!(
+            read.header.code_layout(),
+            CodeLayout::Grid(
+                Grid {
+                    frames: 2,
+                    height: 2,
+                    width: 3
+                },
+                [1, 2, 0]
+            )
+        );
+        // files written before the scheme was recorded walk with the default
+        let mut older = file.clone();
+        older.header.interpolation = None;
+        let read = CompressedFile::from_bytes(&older.to_bytes(3), Path::new("x")).unwrap();
+        assert_eq!(read.header.scheme(), Scheme::default());
+        // a scheme that is not one, or on a predictor that does not interpolate: refused
+        let mut bad = file.clone();
+        bad.header.interpolation = Some(Scheme {
+            axes: [1, 1, 0],
+            ..scheme
+        });
+        let err = CompressedFile::from_bytes(&bad.to_bytes(3), Path::new("x")).unwrap_err();
+        assert!(
+            err.to_string().contains("the axes must be 0, 1 and 2"),
+            "{err}"
+        );
+        let mut lorenzo = file.clone();
+        lorenzo.header.predictor = Predictor::Lorenzo;
+        let err = CompressedFile::from_bytes(&lorenzo.to_bytes(3), Path::new("x")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("an interpolation scheme with predictor Lorenzo"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -10,10 +10,10 @@ use crate::range_coder::{CodeModel, Context, Decoder, Encoder};
 pub enum CodeLayout {
     /// Per variable in the order of the data, one pco stream each.
     Streams,
-    /// Fields predicted by interpolation: the codes in the order of the grid's walk, range-coded, each in the
-    /// context of its level and of the magnitudes of the codes before it in its pass (values stored exactly count
-    /// as 0).
-    Grid(Grid),
+    /// Fields predicted by interpolation: the codes in the order of the grid's walk (with its scheme's order of
+    /// axes), range-coded, each in the context of its level and of the magnitudes of the codes before it in its
+    /// pass (values stored exactly count as 0).
+    Grid(Grid, [usize; 3]),
 }
 
 /// What the error-bounded mode stores beside the latent.
@@ -48,12 +48,12 @@ impl Residuals {
                     put_stream(&mut out, codes);
                 }
             }
-            CodeLayout::Grid(grid) => {
+            CodeLayout::Grid(grid, axes) => {
                 let exact = exact_flags(&self.exact_at, grid.len());
                 let mut codes = self.codes.iter().flatten();
                 let mut model = CodeModel::default();
                 let mut coder = Encoder::default();
-                walk_codes(grid, &exact, |context| {
+                walk_codes(grid, axes, &exact, |context| {
                     let code = *codes
                         .next()
                         .expect("a code for every value not stored exactly");
@@ -97,7 +97,7 @@ impl Residuals {
             next = position;
         }
         let codes = match layout {
-            CodeLayout::Grid(grid) => {
+            CodeLayout::Grid(grid, axes) => {
                 if grid.len() != values || variables != 1 {
                     return Err(format!(
                         "a grid of {grid:?} for {values} values in {variables} variables"
@@ -110,7 +110,7 @@ impl Residuals {
                 let mut coder = Decoder::new(stream);
                 let mut codes = Vec::with_capacity(values - exact_at.len());
                 let mut damage = None;
-                walk_codes(grid, &exact, |context| {
+                walk_codes(grid, axes, &exact, |context| {
                     let code = model.decode(&mut coder, context).unwrap_or_else(|e| {
                         damage.get_or_insert(e);
                         0
@@ -156,11 +156,17 @@ fn exact_flags(exact_at: &[u64], values: usize) -> Vec<bool> {
     exact
 }
 
-/// Walks `grid`, calling `code_at(context)` for each value not stored exactly, which returns its code: the
-/// context is the code's level and the sum of the magnitudes of the codes before it in its pass.
-fn walk_codes(grid: Grid, exact: &[bool], mut code_at: impl FnMut(Context) -> i32) {
+/// Walks `grid` with its axes in the order `axes`, calling `code_at(context)` for each value not stored exactly,
+/// which returns its code: the context is the code's level and the sum of the magnitudes of the codes before it
+/// in its pass.
+fn walk_codes(
+    grid: Grid,
+    axes: [usize; 3],
+    exact: &[bool],
+    mut code_at: impl FnMut(Context) -> i32,
+) {
     let mut magnitude = vec![0u32; grid.len()];
-    grid.walk(|p| {
+    grid.walk(axes, |p| {
         if exact[p.index] {
             return;
         }
@@ -233,9 +239,13 @@ mod tests {
             exact_bits: vec![f64::NAN.to_bits(); 4],
             exact_at,
         };
-        let layout = CodeLayout::Grid(grid);
+        let layout = CodeLayout::Grid(grid, [0, 1, 2]);
         let bytes = r.to_bytes(layout);
         assert_eq!(Residuals::from_bytes(&bytes, 105, 1, layout).unwrap(), r);
+        // another order of axes gives the same codes in another walk
+        let other = CodeLayout::Grid(grid, [2, 0, 1]);
+        let reordered = r.to_bytes(other);
+        assert_eq!(Residuals::from_bytes(&reordered, 105, 1, other).unwrap(), r);
         for n in 0..bytes.len() {
             assert!(
                 Residuals::from_bytes(&bytes[..n], 105, 1, layout).is_err(),

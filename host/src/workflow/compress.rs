@@ -9,6 +9,7 @@ use crate::data::{DataKind, Dataset, FloatType, NonFinite, RowSource};
 use crate::error::{Error, Result};
 use crate::evaluate;
 use crate::fsutil;
+use crate::interpolation::Scheme;
 use crate::model::{AnyDecoder, DecoderFacts, ModelKind};
 use crate::pipeline;
 use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
@@ -56,6 +57,8 @@ pub struct CompressSummary {
     pub error_bounds: Option<Vec<VariableBound>>,
     /// What predicted the values (error-bounded mode).
     pub predictor: Predictor,
+    /// How the interpolation predictors walked.
+    pub interpolation: Option<Scheme>,
     /// Model id written in the file.
     pub model_id: String,
 }
@@ -311,6 +314,7 @@ pub fn compress_file(
         exact_values: totals.exact_values,
         error_bounds: header.error_bounds,
         predictor: header.predictor,
+        interpolation: header.interpolation,
         model_id: header.model_id,
     })
 }

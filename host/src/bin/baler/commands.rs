@@ -209,9 +209,12 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     if let Some(bounds) = &s.error_bounds {
         let list: Vec<String> = bounds.iter().map(|b| b.to_string()).collect();
         println!(
-            "error-bounded: every value within its bound ({}); predictor {}; {} B latent, {} B residuals, {} values stored exactly",
+            "error-bounded: every value within its bound ({}); predictor {}{}; {} B latent, {} B residuals, {} values stored exactly",
             list.join(", "),
             s.predictor.to_possible_value().expect("named").get_name(),
+            s.interpolation
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default(),
             s.latent_bytes,
             s.residual_bytes,
             s.exact_values
@@ -779,9 +782,12 @@ fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
         let list: Vec<String> = bounds.iter().map(ToString::to_string).collect();
         let predictor = h.predictor.to_possible_value().expect("named");
         text += &format!(
-            "error bounds: {}; predictor {}\n",
+            "error bounds: {}; predictor {}{}\n",
             list.join(", "),
-            predictor.get_name()
+            predictor.get_name(),
+            h.interpolation
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
         );
     }
     let decoder = match codec::needs_model(h) {
