@@ -10,15 +10,19 @@ use crate::interpolation::{Grid, Scheme, Spline};
 /// (2026-11-28) a box of 2^16 chose as well as one of 2^18 or the whole data, in a quarter of the time.
 const BOX_VALUES: usize = 1 << 16;
 
-/// The coarse levels' tighter bounds tried after one bound for all (growth, cap): they pay at coarse error bounds
-/// on smooth data, where the coarse points' errors are most of what the fine points' predictions miss by.
-const LEVEL_BOUNDS: [(f64, f64); 4] = [(1.25, 2.0), (1.5, 4.0), (2.0, 4.0), (1.75, 8.0)];
+/// The coarse levels' tighter bounds tried after one bound for all (growth, cap), gentlest first: they pay at
+/// coarse error bounds on smooth data, where the coarse points' errors are most of what the fine points'
+/// predictions miss by.
+const LEVEL_BOUNDS: [(f64, f64); 3] = [(1.25, 2.0), (1.5, 4.0), (1.75, 8.0)];
 
-/// The scheme that codes `sample` (fields) smallest within `bound`, predicted by interpolation alone, chosen one
-/// part at a time: the order of axes (all six), then the spline, then the coarse levels' bounds. Each part keeps
-/// the previous best unless a trial is strictly smaller, so data where nothing helps keeps the default.
+/// The scheme that codes `sample` (fields) smallest within `bound`, predicted by interpolation alone. The
+/// roughest axis goes first ([`roughest_axis`], on the whole sample); the order of the other two, then the linear
+/// spline, then the coarse levels' bounds are tried on a central box of the sample, each kept only where it codes
+/// the box in fewer bytes, the bounds tightened until a step does not pay: 4 to 6 trials. On the development
+/// fields (2026-11-28) the order so chosen is the one trying all six finds best, and the residual codes are within
+/// 3 % of the best of every combination of order, spline and bounds (60 trials).
 pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
-    let Some((values, grid)) = central_box(sample) else {
+    let (Some(whole), Some((values, grid))) = (grid_of(sample), central_box(sample)) else {
         return Scheme::default();
     };
     let zeros = vec![0.0; values.len()];
@@ -29,41 +33,97 @@ pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
             .to_bytes(CodeLayout::Grid(grid, scheme.axes))
             .len()
     };
-    let mut best = (size(Scheme::default()), Scheme::default());
-    let mut keep_smaller = |scheme: Scheme| {
+    let first = roughest_axis(&sample.values, whole);
+    let others: Vec<usize> = (0..3).filter(|&axis| axis != first).collect();
+    let mut best = (usize::MAX, Scheme::default());
+    for axes in [[first, others[0], others[1]], [first, others[1], others[0]]] {
+        let scheme = Scheme {
+            axes,
+            ..Scheme::default()
+        };
         let bytes = size(scheme);
         if bytes < best.0 {
             best = (bytes, scheme);
         }
-        best.1
-    };
-    let mut chosen = Scheme::default();
-    for axes in [[0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
-        chosen = keep_smaller(Scheme { axes, ..chosen });
     }
-    chosen = keep_smaller(Scheme {
+    let by_order = best.1;
+    let linear = Scheme {
         spline: Spline::Linear,
-        ..chosen
-    });
-    let one_bound = chosen;
+        ..by_order
+    };
+    let bytes = size(linear);
+    if bytes < best.0 {
+        best = (bytes, linear);
+    }
+    let one_bound = best.1;
     for (growth, cap) in LEVEL_BOUNDS {
-        chosen = keep_smaller(Scheme {
+        let tighter = Scheme {
             growth,
             cap,
             ..one_bound
-        });
+        };
+        let bytes = size(tighter);
+        if bytes >= best.0 {
+            break;
+        }
+        best = (bytes, tighter);
     }
-    chosen
+    best.1
+}
+
+/// The axis the cubic spline through the neighbours 1 and 3 points away predicts worst on average, on the
+/// original `values` of `grid` (0 frames, 1 rows, 2 columns; an axis too short to measure counts as roughest, the
+/// first of equals wins). It goes first: the last axis of a level predicts half its points, the first a seventh.
+fn roughest_axis(values: &[f64], grid: Grid) -> usize {
+    let dims = [grid.frames, grid.height, grid.width];
+    let strides = [grid.height * grid.width, grid.width, 1];
+    let mut roughness = [f64::INFINITY; 3];
+    for axis in 0..3 {
+        let (mut sum, mut count) = (0.0, 0usize);
+        let d = strides[axis];
+        for (i, &v) in values.iter().enumerate() {
+            let at = i / strides[axis] % dims[axis];
+            if at < 3 || at + 3 >= dims[axis] {
+                continue;
+            }
+            let spline = (-values[i - 3 * d] + 9.0 * values[i - d] + 9.0 * values[i + d]
+                - values[i + 3 * d])
+                / 16.0;
+            let error = (v - spline).abs();
+            if error.is_finite() {
+                sum += error;
+                count += 1;
+            }
+        }
+        if count > 0 {
+            roughness[axis] = sum / count as f64;
+        }
+    }
+    (0..3)
+        .rev()
+        .max_by(|&a, &b| roughness[a].total_cmp(&roughness[b]))
+        .expect("three axes")
+}
+
+/// The grid of `fields`; `None` for a table.
+fn grid_of(fields: &Dataset) -> Option<Grid> {
+    let DataKind::Fields { height, width } = fields.kind else {
+        return None;
+    };
+    Some(Grid {
+        frames: fields.rows,
+        height,
+        width,
+    })
 }
 
 /// The values of a box at the centre of `fields` of at most [`BOX_VALUES`] values, and its grid: the longest
 /// side is shortened by a quarter at a time, so the box keeps the data's resolution on every axis. `None` for a
 /// table.
 fn central_box(fields: &Dataset) -> Option<(Vec<f64>, Grid)> {
-    let DataKind::Fields { height, width } = fields.kind else {
-        return None;
-    };
-    let dims = [fields.rows, height, width];
+    let whole = grid_of(fields)?;
+    let (height, width) = (whole.height, whole.width);
+    let dims = [whole.frames, height, width];
     let mut sides = dims;
     while sides.iter().product::<usize>() > BOX_VALUES {
         let longest = (0..3).max_by_key(|&a| sides[a]).expect("three axes");
@@ -147,8 +207,14 @@ mod tests {
         });
         let scheme = choose(&data, VariableBound::Abs(1e-3));
         assert_eq!(scheme.axes[2], 0, "{scheme:?}");
-        // data smooth along every axis keeps the default order: no trial is strictly smaller
+        // data equally smooth along every axis keeps the default order
         let plane = fields([8, 8, 8], |t, y, x| t + y + x);
         assert_eq!(choose(&plane, VariableBound::Abs(1e-3)).axes, [0, 1, 2]);
+        // the roughest axis: columns, else the first of equals
+        let data = fields([16, 16, 16], |t, y, x| {
+            y * 0.01 + (t * 1.3).sin() * 0.1 + (x * 2.1).sin()
+        });
+        assert_eq!(roughest_axis(&data.values, grid_of(&data).unwrap()), 2);
+        assert_eq!(roughest_axis(&plane.values, grid_of(&plane).unwrap()), 0);
     }
 }
