@@ -238,7 +238,7 @@ impl Project {
             self.decompressed_path(ModelKind::Float),
         );
         workflow::compress_file(
-            &self.model_dir(),
+            Some(&self.model_dir()),
             ModelKind::Float,
             &DeviceSpec::CpuF32,
             &input,

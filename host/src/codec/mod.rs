@@ -178,62 +178,40 @@ pub fn choose_bounded(
     encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<BoundedChoice> {
-    let predictors = match (predictor, sample.kind) {
-        (Some(p), DataKind::Table) if p.is_local() => {
-            return Err(Error::Mismatch(format!(
-                "predictor {p:?} is for fields; a table's rows are independent (use autoencoder or none)"
-            )));
-        }
-        (Some(p), _) => vec![p],
-        (None, DataKind::Table) => vec![Predictor::Autoencoder, Predictor::None],
-        (None, DataKind::Fields { .. }) => vec![
-            Predictor::Autoencoder,
-            Predictor::AutoencoderLorenzo,
-            Predictor::AutoencoderInterpolation,
-            Predictor::Lorenzo,
-            Predictor::Interpolation,
-        ],
-    };
-    let interpolates = predictors.iter().any(|p| p.interpolates());
-    let scheme = match (interpolates, bounds) {
-        (true, &[bound]) => scheme::choose(sample, bound),
-        _ => Scheme::default(),
-    };
-    // one predictor that reads no latent leaves nothing else to choose: no trial compression of the sample
-    if let [predictor] = predictors[..]
-        && !predictor.uses_decoder()
-    {
-        return Ok(BoundedChoice {
-            coarsen: 0,
-            predictor,
-            scheme,
-        });
-    }
-    let reads_latent = predictors.iter().any(|p| p.uses_decoder());
-    let file = latent_codes(decoder, sample, source, bounds, reads_latent, encoder)?;
-    let size = |candidate: &CompressedFile, predictions: &[f64], predictor: Predictor| {
-        let candidate = candidate.clone();
-        let candidate = residuals_from(candidate, predictions, sample, predictor, scheme, decoder);
-        candidate.encode(0).bytes.len()
-    };
+    let predictors = candidates(predictor, sample.kind, true)?;
+    let scheme = interpolation_scheme(&predictors, sample, bounds);
+    let (reading, not_reading): (Vec<Predictor>, Vec<Predictor>) =
+        predictors.iter().partition(|p| p.uses_decoder());
     let choice = |coarsen, predictor| BoundedChoice {
         coarsen,
         predictor,
         scheme,
     };
+    // one predictor that reads no latent leaves nothing else to choose: no trial compression of the sample
+    if let ([], [predictor]) = (&reading[..], &not_reading[..]) {
+        return Ok(choice(0, *predictor));
+    }
     let mut best: Option<(usize, BoundedChoice)> = None;
-    let (reading, not_reading): (Vec<Predictor>, Vec<Predictor>) =
-        predictors.iter().partition(|p| p.uses_decoder());
     // predictors that read the latent: the grid coarsens while the sample's file shrinks (the decoder runs once
     // per grid, for all of them)
     if let Some(&first) = reading.first() {
+        let file = latent_codes(decoder, sample, source, bounds, encoder)?;
+        let integer = &decoder.data.integer;
         let mut previous = usize::MAX;
         for coarsen in 0..=MAX_COARSEN {
             let (candidate, predictions) =
                 on_grid(&file, choice(coarsen, first), decoder, decoder_device)?;
             let mut at_this_grid: Option<(usize, Predictor)> = None;
             for &predictor in &reading {
-                let bytes = size(&candidate, &predictions, predictor);
+                let candidate = candidate.clone();
+                let candidate = residuals_from(
+                    candidate,
+                    &predictions,
+                    sample,
+                    choice(coarsen, predictor),
+                    integer,
+                );
+                let bytes = candidate.encode(0).bytes.len();
                 if at_this_grid.is_none_or(|(smallest, _)| bytes < smallest) {
                     at_this_grid = Some((bytes, predictor));
                 }
@@ -246,16 +224,130 @@ pub fn choose_bounded(
             best = Some((bytes, choice(coarsen, predictor)));
         }
     }
-    // the others store no latent: one grid is enough
+    // the others store no latent: one trial each
+    let id = decoder.id().to_string();
     for predictor in not_reading {
-        let (candidate, predictions) =
-            on_grid(&file, choice(0, predictor), decoder, decoder_device)?;
-        let bytes = size(&candidate, &predictions, predictor);
+        let candidate = compress_alone(
+            sample,
+            &id,
+            bounds,
+            &decoder.data.integer,
+            choice(0, predictor),
+        );
+        let bytes = candidate.encode(0).bytes.len();
         if best.is_none_or(|(smallest, _)| bytes < smallest) {
             best = Some((bytes, choice(0, predictor)));
         }
     }
     Ok(best.expect("at least one candidate").1)
+}
+
+/// The predictors error-bounded mode chooses among for data of `kind`: the one asked for, else every one that
+/// fits (those that read the latent only `with_model`).
+fn candidates(
+    predictor: Option<Predictor>,
+    kind: DataKind,
+    with_model: bool,
+) -> Result<Vec<Predictor>> {
+    let fits = |p: &Predictor| with_model || !p.uses_decoder();
+    match predictor {
+        Some(p) if p.is_local() && kind == DataKind::Table => Err(Error::Mismatch(format!(
+            "predictor {p} is for fields; a table's rows are independent (use autoencoder or none)"
+        ))),
+        Some(p) if !fits(&p) => Err(Error::Mismatch(format!(
+            "predictor {p} reads the latent: it needs a model (-m or -p); without one, use none, lorenzo or \
+             interpolation"
+        ))),
+        Some(p) => Ok(vec![p]),
+        None => {
+            let all = match kind {
+                DataKind::Table => vec![Predictor::Autoencoder, Predictor::None],
+                DataKind::Fields { .. } => vec![
+                    Predictor::Autoencoder,
+                    Predictor::AutoencoderLorenzo,
+                    Predictor::AutoencoderInterpolation,
+                    Predictor::Lorenzo,
+                    Predictor::Interpolation,
+                ],
+            };
+            Ok(all.into_iter().filter(fits).collect())
+        }
+    }
+}
+
+/// The interpolation scheme for `predictors`, chosen on `sample` where one of them interpolates.
+fn interpolation_scheme(
+    predictors: &[Predictor],
+    sample: &Dataset,
+    bounds: &[VariableBound],
+) -> Scheme {
+    match (predictors.iter().any(|p| p.interpolates()), bounds) {
+        (true, &[bound]) => scheme::choose(sample, bound),
+        _ => Scheme::default(),
+    }
+}
+
+/// Chooses the predictor (and interpolation scheme) of error-bounded compression without a model on `sample`:
+/// the one asked for, else the one that makes the smallest file among those that read no latent (tables: none;
+/// fields: Lorenzo and interpolation).
+pub fn choose_alone(
+    sample: &Dataset,
+    bounds: &[VariableBound],
+    integer: &[bool],
+    predictor: Option<Predictor>,
+) -> Result<BoundedChoice> {
+    let predictors = candidates(predictor, sample.kind, false)?;
+    let scheme = interpolation_scheme(&predictors, sample, bounds);
+    let choice = |predictor| BoundedChoice {
+        coarsen: 0,
+        predictor,
+        scheme,
+    };
+    if let [predictor] = predictors[..] {
+        return Ok(choice(predictor));
+    }
+    let size = |&p: &Predictor| {
+        let file = compress_alone(sample, NO_MODEL, bounds, integer, choice(p));
+        file.encode(0).bytes.len()
+    };
+    let smallest = predictors.iter().min_by_key(|p| size(p));
+    Ok(choice(*smallest.expect("at least one candidate")))
+}
+
+/// The model id of files compressed without a model.
+pub const NO_MODEL: &str = "none";
+
+/// Error-bounded compression of `data` with a predictor that reads no latent (`choice`'s): no latent, no
+/// decoder; the header names `model_id` ([`NO_MODEL`] without a model) and, for a table, the `integer` flags of
+/// its variables (restored by rounding where their bound is below ½).
+pub fn compress_alone(
+    data: &Dataset,
+    model_id: &str,
+    bounds: &[VariableBound],
+    integer: &[bool],
+    choice: BoundedChoice,
+) -> CompressedFile {
+    let header = Header {
+        model_id: model_id.to_string(),
+        kind: data.kind,
+        shape: data.shape(),
+        dtype: data.dtype,
+        names: data.names.clone(),
+        latent_size: 0,
+        latent_precision: LatentPrecision::Codes,
+        latent_step: None,
+        error_bounds: Some(bounds.to_vec()),
+        predictor: choice.predictor,
+        integer: integer_flags(data, integer),
+        interpolation: None,
+    };
+    let file = CompressedFile {
+        header,
+        latent: Vec::new(),
+        residuals: None,
+    };
+    let zeros = vec![0.0; data.values.len()];
+    residuals_from(file, &zeros, data, choice, integer)
 }
 
 /// [`compress_bounded`] with the grid and predictor already chosen: how each chunk of a large file is compressed.
@@ -268,55 +360,47 @@ pub fn compress_bounded_as(
     encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    let file = latent_codes(
-        decoder,
-        data,
-        source,
-        bounds,
-        choice.predictor.uses_decoder(),
-        encoder,
-    )?;
+    let integer = &decoder.data.integer;
+    if !choice.predictor.uses_decoder() {
+        decoder.data.check(data, source)?;
+        let id = decoder.id().to_string();
+        return Ok(compress_alone(data, &id, bounds, integer, choice));
+    }
+    let file = latent_codes(decoder, data, source, bounds, encoder)?;
     let (candidate, predictions) = on_grid(&file, choice, decoder, decoder_device)?;
     Ok(residuals_from(
         candidate,
         &predictions,
         data,
-        choice.predictor,
-        choice.scheme,
-        decoder,
+        choice,
+        integer,
     ))
 }
 
-/// An error-bounded file of `data` without residuals yet: its latent as the decoder's input codes from the
-/// encoder, or none where no predictor reads it (then the encoder need not run, nor be given).
+/// An error-bounded file of `data` without residuals yet, its latent the decoder's input codes from the encoder
+/// (which a predictor that reads no latent does not need: [`compress_alone`]).
 fn latent_codes(
     decoder: &QuantizedDecoder,
     data: &Dataset,
     source: &Path,
     bounds: &[VariableBound],
-    reads_latent: bool,
     encoder: Option<&mut DeviceStream>,
 ) -> Result<CompressedFile> {
-    let mut file = if reads_latent {
-        let encoder = encoder.ok_or_else(|| {
-            Error::Mismatch(
-                "a predictor that reads the latent needs the encoder, which was not opened".into(),
-            )
-        })?;
-        compress(decoder, data, source, LatentPrecision::Codes, encoder)?
-    } else {
-        decoder.data.check(data, source)?;
-        let mut file = with_latent(decoder, data, &[], LatentPrecision::Codes)?;
-        file.header.latent_size = 0;
-        file
-    };
+    let encoder = encoder.ok_or_else(|| {
+        Error::Mismatch(
+            "a predictor that reads the latent needs the encoder, which was not opened".into(),
+        )
+    })?;
+    let mut file = compress(decoder, data, source, LatentPrecision::Codes, encoder)?;
     file.header.error_bounds = Some(bounds.to_vec());
-    if data.kind == DataKind::Table {
-        let integer = &decoder.data.integer;
-        let flags = (0..data.features()).map(|j| integer.get(j).copied().unwrap_or(false));
-        file.header.integer = Some(flags.collect());
-    }
+    file.header.integer = integer_flags(data, &decoder.data.integer);
     Ok(file)
+}
+
+/// A table's integer flags for its header, one per variable of `data` (`integer` may be shorter); none for fields.
+fn integer_flags(data: &Dataset, integer: &[bool]) -> Option<Vec<bool>> {
+    let flags = (0..data.features()).map(|j| integer.get(j).copied().unwrap_or(false));
+    (data.kind == DataKind::Table).then(|| flags.collect())
 }
 
 /// The most samples the choices of a file (latent precision, grid, predictor) are made on.
@@ -344,60 +428,47 @@ pub fn sample(part: &Dataset, first: usize, stride: usize) -> Dataset {
     }
 }
 
-/// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser (none
-/// where the choice's predictor reads none), and the decoder's prediction from that latent (zeros without one).
+/// `file` (its latent as the decoder's input codes) with the latent on the grid 2^`coarsen` times coarser, and
+/// the decoder's prediction from that latent.
 fn on_grid(
     file: &CompressedFile,
     choice: BoundedChoice,
     decoder: &QuantizedDecoder,
     decoder_device: &mut DeviceStream,
 ) -> Result<(CompressedFile, Vec<f64>)> {
-    let BoundedChoice {
-        coarsen, predictor, ..
-    } = choice;
     let step = file.header.latent_step.expect("codes have a step");
+    let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
     let mut header = file.header.clone();
-    let latent = match predictor.uses_decoder() {
-        true => {
-            let codes: Vec<f64> = file.latent.iter().map(|&v| f64::from(v) / step).collect();
-            latent_on_grid(&codes, step, coarsen)?
-        }
-        // a predictor that does not read the latent stores none
-        false => {
-            header.latent_size = 0;
-            Vec::new()
-        }
-    };
-    header.latent_step = Some(step * f64::powi(2.0, coarsen));
-    header.predictor = predictor;
+    header.latent_step = Some(step * f64::powi(2.0, choice.coarsen));
+    header.predictor = choice.predictor;
     let candidate = CompressedFile {
         header,
-        latent,
+        latent: latent_on_grid(&codes, step, choice.coarsen)?,
         residuals: None,
     };
     let predictions = predict(decoder, &candidate, decoder_device)?;
     Ok((candidate, predictions))
 }
 
-/// `candidate` from [`on_grid`] with `predictor` (one that reads the latent the same way, or the one it was made
-/// for; an interpolation predictor walks with `scheme`) and the residuals that restore `data` from `predictions`
-/// within the header's bounds.
+/// `file` with `choice`'s predictor (one that reads the latent as the file's does, or none; an interpolation
+/// predictor walks with its scheme) and the residuals that restore `data` from `predictions` within the header's
+/// bounds, `integer` flagging the variables restored by rounding.
 fn residuals_from(
     mut file: CompressedFile,
     predictions: &[f64],
     data: &Dataset,
-    predictor: Predictor,
-    scheme: Scheme,
-    decoder: &QuantizedDecoder,
+    choice: BoundedChoice,
+    integer: &[bool],
 ) -> CompressedFile {
+    let predictor = choice.predictor;
     file.header.predictor = predictor;
-    file.header.interpolation = predictor.interpolates().then_some(scheme);
+    file.header.interpolation = predictor.interpolates().then_some(choice.scheme);
     let bounds = file.header.error_bounds.as_deref().expect("bounded");
     file.residuals = Some(bounded::residuals(
         &data.values,
         predictions,
         bounds,
-        &decoder.data.integer,
+        integer,
         data.dtype,
         local_predictor(&file.header),
     ));

@@ -187,6 +187,14 @@ pub enum Predictor {
     None,
 }
 
+impl std::fmt::Display for Predictor {
+    /// The name the command line gives it: `autoencoder+interpolation`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = clap::ValueEnum::to_possible_value(self).expect("every predictor is named");
+        f.write_str(value.get_name())
+    }
+}
+
 impl Predictor {
     fn is_default(&self) -> bool {
         *self == Predictor::Autoencoder
@@ -340,7 +348,8 @@ impl Header {
         }
         let step_ok = match (self.latent_precision, self.latent_step) {
             (LatentPrecision::Codes, Some(step)) => step.is_finite() && step > 0.0,
-            (LatentPrecision::Codes, None) => false,
+            // a file without a latent (a predictor that reads none, compressed without a model) has no step
+            (LatentPrecision::Codes, None) => self.latent_size == 0,
             (_, step) => step.is_none(),
         };
         if !step_ok {
@@ -430,7 +439,9 @@ impl CompressedFile {
     /// Encodes to bytes with the given zstd level, saying how large each section is.
     pub fn encode(&self, zstd_level: i32) -> Encoded {
         let payload = match (self.header.latent_precision, self.header.latent_step) {
-            (LatentPrecision::Codes, Some(step)) => {
+            (LatentPrecision::Codes, step) => {
+                // only a file without a latent has no step (Header::check)
+                let step = step.unwrap_or(1.0);
                 let dims = self.header.latent_size;
                 let mut out = Vec::new();
                 for d in 0..dims {
@@ -583,7 +594,8 @@ impl CompressedFile {
             .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| over(u64::MAX))?;
         let latent = match (header.latent_precision, header.latent_step) {
-            (LatentPrecision::Codes, Some(step)) => {
+            (LatentPrecision::Codes, step) => {
+                let step = step.unwrap_or(1.0); // only a file without a latent has none
                 decode_codes(payload, header.rows(), header.latent_size, step)
             }
             (precision, _) => decode_latent(payload, precision, values),

@@ -31,6 +31,17 @@ enum Stream {
 }
 
 impl RowSource {
+    /// Opens `input` as its file holds it, for compression without a model: a 2-D array is a table, a 3-D one
+    /// fields. `names` (else those of a `.npy` file's `<stem>.names.txt`) names the table's variables.
+    pub fn open(input: &Path, names: &[String], non_finite: NonFinite) -> Result<Self> {
+        let sidecar = match names.is_empty() {
+            true => super::sidecar_names(input)?.map(|(_, names)| names),
+            false => None,
+        };
+        let sidecar = sidecar.unwrap_or_default();
+        Self::open_for_model(input, names, DataKind::Table, &sidecar, non_finite)
+    }
+
     /// Opens `input` for a model trained on `model_kind` data named `model_names`, as
     /// [`load_for_model`](super::load_for_model) reads it: the same names, layout and checks. A C-ordered float
     /// `.npy` file is streamed; others are loaded whole.

@@ -93,12 +93,15 @@ struct Totals {
 /// Compresses `input` with the `kind` of model in `model_dir` on `device` into `output`. `names` overrides the
 /// file's variable names. A device that runs the other kind of model is refused by name. With error bounds in
 /// `config`, the quantised model compresses in error-bounded mode (its fixed-point decoder predicts on
-/// `cpu-fixed`), and NaN and infinities in the data are kept exactly. Data of more than one chunk
-/// (`config.chunk_rows`, else [`CHUNK_VALUES`] values) is read and compressed chunk by chunk, in parallel on the
-/// CPU devices, into a chunked file; `progress` hears the rows done and the total after each chunk.
+/// `cpu-fixed`), and NaN and infinities in the data are kept exactly. Without a model (`model_dir` `None`), error
+/// bounds are needed and the predictor reads no latent (tables: none; fields: Lorenzo or interpolation); the data
+/// is read as its file holds it (2-D: a table, 3-D: fields) and a table's integer-valued variables are found in
+/// it. Data of more than one chunk (`config.chunk_rows`, else [`CHUNK_VALUES`] values) is read and compressed
+/// chunk by chunk, in parallel on the CPU devices, into a chunked file; `progress` hears the rows done and the
+/// total after each chunk.
 #[allow(clippy::too_many_arguments)]
 pub fn compress_file(
-    model_dir: &Path,
+    model_dir: Option<&Path>,
     kind: ModelKind,
     device: &DeviceSpec,
     input: &Path,
@@ -110,9 +113,19 @@ pub fn compress_file(
     if device.model_kind() != kind {
         return Err(runtime::wrong_model(device, kind));
     }
-    let decoder = AnyDecoder::load(model_dir, kind)?;
     let bounded = !config.error_bounds.is_empty();
-    if bounded && !matches!(decoder, AnyDecoder::Quantized(_)) {
+    let decoder = match model_dir {
+        Some(dir) => Some(AnyDecoder::load(dir, kind)?),
+        None if bounded => None,
+        None => {
+            return Err(Error::Mismatch(
+                "compressing without a model needs error bounds (--error-bound rel:1e-3): without them the \
+                 file stores the autoencoder's latent, which needs a trained model (-m or -p)"
+                    .into(),
+            ));
+        }
+    };
+    if bounded && matches!(decoder, Some(AnyDecoder::Float(_))) {
         return Err(Error::Mismatch(
             "error-bounded mode predicts with the fixed-point decoder: compress with the quantised \
              model (--fixed, after `baler quantize`)"
@@ -124,9 +137,16 @@ pub fn compress_file(
     } else {
         NonFinite::Refuse
     };
-    let facts = decoder.data();
-    let mut source = RowSource::open_for_model(input, names, facts.kind, &facts.names, non_finite)?;
-    facts.check(&source.template, input)?;
+    let mut source = match &decoder {
+        Some(decoder) => {
+            let facts = decoder.data();
+            let source =
+                RowSource::open_for_model(input, names, facts.kind, &facts.names, non_finite)?;
+            facts.check(&source.template, input)?;
+            source
+        }
+        None => RowSource::open(input, names, non_finite)?,
+    };
     let rows = source.rows();
     let chunk_rows = config
         .chunk_rows
@@ -140,6 +160,7 @@ pub fn compress_file(
     let mut sample = source.template.clone();
     sample.rows = 0;
     let mut ranges = codec::variable_ranges(&sample);
+    let mut integer = vec![true; source.template.features()];
     let mut first = None;
     while !source.is_done() {
         let (start, data) = source.read(chunk_rows)?;
@@ -147,6 +168,9 @@ pub fn compress_file(
         sample.values.extend(part.values);
         sample.rows += part.rows;
         codec::merge_ranges(&mut ranges, &codec::variable_ranges(&data));
+        for (all, this) in integer.iter_mut().zip(data.integer_columns()) {
+            *all &= this;
+        }
         if chunks == 1 {
             first = Some(data);
         }
@@ -159,26 +183,35 @@ pub fn compress_file(
     // a predictor asked for that reads no latent needs no encoder: it is not opened
     let needs_encoder = !bounded || config.predictor.is_none_or(|p| p.uses_decoder());
     let open_encoder = || -> Result<Option<DeviceStream>> {
-        if !needs_encoder {
+        let (Some(dir), Some(decoder), true) = (model_dir, &decoder, needs_encoder) else {
             return Ok(None);
-        }
-        let opened = runtime::open_encoder(device, model_dir, &decoder)?;
+        };
+        let opened = runtime::open_encoder(device, dir, decoder)?;
         Ok(Some(DeviceStream::new(opened, 2, DEVICE_TIMEOUT)))
     };
-    let open_predictor = || -> Result<DeviceStream> {
+    let open_predictor = || -> Result<Option<DeviceStream>> {
+        let Some(decoder) = &decoder else {
+            return Ok(None);
+        };
         let cpu = match kind {
             ModelKind::Float => DeviceSpec::CpuF32,
             ModelKind::Quantized => DeviceSpec::CpuFixed,
         };
-        let opened = runtime::open_decoder(&cpu, &decoder)?;
-        Ok(DeviceStream::new(opened, 2, DEVICE_TIMEOUT))
+        let opened = runtime::open_decoder(&cpu, decoder)?;
+        Ok(Some(DeviceStream::new(opened, 2, DEVICE_TIMEOUT)))
     };
     let mut encoder = open_encoder()?;
     let mut predictor = open_predictor()?;
     let mut precision_choice = None;
-    let choices = match &decoder {
-        AnyDecoder::Quantized(q) if bounded => {
-            let bounds = codec::resolve_bounds_in(&config.error_bounds, &source.template, &ranges)?;
+    let bounds = || codec::resolve_bounds_in(&config.error_bounds, &source.template, &ranges);
+    let choices = match (&decoder, &mut predictor) {
+        (None, _) => {
+            let bounds = bounds()?;
+            let choice = codec::choose_alone(&sample, &bounds, &integer, config.predictor)?;
+            Choices::Bounded(bounds, choice)
+        }
+        (Some(AnyDecoder::Quantized(q)), Some(predictor)) if bounded => {
+            let bounds = bounds()?;
             let choice = codec::choose_bounded(
                 q,
                 &sample,
@@ -186,53 +219,63 @@ pub fn compress_file(
                 &bounds,
                 config.predictor,
                 encoder.as_mut(),
-                &mut predictor,
+                predictor,
             )?;
             Choices::Bounded(bounds, choice)
         }
-        _ => Choices::Plain(match config.latent_precision {
+        (Some(decoder), Some(predictor)) => Choices::Plain(match config.latent_precision {
             Some(precision) => precision,
             None => {
                 let Some(encoder) = encoder.as_mut() else {
                     unreachable!("plain files open the encoder")
                 };
-                let latent = codec::encode(&decoder, &sample, input, encoder)?;
+                let latent = codec::encode(decoder, &sample, input, encoder)?;
                 let choice = codec::choose_precision(
-                    &decoder,
+                    decoder,
                     &sample,
                     &latent,
                     config.zstd_level,
-                    &mut predictor,
+                    predictor,
                 )?;
                 let chosen = choice.chosen;
                 precision_choice = Some(choice);
                 chosen
             }
         }),
+        (Some(_), None) => unreachable!("a model opens its decoder"),
     };
     drop(sample);
 
     // the chunks: read in order, compressed in parallel on the CPU devices, written in order
-    let parallel = matches!(device, DeviceSpec::CpuF32 | DeviceSpec::CpuFixed);
+    let parallel = decoder.is_none() || matches!(device, DeviceSpec::CpuF32 | DeviceSpec::CpuFixed);
     let workers = match parallel {
         true => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         false => 1,
     }
     .min(chunks);
     let spare = Mutex::new(Some((encoder, predictor)));
-    let compress_chunk = |(encoder, predictor): &mut (Option<DeviceStream>, DeviceStream),
-                          data: Dataset| {
-        let file = match (&decoder, &choices, encoder) {
-            (AnyDecoder::Quantized(q), Choices::Bounded(bounds, choice), encoder) => {
+    type Streams = (Option<DeviceStream>, Option<DeviceStream>);
+    let compress_chunk = |(encoder, predictor): &mut Streams, data: Dataset| {
+        let file = match (&decoder, &choices, encoder, predictor) {
+            (None, Choices::Bounded(bounds, choice), ..) => {
+                codec::compress_alone(&data, codec::NO_MODEL, bounds, &integer, *choice)
+            }
+            (
+                Some(AnyDecoder::Quantized(q)),
+                Choices::Bounded(bounds, choice),
+                encoder,
+                Some(p),
+            ) => {
                 let encoder = encoder.as_mut();
-                codec::compress_bounded_as(q, &data, input, bounds, *choice, encoder, predictor)?
+                codec::compress_bounded_as(q, &data, input, bounds, *choice, encoder, p)?
             }
-            (_, Choices::Plain(precision), Some(encoder)) => {
-                let latent = codec::encode(&decoder, &data, input, encoder)?;
-                codec::with_latent(&decoder, &data, &latent, *precision)?
+            (Some(decoder), Choices::Plain(precision), Some(encoder), _) => {
+                let latent = codec::encode(decoder, &data, input, encoder)?;
+                codec::with_latent(decoder, &data, &latent, *precision)?
             }
-            (AnyDecoder::Float(_), Choices::Bounded(..), _) => unreachable!("refused above"),
-            (_, Choices::Plain(_), None) => unreachable!("plain files open the encoder"),
+            _ => unreachable!(
+                "a model opens its streams; plain files need one, and the quantised model"
+            ),
         };
         let encoded = file.encode(config.zstd_level);
         Ok(Done {
@@ -292,9 +335,9 @@ pub fn compress_file(
         Ok(())
     })?;
     let header = last_header.expect("at least one chunk");
-    let decoder_bytes = match header.predictor.uses_decoder() {
-        true => AnyDecoder::files_bytes(model_dir, decoder.kind())?,
-        false => 0,
+    let decoder_bytes = match (model_dir, header.predictor.uses_decoder()) {
+        (Some(dir), true) => AnyDecoder::files_bytes(dir, kind)?,
+        _ => 0,
     };
     Ok(CompressSummary {
         kind: source.template.kind,

@@ -334,6 +334,98 @@ fn every_value_keeps_to_its_bound_on_the_cfd_field() {
 }
 
 #[test]
+fn compress_without_a_model_restores_what_the_model_path_restores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let restored = |file: &str| {
+        let out = format!("{file}.npy");
+        ok(dir, &["decompress", "-i", file, "-o", &out]);
+        std::fs::read(dir.join(out)).unwrap()
+    };
+    // the jet table, named by a sidecar file: the quantiser alone, the integer variable found in the data
+    let mut jets = Dataset::load(&repo().join("data/hep_jets_dijet.npy"), &[]).unwrap();
+    jets.rows = 3000;
+    jets.values.truncate(3000 * 9);
+    jets.save(&dir.join("jets.npy")).unwrap();
+    let names = "pt,eta,phi,mass,jet_id,chg_mult,tot_chg,cut_chg,n_trk_stored";
+    std::fs::write(dir.join("jets.names.txt"), names).unwrap();
+    let bounds = ["--error-bound", "rel:1e-3", "--error-bound", "jet_id=abs:0"];
+    let compress = |model: Option<&Path>, input: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["compress", "-i", input, "-o", out];
+        let model = model.map(|m| m.to_str().unwrap().to_string());
+        if let Some(m) = &model {
+            args.extend(["-m", m]);
+        }
+        args.extend(extra);
+        ok(dir, &args)
+    };
+    let printed = compress(None, "jets.npy", "alone.baler", &bounds);
+    assert!(
+        printed.contains("; no model") && printed.contains("predictor none;"),
+        "{printed}"
+    );
+    let model = repo().join("models/jets-baler-9to5");
+    let with_model = [&bounds[..], &["--predictor", "none"]].concat();
+    compress(Some(&model), "jets.npy", "model.baler", &with_model);
+    assert_eq!(restored("alone.baler"), restored("model.baler"));
+    let alone = Dataset::load(&dir.join("alone.baler.npy"), &[]).unwrap();
+    for (i, (v, r)) in jets.values.iter().zip(&alone.values).enumerate() {
+        if i % 9 == 4 {
+            assert_eq!(v, r, "jet_id of row {}", i / 9);
+        }
+    }
+    let info = ok(dir, &["info", "alone.baler"]);
+    assert!(
+        info.contains("f32, no model") && info.contains("jet_id"),
+        "{info}"
+    );
+
+    // the CFD field: the smaller of Lorenzo and interpolation, the same scheme as with the model; in chunks too
+    let input = repo().join("data/CFD_animation.npz");
+    let input = input.to_str().unwrap();
+    let bound = ["--error-bound", "rel:1e-3"];
+    let printed = compress(None, input, "field.baler", &bound);
+    assert!(
+        printed.contains("predictor interpolation (axes"),
+        "{printed}"
+    );
+    let model = repo().join("models/cfd-conv-r100");
+    let interpolation = [&bound[..], &["--predictor", "interpolation"]].concat();
+    compress(Some(&model), input, "field-model.baler", &interpolation);
+    let chunked = [&bound[..], &["--chunk-rows", "16"]].concat();
+    let printed = compress(None, input, "field-chunks.baler", &chunked);
+    assert!(printed.contains("written in 4 chunks"), "{printed}");
+    assert_eq!(restored("field.baler"), restored("field-model.baler"));
+    // each chunk is its own grid: other values, the same bound
+    restored("field-chunks.baler");
+    let data = Dataset::load(&repo().join("data/CFD_animation.npz"), &[]).unwrap();
+    let (lo, hi) = data
+        .values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    for file in ["field.baler.npy", "field-chunks.baler.npy"] {
+        let restored = Dataset::load(&dir.join(file), &[]).unwrap();
+        assert_within(&data, &restored, |_, _| 1e-3 * (hi - lo));
+    }
+
+    // without a model: error bounds are needed, and a predictor that reads no latent; nothing is written
+    let message = "compressing without a model needs error bounds";
+    fails(dir, &["compress", "-i", input, "-o", "x.baler"], message);
+    let autoencoder = [&bound[..], &["--predictor", "autoencoder+interpolation"]].concat();
+    let args = [
+        &["compress", "-i", input, "-o", "x.baler"][..],
+        &autoencoder,
+    ]
+    .concat();
+    let message =
+        "predictor autoencoder+interpolation reads the latent: it needs a model (-m or -p)";
+    fails(dir, &args, message);
+    assert!(!dir.join("x.baler").exists());
+}
+
+#[test]
 fn the_suitability_study_runs_every_method_and_checks_every_value() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

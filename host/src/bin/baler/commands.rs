@@ -20,7 +20,6 @@ use baler::train::EpochStats;
 use baler::workflow;
 use baler_hls::rtl::{RtlChecks, RtlConfig};
 use baler_hls::{CsimOptions, HlsConfig};
-use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -130,7 +129,14 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         predictor,
         chunk_rows,
     } = args;
-    let (p, model, input) = project_model_input(&source)?;
+    // without a model (no -m and no project), error-bounded mode with a predictor that reads no latent
+    let p = optional_project(&source.project)?;
+    let model = source.model.clone().or(p.as_ref().map(Project::model_dir));
+    let input = need(
+        source.input.clone(),
+        p.as_ref().map(Project::input),
+        "input",
+    )?;
     let mut config = p.as_ref().map(|p| p.config.clone()).unwrap_or_default();
     if let Some(precision) = latent_precision {
         config.compression.latent_precision = Some(precision);
@@ -153,7 +159,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     )?;
     let device = device.unwrap_or(DeviceSpec::default_for(kind));
     let s = workflow::compress_file(
-        &model,
+        model.as_deref(),
         kind,
         &device,
         &input,
@@ -170,15 +176,15 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         }
         (n, precision, _) => format!("{n} latent values each ({})", precision.name()),
     };
+    let model = model_named(&s.model_id);
     println!(
-        "{} {samples} → {latent}; {} B → {} B (R = {:.2} on the data's {} bytes) in {}; model {}",
+        "{} {samples} → {latent}; {} B → {} B (R = {:.2} on the data's {} bytes) in {}; {model}",
         s.rows,
         s.input_bytes,
         s.compressed_bytes,
         s.input_bytes as f64 / s.compressed_bytes as f64,
         s.dtype.name(),
         output.display(),
-        s.model_id
     );
     if s.chunks > 1 {
         println!(
@@ -211,7 +217,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         println!(
             "error-bounded: every value within its bound ({}); predictor {}{}; {} B latent, {} B residuals, {} values stored exactly",
             list.join(", "),
-            s.predictor.to_possible_value().expect("named").get_name(),
+            s.predictor,
             s.interpolation
                 .map(|w| format!(" ({w})"))
                 .unwrap_or_default(),
@@ -221,6 +227,14 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// "model <id>", or "no model" for a file compressed without one.
+fn model_named(id: &str) -> String {
+    match id {
+        codec::NO_MODEL => "no model".into(),
+        id => format!("model {id}"),
+    }
 }
 
 /// `baler decompress`.
@@ -749,11 +763,11 @@ fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
     let chunks = file.chunks.len();
     let json = json!({"header": h, "chunks": chunks, "file_bytes": bytes, "original_bytes": original, "ratio": ratio});
     let mut text = format!(
-        "compressed {} of shape {:?}, {}, model {}\n",
+        "compressed {} of shape {:?}, {}, {}\n",
         h.kind,
         h.shape,
         h.dtype.name(),
-        h.model_id
+        model_named(&h.model_id)
     );
     if !h.names.is_empty() {
         text += &format!("variables: {}\n", h.names.join(", "));
@@ -780,11 +794,10 @@ fn compressed_info(path: &Path) -> Result<(String, serde_json::Value)> {
     };
     if let Some(bounds) = &h.error_bounds {
         let list: Vec<String> = bounds.iter().map(ToString::to_string).collect();
-        let predictor = h.predictor.to_possible_value().expect("named");
         text += &format!(
             "error bounds: {}; predictor {}{}\n",
             list.join(", "),
-            predictor.get_name(),
+            h.predictor,
             h.interpolation
                 .map(|w| format!(" ({w})"))
                 .unwrap_or_default()
