@@ -158,30 +158,37 @@ impl Grid {
             for (turn, axis) in axes.into_iter().enumerate() {
                 // the interpolated axis at odd multiples of s; axes done this level at multiples of s; the rest
                 // at multiples of 2s
-                let start = |a: usize| if a == axis { s } else { 0 };
-                let step = |a: usize| if axes[..turn].contains(&a) { s } else { 2 * s };
-                if start(axis) >= dims[axis] {
+                let mut start = [0; 3];
+                start[axis] = s;
+                let mut step = [2 * s; 3];
+                for &done in &axes[..turn] {
+                    step[done] = s;
+                }
+                if s >= dims[axis] {
                     continue;
                 }
-                for f in (start(0)..dims[0]).step_by(step(0)) {
-                    for y in (start(1)..dims[1]).step_by(step(1)) {
-                        for x in (start(2)..dims[2]).step_by(step(2)) {
+                let along = s * strides[axis];
+                let behind: [usize; 3] = std::array::from_fn(|a| step[a] * strides[a]);
+                for f in (start[0]..dims[0]).step_by(step[0]) {
+                    for y in (start[1]..dims[1]).step_by(step[1]) {
+                        let row = f * strides[0] + y * strides[1];
+                        for x in (start[2]..dims[2]).step_by(step[2]) {
                             let at = [f, y, x];
-                            let index = f * strides[0] + y * strides[1] + x;
+                            let index = row + x;
+                            // on the interpolated axis the point is at an odd multiple of s: one stride back exists
                             let i = at[axis];
-                            let offset = |k: isize| -> Option<usize> {
-                                let j = i.checked_add_signed(k * s as isize)?;
-                                (j < dims[axis])
-                                    .then(|| index - i * strides[axis] + j * strides[axis])
-                            };
-                            let previous = std::array::from_fn(|a| {
-                                (at[a] >= start(a) + step(a)).then(|| index - step(a) * strides[a])
-                            });
                             visit(Point {
                                 index,
                                 level,
-                                along: [offset(-3), offset(-1), offset(1), offset(3)],
-                                previous,
+                                along: [
+                                    (i >= 3 * s).then(|| index - 3 * along),
+                                    Some(index - along),
+                                    (i + s < dims[axis]).then(|| index + along),
+                                    (i + 3 * s < dims[axis]).then(|| index + 3 * along),
+                                ],
+                                previous: std::array::from_fn(|a| {
+                                    (at[a] >= start[a] + step[a]).then(|| index - behind[a])
+                                }),
                             });
                         }
                     }
