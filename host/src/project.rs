@@ -398,25 +398,27 @@ pub const SUITABILITY_PNG: &str = "suitability.png";
 /// The suitability study (`baler evaluate --baselines`) of `input` with the quantised model in `model_dir` at
 /// each bound of `levels` × each variable's range; writes `suitability.json` and `suitability.png` into `out_dir`.
 pub fn study_suitability(
-    model_dir: &Path,
+    model_dir: Option<&Path>,
     input: &Path,
     names: &[String],
     levels: &[f64],
     out_dir: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Study> {
-    let decoder = QuantizedDecoder::load(model_dir)?;
-    let data = load_for_model(
-        input,
-        names,
-        decoder.data.kind,
-        &decoder.data.names,
-        NonFinite::Keep,
-    )?;
     let zstd_level = CompressionConfig::default().zstd_level;
-    let study = suitability::study(
-        model_dir, &decoder, &data, input, levels, zstd_level, progress,
-    )?;
+    let study = match model_dir {
+        Some(dir) => {
+            let decoder = QuantizedDecoder::load(dir)?;
+            let (kind, model_names) = (decoder.data.kind, &decoder.data.names);
+            let data = load_for_model(input, names, kind, model_names, NonFinite::Keep)?;
+            let model = Some((dir, &decoder));
+            suitability::study(model, &data, input, levels, zstd_level, progress)?
+        }
+        None => {
+            let data = data::load_as_is(input, names, NonFinite::Keep)?;
+            suitability::study(None, &data, input, levels, zstd_level, progress)?
+        }
+    };
     fsutil::create_dir(out_dir)?;
     let json = serde_json::to_vec_pretty(&study).expect("study serialises");
     fsutil::write_bytes(&out_dir.join(SUITABILITY_JSON), &json)?;

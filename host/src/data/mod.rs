@@ -408,6 +408,26 @@ pub fn sidecar_names(path: &Path) -> Result<Option<(std::path::PathBuf, Vec<Stri
     Ok(Some((sidecar, parse_names(&text))))
 }
 
+/// The names in `<stem>.names.txt` beside the data file `input`, or none: what a `.npy` file read without a
+/// model is named by when no names are given.
+pub fn names_beside(input: &Path) -> Result<Vec<String>> {
+    Ok(sidecar_names(input)?
+        .map(|(_, names)| names)
+        .unwrap_or_default())
+}
+
+/// Loads data without a model, as its file holds it (a 2-D array is a table, a 3-D one fields): named by
+/// `names` when given, else a `.npy` file by [`names_beside`] it.
+pub fn load_as_is(input: &Path, names: &[String], non_finite: NonFinite) -> Result<Dataset> {
+    load_for_model(
+        input,
+        names,
+        DataKind::Table,
+        &names_beside(input)?,
+        non_finite,
+    )
+}
+
 /// Loads data for a model trained on `model_kind` data named `model_names`: a `.npy` file carries no variable
 /// names, so it gets the model's (a count mismatch is still an error); `names` overrides the file's. A 2-D array
 /// the size of the model's field is read as one field.

@@ -32,14 +32,11 @@ enum Stream {
 
 impl RowSource {
     /// Opens `input` as its file holds it, for compression without a model: a 2-D array is a table, a 3-D one
-    /// fields. `names` (else those of a `.npy` file's `<stem>.names.txt`) names the table's variables.
+    /// fields. `names` (else, for a `.npy` file, [`names_beside`](super::names_beside) it) names the table's
+    /// variables.
     pub fn open(input: &Path, names: &[String], non_finite: NonFinite) -> Result<Self> {
-        let sidecar = match names.is_empty() {
-            true => super::sidecar_names(input)?.map(|(_, names)| names),
-            false => None,
-        };
-        let sidecar = sidecar.unwrap_or_default();
-        Self::open_for_model(input, names, DataKind::Table, &sidecar, non_finite)
+        let beside = super::names_beside(input)?;
+        Self::open_for_model(input, names, DataKind::Table, &beside, non_finite)
     }
 
     /// Opens `input` for a model trained on `model_kind` data named `model_names`, as

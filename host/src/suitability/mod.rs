@@ -5,7 +5,7 @@
 pub mod baselines;
 
 use crate::codec::{self, BoundSpec, ErrorBound, Predictor};
-use crate::container::{CompressedFile, VariableBound};
+use crate::container::{CompressedFile, Encoded, VariableBound};
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
 use crate::evaluate;
@@ -73,6 +73,14 @@ pub struct Verdict {
     /// Rows (samples) from which its R_actual passes the best other R, assuming bytes per row stay as
     /// measured here; `None` when it never does (its R is not above).
     pub wins_from_rows: Option<f64>,
+    /// Whether a model was given (else the autoencoder's modes were not tried).
+    #[serde(default = "yes")]
+    pub with_model: bool,
+}
+
+/// Studies written before the field was kept had a model.
+fn yes() -> bool {
+    true
 }
 
 /// The whole study (written as `suitability.json`).
@@ -96,11 +104,13 @@ pub struct Study {
     pub verdicts: Vec<Verdict>,
 }
 
-/// Runs the study of `data` (read from `source`) with the quantised model `decoder` of `model_dir` at each
-/// bound of `levels` (× each variable's range); `progress` hears one line per method run.
+/// A quantised model as the study runs it: its folder and its decoder.
+pub type Model<'a> = (&'a Path, &'a QuantizedDecoder);
+
+/// Runs the study of `data` (read from `source`) at each bound of `levels` (× each variable's range), with the
+/// quantised `model`'s modes where one is given; `progress` hears one line per method run.
 pub fn study(
-    model_dir: &Path,
-    decoder: &QuantizedDecoder,
+    model: Option<Model>,
     data: &Dataset,
     source: &Path,
     levels: &[f64],
@@ -112,8 +122,13 @@ pub fn study(
             "bound {bad} × range: a bound must be a positive number"
         )));
     }
-    decoder.data.check(data, source)?;
-    let decoder_bytes = AnyDecoder::files_bytes(model_dir, ModelKind::Quantized)?;
+    let decoder_bytes = match model {
+        Some((dir, decoder)) => {
+            decoder.data.check(data, source)?;
+            AnyDecoder::files_bytes(dir, ModelKind::Quantized)?
+        }
+        None => 0,
+    };
     let input_bytes = data.raw_bytes() as u64;
     let mut study = Study {
         source: source.display().to_string(),
@@ -148,6 +163,15 @@ pub fn study(
             Predictor::None,
         ],
     };
+    let predictors: Vec<Predictor> = predictors
+        .into_iter()
+        .filter(|p| model.is_some() || !p.uses_decoder())
+        .collect();
+    // the integer variables of a table: the model's, else found in the data
+    let integer = match model {
+        Some((_, decoder)) => decoder.data.integer.clone(),
+        None => data.integer_columns(),
+    };
     for &level in levels {
         let spec = BoundSpec {
             variable: None,
@@ -155,9 +179,12 @@ pub fn study(
         };
         let bounds = codec::resolve_bounds(&[spec], data)?;
         for &predictor in &predictors {
-            let mut point = baler_point(
-                model_dir, decoder, data, source, &bounds, predictor, zstd_level, level,
-            )?;
+            let mut point = match (model, predictor.uses_decoder()) {
+                (Some((dir, decoder)), true) => baler_point(
+                    dir, decoder, data, source, &bounds, predictor, zstd_level, level,
+                )?,
+                _ => alone_point(data, &bounds, &integer, predictor, zstd_level, level)?,
+            };
             if point.autoencoder {
                 point.decoder_bytes = decoder_bytes;
                 point.ratio_actual =
@@ -192,7 +219,10 @@ pub fn study(
             );
         }
     }
-    study.verdicts = levels.iter().map(|&l| verdict(&study, l)).collect();
+    study.verdicts = levels
+        .iter()
+        .map(|&l| verdict(&study, l, model.is_some()))
+        .collect();
     Ok(study)
 }
 
@@ -275,7 +305,8 @@ fn other_point(
     }
 }
 
-/// Baler's error-bounded mode with `predictor` on `cpu-fixed`, compressed to bytes, parsed back and restored.
+/// Baler's error-bounded mode with `predictor` (one that reads the latent) on `cpu-fixed`, compressed to bytes,
+/// parsed back and restored.
 #[allow(clippy::too_many_arguments)]
 fn baler_point(
     model_dir: &Path,
@@ -289,14 +320,8 @@ fn baler_point(
 ) -> Result<Point> {
     let stream = |device| DeviceStream::new(device, 2, DEVICE_TIMEOUT);
     let any = AnyDecoder::Quantized(decoder.clone());
-    let mut encoder = match predictor.uses_decoder() {
-        true => Some(stream(runtime::open_encoder(
-            &DeviceSpec::CpuFixed,
-            model_dir,
-            &any,
-        )?)),
-        false => None,
-    };
+    let opened = runtime::open_encoder(&DeviceSpec::CpuFixed, model_dir, &any)?;
+    let mut encoder = Some(stream(opened));
     let mut decoder_device = stream(runtime::open_decoder(&DeviceSpec::CpuFixed, &any)?);
     let start = Instant::now();
     let file = codec::compress_bounded(
@@ -314,6 +339,63 @@ fn baler_point(
     let parsed = CompressedFile::from_bytes(&encoded.bytes, source)?;
     let restored = codec::decompress(decoder, &parsed, source, &mut decoder_device)?;
     let decompress_s = start.elapsed().as_secs_f64();
+    Ok(point(
+        data,
+        bounds,
+        predictor,
+        level,
+        &encoded,
+        &restored,
+        compress_s,
+        decompress_s,
+    ))
+}
+
+/// Baler's error-bounded mode with `predictor` (one that reads no latent) without a model, `integer` flagging
+/// a table's integer variables: compressed to bytes (the predictor's scheme chosen as `compress` does), parsed
+/// back and restored.
+fn alone_point(
+    data: &Dataset,
+    bounds: &[VariableBound],
+    integer: &[bool],
+    predictor: Predictor,
+    zstd_level: i32,
+    level: f64,
+) -> Result<Point> {
+    let start = Instant::now();
+    let sample = codec::sample(data, 0, codec::sample_stride(data.rows));
+    let choice = codec::choose_alone(&sample, bounds, integer, Some(predictor))?;
+    let file = codec::compress_alone(data, codec::NO_MODEL, bounds, integer, choice);
+    let encoded = file.encode(zstd_level);
+    let compress_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let parsed = CompressedFile::from_bytes(&encoded.bytes, Path::new("(in memory)"))?;
+    let restored = codec::restore_without_model(&parsed);
+    let decompress_s = start.elapsed().as_secs_f64();
+    Ok(point(
+        data,
+        bounds,
+        predictor,
+        level,
+        &encoded,
+        &restored,
+        compress_s,
+        decompress_s,
+    ))
+}
+
+/// The point of baler's `predictor` at `level` from its `encoded` file and what it restored.
+#[allow(clippy::too_many_arguments)]
+fn point(
+    data: &Dataset,
+    bounds: &[VariableBound],
+    predictor: Predictor,
+    level: f64,
+    encoded: &Encoded,
+    restored: &Dataset,
+    compress_s: f64,
+    decompress_s: f64,
+) -> Point {
     let input_bytes = data.raw_bytes() as u64;
     let compressed_bytes = encoded.bytes.len() as u64;
     let name = match predictor {
@@ -324,7 +406,7 @@ fn baler_point(
         Predictor::Interpolation => "baler interpolation (no decoder)",
         Predictor::None => "baler none (quantiser alone)",
     };
-    Ok(Point {
+    Point {
         method: name.into(),
         autoencoder: predictor.uses_decoder(),
         level: Some(level),
@@ -337,11 +419,11 @@ fn baler_point(
         worst_error_over_bound: worst(data, &restored.values, bounds),
         compress_mb_s: mb_s(input_bytes, compress_s),
         decompress_mb_s: mb_s(input_bytes, decompress_s),
-    })
+    }
 }
 
 /// The best of each side at `level`, and where baler's line crosses the other's.
-fn verdict(study: &Study, level: f64) -> Verdict {
+fn verdict(study: &Study, level: f64, with_model: bool) -> Verdict {
     let rows = study.shape[0] as f64;
     let best = |autoencoder: bool| {
         study
@@ -373,6 +455,7 @@ fn verdict(study: &Study, level: f64) -> Verdict {
         autoencoder: baler.map(|b| b.method.clone()),
         autoencoder_ratio: baler.map(|b| (b.ratio, b.ratio_actual)),
         wins_from_rows,
+        with_model,
     }
 }
 
@@ -456,6 +539,10 @@ impl Verdict {
             self.autoencoder_ratio,
             self.wins_from_rows,
         ) {
+            _ if !self.with_model => format!(
+                "{head}; the autoencoder was not tried (no model given: train one and pass -m to see whether \
+                 it pays)"
+            ),
             (None, ..) | (_, None, _) => {
                 format!("{head}; no mode with the autoencoder kept the bound")
             }
@@ -527,7 +614,7 @@ mod tests {
             point("SZ3", false, Some(1e-3), 200, 0),
             point("baler autoencoder", true, Some(1e-3), 100, 400),
         ]);
-        let v = verdict(&s, 1e-3);
+        let v = verdict(&s, 1e-3, true);
         assert_eq!((v.best_other.as_str(), v.best_other_ratio), ("SZ3", 5.0));
         // 1000n/100 / (100n/100 + 400) = 5  ⇔  n = 400 rows
         assert!((v.wins_from_rows.unwrap() - 400.0).abs() < 1e-9);
@@ -554,14 +641,14 @@ mod tests {
             point("baler autoencoder", true, Some(1e-3), 125, 400),
             broken,
         ]);
-        let v = verdict(&s, 1e-3);
+        let v = verdict(&s, 1e-3, true);
         assert_eq!(v.wins_from_rows, None);
         assert!(
             v.sentence(100, "rows")
                 .contains("20.0 % short of it even without counting its decoder")
         );
         // the broken point is no candidate at its bound: only lossless zstd is left there, and no baler mode
-        let v = verdict(&s, 1e-2);
+        let v = verdict(&s, 1e-2, true);
         assert_eq!(
             (v.best_other.as_str(), v.autoencoder.as_deref()),
             ("zstd -19", None)

@@ -379,6 +379,25 @@ fn compress_without_a_model_restores_what_the_model_path_restores() {
         info.contains("f32, no model") && info.contains("jet_id"),
         "{info}"
     );
+    // the suitability study without a model: baler's modes that need none, checked like the others
+    let args = [
+        "evaluate",
+        "--baselines",
+        "--original",
+        "jets.npy",
+        "--bounds",
+        "1e-3",
+        "-o",
+        "study",
+    ];
+    let printed = ok(dir, &args);
+    assert!(
+        printed.contains("baler none (quantiser alone)")
+            && !printed.contains("baler autoencoder")
+            && printed.contains("the autoencoder was not tried (no model given"),
+        "{printed}"
+    );
+    assert!(dir.join("study/suitability.png").exists());
 
     // the CFD field: the smaller of Lorenzo and interpolation, the same scheme as with the model; in chunks too
     let input = repo().join("data/CFD_animation.npz");

@@ -329,10 +329,11 @@ pub struct EvaluateArgs {
     /// Evaluate the fixed-point model's output (the `-fixed` files; its decoder counts in R_actual).
     #[arg(long)]
     pub fixed: bool,
-    /// Instead of evaluating a reconstruction: is the autoencoder worth it on this data? Compresses the original
-    /// with baler's error-bounded mode (the quantised model; each predictor, with the autoencoder and without) and
-    /// with zstd, SZ3 and ZFP (when built with the features sz3 and zfp) at each of --bounds, checks every restored value,
-    /// and writes suitability.json and suitability.png.
+    /// Instead of evaluating a reconstruction: which compressor suits this data, and is the autoencoder worth it?
+    /// Compresses the original with baler's error-bounded mode (each predictor: with the quantised model's
+    /// autoencoder and without; without a model, only those that need none) and with zstd, SZ3 and ZFP (when built
+    /// with the features sz3 and zfp) at each of --bounds, checks every restored value, and writes
+    /// suitability.json and suitability.png.
     #[arg(long, conflicts_with_all = ["reconstructed", "compressed", "fixed"])]
     pub baselines: bool,
     /// The bounds of --baselines, × each variable's range.

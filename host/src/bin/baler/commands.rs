@@ -342,7 +342,8 @@ fn suitability(
 ) -> Result<()> {
     let p = optional_project(project)?;
     let input = need(original, p.as_ref().map(Project::input), "original")?;
-    let model = need(model, p.as_ref().map(Project::model_dir), "model")?;
+    // without a model (no -m, no project), baler's modes that need none against the others
+    let model = model.or(p.as_ref().map(Project::model_dir));
     let names = p
         .as_ref()
         .map(|p| p.config.data.names.clone())
@@ -350,9 +351,14 @@ fn suitability(
     let out = out
         .or(p.as_ref().map(Project::output_dir))
         .unwrap_or_else(|| PathBuf::from("."));
-    let study = project::study_suitability(&model, &input, &names, bounds, &out, &mut |line| {
-        eprintln!("{line}")
-    })?;
+    let study = project::study_suitability(
+        model.as_deref(),
+        &input,
+        &names,
+        bounds,
+        &out,
+        &mut |line| eprintln!("{line}"),
+    )?;
     print!("{}", study.table());
     println!(
         "report in {} and {}",
