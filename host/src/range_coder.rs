@@ -27,6 +27,7 @@ impl Default for Bit {
 }
 
 impl Bit {
+    #[inline]
     fn update(&mut self, bit: bool) {
         self.seen = (self.seen + 1).min(SLOWEST_SHIFT);
         let shift = self.seen;
@@ -62,6 +63,7 @@ impl Default for Encoder {
 
 impl Encoder {
     /// Codes `bit` with the probability `model` holds, and updates it.
+    #[inline]
     pub fn bit(&mut self, bit: bool, model: &mut Bit) {
         let bound = (self.range >> PROBABILITY_BITS) * model.zero;
         if bit {
@@ -75,6 +77,7 @@ impl Encoder {
     }
 
     /// Codes `bit` at probability ½.
+    #[inline]
     pub fn direct(&mut self, bit: bool) {
         self.range >>= 1;
         if bit {
@@ -146,6 +149,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// The next bit, coded with the probability `model` holds (updated as the encoder did).
+    #[inline]
     pub fn bit(&mut self, model: &mut Bit) -> bool {
         let bound = (self.range >> PROBABILITY_BITS) * model.zero;
         let bit = self.code >= bound;
@@ -161,6 +165,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// The next bit coded at probability ½.
+    #[inline]
     pub fn direct(&mut self) -> bool {
         self.range >>= 1;
         let bit = self.code >= self.range;

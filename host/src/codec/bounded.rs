@@ -364,11 +364,23 @@ pub fn restore(
     let n = bounds.len();
     let mut next_code = vec![0usize; n];
     let exact = &residuals.exact_at;
+    // a flag per value, so that only the values stored exactly are searched for
+    let mut is_exact = vec![
+        false;
+        if exact.is_empty() {
+            0
+        } else {
+            predictions.len()
+        }
+    ];
+    for &at in exact {
+        is_exact[at as usize] = true;
+    }
     let mut restored = vec![0.0; predictions.len()];
     walk(&predictions, n, local, |i, j, q, p| {
-        let stored = match exact.is_empty() {
-            true => None,
-            false => exact.binary_search(&(i as u64)).ok(),
+        let stored = match is_exact.get(i) {
+            Some(true) => exact.binary_search(&(i as u64)).ok(),
+            _ => None,
         };
         restored[i] = if let Some(k) = stored {
             value_of(residuals.exact_bits[k], dtype)
