@@ -145,7 +145,8 @@ pub enum Command {
     NewProject(NewProjectArgs),
     /// Train the project's autoencoder (writes model/ and training/).
     Train(TrainArgs),
-    /// Encode data into a compressed file (the training data, or new data of the same kind).
+    /// Encode data into a compressed file (the training data, or new data of the same kind); without a model,
+    /// error-bounded with a predictor that needs none (`baler compress -i f.npy -o f.baler --error-bound rel:1e-3`).
     Compress(CompressArgs),
     /// Restore data from a compressed file; needs only the model's decoder files.
     Decompress(DecompressArgs),
@@ -241,9 +242,10 @@ pub struct CompressArgs {
     #[arg(long, value_name = "[VARIABLE=]abs|rel|pw:BOUND")]
     pub error_bound: Vec<BoundSpec>,
     /// Error-bounded mode: what predicts the values: autoencoder, none (the quantiser alone), and for fields
-    /// autoencoder+lorenzo or autoencoder+interpolation (2-D Lorenzo, or SZ3's multilevel cubic interpolation
-    /// across frames, on the residual the autoencoder leaves), lorenzo or interpolation (alone) [default: the one
-    /// that makes the smallest file on a sample; none, lorenzo and interpolation need no decoder].
+    /// autoencoder+lorenzo or autoencoder+interpolation (2-D Lorenzo, or SZ3's multilevel interpolation across
+    /// frames, its order of axes, spline and coarse bounds chosen per file, on the residual the autoencoder
+    /// leaves), lorenzo or interpolation (alone) [default: the one that makes the smallest file on a sample;
+    /// none, lorenzo and interpolation need no decoder, and are the only ones without a model].
     #[arg(long, value_enum, requires = "error_bound")]
     pub predictor: Option<Predictor>,
     /// Samples per chunk: larger data is read, compressed (in parallel on cpu-f32 and cpu-fixed) and written
