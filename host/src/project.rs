@@ -243,6 +243,7 @@ impl Project {
             &DeviceSpec::CpuF32,
             &input,
             &self.config.data.names,
+            self.config.data.layout,
             &compressed,
             &self.config.compression,
             &mut |_, _| {},
@@ -395,12 +396,14 @@ pub const SUITABILITY_JSON: &str = "suitability.json";
 /// Its plot.
 pub const SUITABILITY_PNG: &str = "suitability.png";
 
-/// The suitability study (`baler evaluate --baselines`) of `input` with the quantised model in `model_dir` at
-/// each bound of `levels` × each variable's range; writes `suitability.json` and `suitability.png` into `out_dir`.
+/// The suitability study (`baler evaluate --baselines`) of `input` with the quantised model in `model_dir` (or
+/// without a model, the data read as `layout` says) at each bound of `levels` × each variable's range; writes
+/// `suitability.json` and `suitability.png` into `out_dir`.
 pub fn study_suitability(
     model_dir: Option<&Path>,
     input: &Path,
     names: &[String],
+    layout: Layout,
     levels: &[f64],
     out_dir: &Path,
     progress: &mut dyn FnMut(&str),
@@ -415,7 +418,8 @@ pub fn study_suitability(
             suitability::study(model, &data, input, levels, zstd_level, progress)?
         }
         None => {
-            let data = data::load_as_is(input, names, NonFinite::Keep)?;
+            let (data, how) = data::load_without_model(input, names, layout, NonFinite::Keep)?;
+            progress(&format!("read {} as {how}", input.display()));
             suitability::study(None, &data, input, levels, zstd_level, progress)?
         }
     };

@@ -416,16 +416,17 @@ pub fn names_beside(input: &Path) -> Result<Vec<String>> {
         .unwrap_or_default())
 }
 
-/// Loads data without a model, as its file holds it (a 2-D array is a table, a 3-D one fields): named by
-/// `names` when given, else a `.npy` file by [`names_beside`] it.
-pub fn load_as_is(input: &Path, names: &[String], non_finite: NonFinite) -> Result<Dataset> {
-    load_for_model(
-        input,
-        names,
-        DataKind::Table,
-        &names_beside(input)?,
-        non_finite,
-    )
+/// Loads data without a model: a 3-D array is a stack of fields, a 2-D one a table or one field as `layout` says
+/// ([`Dataset::arrange`]); named by `names` when given, else a `.npy` file by [`names_beside`] it.
+pub fn load_without_model(
+    input: &Path,
+    names: &[String],
+    layout: Layout,
+    non_finite: NonFinite,
+) -> Result<(Dataset, String)> {
+    let beside = names_beside(input)?;
+    let data = load_for_model(input, names, DataKind::Table, &beside, non_finite)?;
+    data.arrange(layout, input)
 }
 
 /// Loads data for a model trained on `model_kind` data named `model_names`: a `.npy` file carries no variable

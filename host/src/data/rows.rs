@@ -3,7 +3,7 @@
 //! [`Dataset::load`] does, with the rows of the whole file in messages.
 
 use super::npy::{self, Element};
-use super::{DataKind, Dataset, FloatType, NonFinite};
+use super::{DataKind, Dataset, FloatType, Layout, NonFinite};
 use crate::error::{Error, Result};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -31,12 +31,21 @@ enum Stream {
 }
 
 impl RowSource {
-    /// Opens `input` as its file holds it, for compression without a model: a 2-D array is a table, a 3-D one
-    /// fields. `names` (else, for a `.npy` file, [`names_beside`](super::names_beside) it) names the table's
-    /// variables.
-    pub fn open(input: &Path, names: &[String], non_finite: NonFinite) -> Result<Self> {
+    /// Opens `input` for compression without a model: a 3-D array is a stack of fields, a 2-D one a table or one
+    /// field (an image) as `layout` says ([`Dataset::arrange`]), with the sentence saying how and why. `names`
+    /// (else, for a `.npy` file, [`names_beside`](super::names_beside) it) names a table's variables.
+    pub fn open(
+        input: &Path,
+        names: &[String],
+        layout: Layout,
+        non_finite: NonFinite,
+    ) -> Result<(Self, String)> {
         let beside = super::names_beside(input)?;
-        Self::open_for_model(input, names, DataKind::Table, &beside, non_finite)
+        let mut source = Self::open_for_model(input, names, DataKind::Table, &beside, non_finite)?;
+        // reading depends only on the template's rows and values per row, which arranging keeps in step
+        let (template, how) = source.template.clone().arrange(layout, input)?;
+        source.template = template;
+        Ok((source, how))
     }
 
     /// Opens `input` for a model trained on `model_kind` data named `model_names`, as

@@ -5,7 +5,7 @@
 use crate::codec::{self, BoundedChoice, PrecisionChoice};
 use crate::config::CompressionConfig;
 use crate::container::{ChunkWriter, Header, LatentPrecision, Predictor, VariableBound};
-use crate::data::{DataKind, Dataset, FloatType, NonFinite, RowSource};
+use crate::data::{DataKind, Dataset, FloatType, Layout, NonFinite, RowSource};
 use crate::error::{Error, Result};
 use crate::evaluate;
 use crate::fsutil;
@@ -61,6 +61,8 @@ pub struct CompressSummary {
     pub interpolation: Option<Scheme>,
     /// Model id written in the file.
     pub model_id: String,
+    /// Without a model: how the data was read (a table or fields, and why).
+    pub read_as: Option<String>,
 }
 
 /// How every chunk is compressed.
@@ -95,8 +97,8 @@ struct Totals {
 /// `config`, the quantised model compresses in error-bounded mode (its fixed-point decoder predicts on
 /// `cpu-fixed`), and NaN and infinities in the data are kept exactly. Without a model (`model_dir` `None`), error
 /// bounds are needed and the predictor reads no latent (tables: none; fields: Lorenzo or interpolation); the data
-/// is read as its file holds it (2-D: a table, 3-D: fields) and a table's integer-valued variables are found in
-/// it. Data of more than one chunk (`config.chunk_rows`, else [`CHUNK_VALUES`] values) is read and compressed
+/// is read as `layout` says (a 2-D array a table or one field, a 3-D one fields) and a table's integer-valued
+/// variables are found in it. Data of more than one chunk (`config.chunk_rows`, else [`CHUNK_VALUES`] values) is read and compressed
 /// chunk by chunk, in parallel on the CPU devices, into a chunked file; `progress` hears the rows done and the
 /// total after each chunk.
 #[allow(clippy::too_many_arguments)]
@@ -106,6 +108,7 @@ pub fn compress_file(
     device: &DeviceSpec,
     input: &Path,
     names: &[String],
+    layout: Layout,
     output: &Path,
     config: &CompressionConfig,
     progress: &mut dyn FnMut(usize, usize),
@@ -137,6 +140,7 @@ pub fn compress_file(
     } else {
         NonFinite::Refuse
     };
+    let mut read_as = None;
     let mut source = match &decoder {
         Some(decoder) => {
             let facts = decoder.data();
@@ -145,7 +149,11 @@ pub fn compress_file(
             facts.check(&source.template, input)?;
             source
         }
-        None => RowSource::open(input, names, non_finite)?,
+        None => {
+            let (source, how) = RowSource::open(input, names, layout, non_finite)?;
+            read_as = Some(how);
+            source
+        }
     };
     let rows = source.rows();
     let chunk_rows = config
@@ -359,5 +367,6 @@ pub fn compress_file(
         predictor: header.predictor,
         interpolation: header.interpolation,
         model_id: header.model_id,
+        read_as,
     })
 }

@@ -429,6 +429,39 @@ fn compress_without_a_model_restores_what_the_model_path_restores() {
         assert_within(&data, &restored, |_, _| 1e-3 * (hi - lo));
     }
 
+    // a wide 2-D array without names is read as one image (auto), or as a table when asked
+    let image = Dataset {
+        kind: DataKind::Table,
+        names: (0..300).map(|j| format!("var{j}")).collect(),
+        dtype: baler::data::FloatType::F32,
+        rows: 40,
+        values: (0..40 * 300)
+            .map(|i| ((i % 300) as f64 * 0.05).sin() + ((i / 300) as f64 * 0.1).cos())
+            .collect(),
+    };
+    image.save(&dir.join("image.npy")).unwrap();
+    let printed = compress(None, "image.npy", "image.baler", &bound);
+    assert!(
+        printed.contains("read image.npy as one field (image) of 40 × 300")
+            && printed.contains("predictor interpolation"),
+        "{printed}"
+    );
+    restored("image.baler");
+    let one_field = Dataset::load(&dir.join("image.baler.npy"), &[]).unwrap();
+    assert_eq!(one_field.shape(), [1, 40, 300]);
+    let (lo, hi) = image
+        .values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    for (v, r) in image.values.iter().zip(&one_field.values) {
+        assert!((r - v).abs() <= 1e-3 * (hi - lo), "{v} restored as {r}");
+    }
+    let table = [&bound[..], &["--layout", "table"]].concat();
+    let printed = compress(None, "image.npy", "image-table.baler", &table);
+    assert!(printed.contains("predictor none;"), "{printed}");
+
     // without a model: error bounds are needed, and a predictor that reads no latent; nothing is written
     let message = "compressing without a model needs error bounds";
     fails(dir, &["compress", "-i", input, "-o", "x.baler"], message);

@@ -221,6 +221,11 @@ pub struct CompressArgs {
     /// Compressed file to write [default: <project>/output/compressed.baler, compressed-fixed.baler with --fixed].
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Without a model: how a 2-D array is read, a table (rows × variables) or one field (an image); auto takes a
+    /// wide array with few rows per variable and no names of its own for an image [default: the project's
+    /// `[data] layout`, else auto].
+    #[arg(long, value_enum)]
+    pub layout: Option<Layout>,
     /// Use the fixed-point model written by `baler quantize` (bit-exact ap_fixed arithmetic).
     #[arg(long)]
     pub fixed: bool,
@@ -338,6 +343,10 @@ pub struct EvaluateArgs {
     /// suitability.json and suitability.png.
     #[arg(long, conflicts_with_all = ["reconstructed", "compressed", "fixed"])]
     pub baselines: bool,
+    /// --baselines without a model: how a 2-D array is read (as for `compress`) [default: the project's
+    /// `[data] layout`, else auto].
+    #[arg(long, value_enum, requires = "baselines")]
+    pub layout: Option<Layout>,
     /// The bounds of --baselines, × each variable's range.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_LEVELS, requires = "baselines")]
     pub bounds: Vec<f64>,

@@ -7,7 +7,7 @@ use baler::bench::{self, BenchOptions};
 use baler::codec;
 use baler::config::{LatentPrecision, ModelConfig};
 use baler::container::CompressedSource;
-use baler::data::Dataset;
+use baler::data::{Dataset, Layout};
 use baler::firmware::{self, FirmwareOptions, IpCoreOptions};
 use baler::hls::{HlsOptions, RtlOptions, hls_projects};
 use baler::model::{Decoder, Model};
@@ -122,6 +122,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     let CompressArgs {
         source,
         output,
+        layout,
         fixed,
         device,
         latent_precision,
@@ -164,10 +165,17 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         &device,
         &input,
         &config.data.names,
+        layout.unwrap_or(match p {
+            Some(_) => config.data.layout,
+            None => Layout::Auto,
+        }),
         &output,
         &config.compression,
         &mut rows_progress("compressed"),
     )?;
+    if let Some(how) = &s.read_as {
+        println!("read {} as {how}", input.display());
+    }
     let samples = s.kind.samples();
     let latent = match (s.latent_size, s.latent_precision, s.latent_step) {
         (0, ..) => "no latent (the predictor reads none)".to_string(),
@@ -289,10 +297,11 @@ pub fn evaluate(args: EvaluateArgs) -> Result<()> {
         out,
         fixed,
         baselines,
+        layout,
         bounds,
     } = args;
     if baselines {
-        return suitability(&project, original, model, out, &bounds);
+        return suitability(&project, original, model, out, layout, &bounds);
     }
     let kind = model_kind(fixed);
     let (inputs, config) = match optional_project(&project)? {
@@ -338,9 +347,14 @@ fn suitability(
     original: Option<PathBuf>,
     model: Option<PathBuf>,
     out: Option<PathBuf>,
+    layout: Option<Layout>,
     bounds: &[f64],
 ) -> Result<()> {
     let p = optional_project(project)?;
+    let layout = layout.unwrap_or(match &p {
+        Some(p) => p.config.data.layout,
+        None => Layout::Auto,
+    });
     let input = need(original, p.as_ref().map(Project::input), "original")?;
     // without a model (no -m, no project), baler's modes that need none against the others
     let model = model.or(p.as_ref().map(Project::model_dir));
@@ -355,6 +369,7 @@ fn suitability(
         model.as_deref(),
         &input,
         &names,
+        layout,
         bounds,
         &out,
         &mut |line| eprintln!("{line}"),
