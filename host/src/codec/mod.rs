@@ -259,19 +259,11 @@ fn candidates(
              interpolation"
         ))),
         Some(p) => Ok(vec![p]),
-        None => {
-            let all = match kind {
-                DataKind::Table => vec![Predictor::Autoencoder, Predictor::None],
-                DataKind::Fields { .. } => vec![
-                    Predictor::Autoencoder,
-                    Predictor::AutoencoderLorenzo,
-                    Predictor::AutoencoderInterpolation,
-                    Predictor::Lorenzo,
-                    Predictor::Interpolation,
-                ],
-            };
-            Ok(all.into_iter().filter(fits).collect())
-        }
+        // fields: the quantiser alone is not tried, a local predictor is
+        None => Ok(Predictor::fitting(kind)
+            .into_iter()
+            .filter(|p| fits(p) && (kind == DataKind::Table || *p != Predictor::None))
+            .collect()),
     }
 }
 

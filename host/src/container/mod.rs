@@ -219,6 +219,22 @@ impl Predictor {
         )
     }
 
+    /// Every predictor for data of `kind`: a table's rows are independent, so it has no local ones.
+    pub fn fitting(kind: DataKind) -> Vec<Predictor> {
+        let all = [
+            Predictor::Autoencoder,
+            Predictor::AutoencoderLorenzo,
+            Predictor::AutoencoderInterpolation,
+            Predictor::Lorenzo,
+            Predictor::Interpolation,
+            Predictor::None,
+        ];
+        let table = kind == DataKind::Table;
+        all.into_iter()
+            .filter(|p| !(table && p.is_local()))
+            .collect()
+    }
+
     /// Whether it is for fields only (it predicts a value from its neighbours in the field).
     pub fn is_local(self) -> bool {
         !matches!(self, Predictor::Autoencoder | Predictor::None)

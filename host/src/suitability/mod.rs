@@ -5,7 +5,7 @@
 pub mod baselines;
 
 use crate::codec::{self, BoundSpec, ErrorBound, Predictor};
-use crate::container::{CompressedFile, Encoded, VariableBound};
+use crate::container::{CompressedFile, VariableBound};
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
 use crate::evaluate;
@@ -13,6 +13,7 @@ use crate::model::{AnyDecoder, ModelKind, QuantizedDecoder};
 use crate::runtime::{self, DEVICE_TIMEOUT, DeviceSpec, DeviceStream};
 use baselines::{Trial, Unavailable};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -152,18 +153,7 @@ pub fn study(
             trial,
         );
     }
-    let predictors = match data.kind {
-        DataKind::Table => vec![Predictor::Autoencoder, Predictor::None],
-        DataKind::Fields { .. } => vec![
-            Predictor::Autoencoder,
-            Predictor::AutoencoderLorenzo,
-            Predictor::AutoencoderInterpolation,
-            Predictor::Lorenzo,
-            Predictor::Interpolation,
-            Predictor::None,
-        ],
-    };
-    let predictors: Vec<Predictor> = predictors
+    let predictors: Vec<Predictor> = Predictor::fitting(data.kind)
         .into_iter()
         .filter(|p| model.is_some() || !p.uses_decoder())
         .collect();
@@ -322,33 +312,22 @@ fn baler_point(
     let any = AnyDecoder::Quantized(decoder.clone());
     let opened = runtime::open_encoder(&DeviceSpec::CpuFixed, model_dir, &any)?;
     let mut encoder = Some(stream(opened));
-    let mut decoder_device = stream(runtime::open_decoder(&DeviceSpec::CpuFixed, &any)?);
-    let start = Instant::now();
-    let file = codec::compress_bounded(
-        decoder,
-        data,
-        source,
-        bounds,
-        Some(predictor),
-        encoder.as_mut(),
-        &mut decoder_device,
-    )?;
-    let encoded = file.encode(zstd_level);
-    let compress_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let parsed = CompressedFile::from_bytes(&encoded.bytes, source)?;
-    let restored = codec::decompress(decoder, &parsed, source, &mut decoder_device)?;
-    let decompress_s = start.elapsed().as_secs_f64();
-    Ok(point(
+    // the decoder predicts while compressing and while restoring
+    let device = RefCell::new(stream(runtime::open_decoder(&DeviceSpec::CpuFixed, &any)?));
+    let compress = || {
+        let (encoder, predictor) = (encoder.as_mut(), Some(predictor));
+        let device = &mut device.borrow_mut();
+        codec::compress_bounded(decoder, data, source, bounds, predictor, encoder, device)
+    };
+    timed(
         data,
         bounds,
         predictor,
         level,
-        &encoded,
-        &restored,
-        compress_s,
-        decompress_s,
-    ))
+        zstd_level,
+        compress,
+        |parsed| codec::decompress(decoder, parsed, source, &mut device.borrow_mut()),
+    )
 }
 
 /// Baler's error-bounded mode with `predictor` (one that reads no latent) without a model, `integer` flagging
@@ -362,40 +341,47 @@ fn alone_point(
     zstd_level: i32,
     level: f64,
 ) -> Result<Point> {
-    let start = Instant::now();
-    let sample = codec::sample(data, 0, codec::sample_stride(data.rows));
-    let choice = codec::choose_alone(&sample, bounds, integer, Some(predictor))?;
-    let file = codec::compress_alone(data, codec::NO_MODEL, bounds, integer, choice);
-    let encoded = file.encode(zstd_level);
-    let compress_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let parsed = CompressedFile::from_bytes(&encoded.bytes, Path::new("(in memory)"))?;
-    let restored = codec::restore_without_model(&parsed);
-    let decompress_s = start.elapsed().as_secs_f64();
-    Ok(point(
+    let compress = || {
+        let sample = codec::sample(data, 0, codec::sample_stride(data.rows));
+        let choice = codec::choose_alone(&sample, bounds, integer, Some(predictor))?;
+        Ok(codec::compress_alone(
+            data,
+            codec::NO_MODEL,
+            bounds,
+            integer,
+            choice,
+        ))
+    };
+    timed(
         data,
         bounds,
         predictor,
         level,
-        &encoded,
-        &restored,
-        compress_s,
-        decompress_s,
-    ))
+        zstd_level,
+        compress,
+        |parsed| Ok(codec::restore_without_model(parsed)),
+    )
 }
 
-/// The point of baler's `predictor` at `level` from its `encoded` file and what it restored.
+/// The point of baler's `predictor` at `level`: the file `compress` makes, encoded, then parsed and `restore`d,
+/// each way timed, every restored value checked against `bounds`.
 #[allow(clippy::too_many_arguments)]
-fn point(
+fn timed(
     data: &Dataset,
     bounds: &[VariableBound],
     predictor: Predictor,
     level: f64,
-    encoded: &Encoded,
-    restored: &Dataset,
-    compress_s: f64,
-    decompress_s: f64,
-) -> Point {
+    zstd_level: i32,
+    compress: impl FnOnce() -> Result<CompressedFile>,
+    restore: impl FnOnce(&CompressedFile) -> Result<Dataset>,
+) -> Result<Point> {
+    let start = Instant::now();
+    let encoded = compress()?.encode(zstd_level);
+    let compress_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let parsed = CompressedFile::from_bytes(&encoded.bytes, Path::new("(in memory)"))?;
+    let restored = restore(&parsed)?;
+    let decompress_s = start.elapsed().as_secs_f64();
     let input_bytes = data.raw_bytes() as u64;
     let compressed_bytes = encoded.bytes.len() as u64;
     let name = match predictor {
@@ -406,7 +392,7 @@ fn point(
         Predictor::Interpolation => "baler interpolation (no decoder)",
         Predictor::None => "baler none (quantiser alone)",
     };
-    Point {
+    Ok(Point {
         method: name.into(),
         autoencoder: predictor.uses_decoder(),
         level: Some(level),
@@ -419,7 +405,7 @@ fn point(
         worst_error_over_bound: worst(data, &restored.values, bounds),
         compress_mb_s: mb_s(input_bytes, compress_s),
         decompress_mb_s: mb_s(input_bytes, decompress_s),
-    }
+    })
 }
 
 /// The best of each side at `level`, and where baler's line crosses the other's.
