@@ -79,6 +79,7 @@ impl Decoder {
 
     /// Reads `decoder.json` and `decoder.safetensors` from a model folder.
     pub fn load(dir: &Path) -> Result<Self> {
+        super::model_folder(dir)?;
         let json = fsutil::read_bytes(&dir.join(DECODER_JSON))?;
         let weights = fsutil::read_bytes(&dir.join(DECODER_WEIGHTS))?;
         Self::from_bytes(dir, &json, &weights)
@@ -135,6 +136,7 @@ impl Model {
 
     /// Reads a model folder (all four files), checking that encoder and decoder belong together.
     pub fn load(dir: &Path) -> Result<Self> {
+        super::model_folder(dir)?;
         let read = |name| fsutil::read_bytes(&dir.join(name));
         let decoder_json = read(DECODER_JSON)?;
         let decoder_weights = read(DECODER_WEIGHTS)?;

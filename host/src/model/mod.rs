@@ -156,3 +156,15 @@ impl DecoderFacts for AnyDecoder {
         self.facts().latent_format()
     }
 }
+
+/// An error, in words, where `dir` is not a folder (the model has not been trained, or the path is wrong).
+fn model_folder(dir: &Path) -> Result<()> {
+    match dir.is_dir() {
+        true => Ok(()),
+        false => Err(crate::error::Error::Mismatch(format!(
+            "{}: no model folder here: train a model (`baler train`, then `baler quantize` for --fixed and \
+             error-bounded mode), or give its folder with -m",
+            dir.display()
+        ))),
+    }
+}

@@ -109,6 +109,7 @@ impl QuantizedDecoder {
     /// Reads and checks the quantised decoder of a model folder: `quantized-decoder.json`, or where only the
     /// packed decoder was sent, `quantized-decoder.pack`.
     pub fn load(dir: &Path) -> Result<Self> {
+        super::model_folder(dir)?;
         let json = dir.join(QUANTIZED_DECODER);
         let packed = dir.join(QUANTIZED_DECODER_PACKED);
         match (json.exists(), packed.exists()) {
@@ -120,6 +121,7 @@ impl QuantizedDecoder {
                     dir.display()
                 )));
             }
+
             _ => {}
         }
         Self::from_bytes(dir, &fsutil::read_bytes(&json)?)

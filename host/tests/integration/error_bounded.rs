@@ -462,6 +462,24 @@ fn compress_without_a_model_restores_what_the_model_path_restores() {
     let printed = compress(None, "image.npy", "image-table.baler", &table);
     assert!(printed.contains("predictor none;"), "{printed}");
 
+    // a project not yet trained: error-bounded compression goes on without a model and says so; plain
+    // compression names what to run
+    ok(dir, &["new-project", "fresh", "--input", input]);
+    let printed = ok(
+        dir,
+        &["compress", "-p", "fresh", "--error-bound", "rel:1e-3"],
+    );
+    assert!(
+        printed.contains("no quantised model yet: compressing without one")
+            && printed.contains("; no model"),
+        "{printed}"
+    );
+    fails(
+        dir,
+        &["compress", "-p", "fresh"],
+        "no model folder here: train a model (`baler train`",
+    );
+
     // without a model: error bounds are needed, and a predictor that reads no latent; nothing is written
     let message = "compressing without a model needs error bounds";
     fails(dir, &["compress", "-i", input, "-o", "x.baler"], message);

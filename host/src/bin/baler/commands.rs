@@ -10,7 +10,7 @@ use baler::container::CompressedSource;
 use baler::data::{Dataset, Layout};
 use baler::firmware::{self, FirmwareOptions, IpCoreOptions};
 use baler::hls::{HlsOptions, RtlOptions, hls_projects};
-use baler::model::{Decoder, Model};
+use baler::model::{AnyDecoder, Decoder, Model};
 use baler::project::{self, EvaluationInputs, ModelKind, Project};
 use baler::quantize::PrecisionOptions;
 use baler::runtime::DeviceSpec;
@@ -130,9 +130,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         predictor,
         chunk_rows,
     } = args;
-    // without a model (no -m and no project), error-bounded mode with a predictor that reads no latent
     let p = optional_project(&source.project)?;
-    let model = source.model.clone().or(p.as_ref().map(Project::model_dir));
     let input = need(
         source.input.clone(),
         p.as_ref().map(Project::input),
@@ -152,7 +150,27 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         config.compression.chunk_rows = Some(usize::try_from(rows).unwrap_or(usize::MAX));
     }
     // error-bounded mode predicts with the fixed-point decoder
-    let kind = model_kind(fixed || !config.compression.error_bounds.is_empty());
+    let bounded = !config.compression.error_bounds.is_empty();
+    let kind = model_kind(fixed || bounded);
+    // without a model (no -m, and no project or a project not yet quantised), error-bounded mode with a
+    // predictor that reads no latent
+    let model = match (source.model.clone(), &p) {
+        (Some(dir), _) => Some(dir),
+        (None, Some(p)) => {
+            let dir = p.model_dir();
+            let quantised = AnyDecoder::files(&dir, ModelKind::Quantized)
+                .iter()
+                .all(|f| f.exists());
+            if bounded && !quantised {
+                println!(
+                    "{}: no quantised model yet: compressing without one (with a predictor that needs none)",
+                    dir.display()
+                );
+            }
+            (!bounded || quantised).then_some(dir)
+        }
+        (None, None) => None,
+    };
     let output = need(
         output,
         p.as_ref().map(|p| p.compressed_path(kind)),
