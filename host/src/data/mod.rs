@@ -305,7 +305,7 @@ impl Dataset {
         })
     }
 
-    /// For each table variable, whether every value is an integer (such columns are restored by
+    /// For each table variable, whether every finite value is an integer (such columns are restored by
     /// rounding). Fields have no integer variables.
     pub fn integer_columns(&self) -> Vec<bool> {
         match self.kind {
@@ -314,10 +314,12 @@ impl Dataset {
                 let n = self.names.len();
                 (0..n)
                     .map(|v| {
+                        // NaN and infinities are stored exactly in error-bounded mode: they do not count
                         self.values
                             .iter()
                             .skip(v)
                             .step_by(n)
+                            .filter(|x| x.is_finite())
                             .all(|x| x.fract() == 0.0 && x.abs() < 1e15)
                     })
                     .collect()
@@ -709,6 +711,12 @@ mod tests {
     #[test]
     fn integer_columns_are_detected() {
         assert_eq!(table().integer_columns(), vec![false, true]);
+        // NaN and infinities (stored exactly) do not make an integer variable fractional
+        let mut t = table();
+        let n = t.features();
+        t.values[n + 1] = f64::NAN;
+        t.values[1] = f64::INFINITY;
+        assert_eq!(t.integer_columns(), vec![false, true]);
     }
 
     #[test]
