@@ -168,7 +168,9 @@ pub fn compress_file(
     let mut sample = source.template.clone();
     sample.rows = 0;
     let mut ranges = codec::variable_ranges(&sample);
-    let mut integer = vec![true; source.template.features()];
+    // without a model, a table's integer variables are found in the data (a model says which they are)
+    let find_integer = decoder.is_none();
+    let mut integer = vec![find_integer; source.template.features()];
     let mut first = None;
     while !source.is_done() {
         let (start, data) = source.read(chunk_rows)?;
@@ -176,8 +178,10 @@ pub fn compress_file(
         sample.values.extend(part.values);
         sample.rows += part.rows;
         codec::merge_ranges(&mut ranges, &codec::variable_ranges(&data));
-        for (all, this) in integer.iter_mut().zip(data.integer_columns()) {
-            *all &= this;
+        if find_integer {
+            for (all, this) in integer.iter_mut().zip(data.integer_columns()) {
+                *all &= this;
+            }
         }
         if chunks == 1 {
             first = Some(data);
