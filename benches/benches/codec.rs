@@ -1,6 +1,7 @@
 //! Compression and decompression throughput (rows/s) of the reference jet model on the example data,
 //! on one core: encoder, decoder, and the file format (zstd + CRC) alone; and error-bounded mode's
-//! interpolation predictor (no decoder) on the CFD field (bytes/s).
+//! interpolation predictor (no decoder) on the CFD field (bytes/s), with its scheme, and with the predictor too,
+//! chosen as without a model.
 //!     cargo bench -p baler-benches --bench codec
 
 use baler::codec;
@@ -91,6 +92,13 @@ fn interpolation_throughput(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("compress (interpolation, rel 1e-3)", |b| {
         b.iter(&mut compress)
+    });
+    // the path of `baler compress -i … --error-bound …`: the predictor and scheme chosen, no model
+    group.bench_function("compress without a model (chosen, rel 1e-3)", |b| {
+        b.iter(|| {
+            let choice = codec::choose_alone(&data, &bounds, &[], None).unwrap();
+            codec::compress_alone(&data, codec::NO_MODEL, &bounds, &[], choice).to_bytes(3)
+        })
     });
     group.bench_function("decompress (interpolation, rel 1e-3)", |b| {
         b.iter(|| {

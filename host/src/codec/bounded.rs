@@ -184,7 +184,7 @@ impl Quantizer {
             None => {
                 let step = self.step(prediction)?;
                 if step > 0.0 {
-                    ((value - prediction) / step).round()
+                    nearest((value - prediction) / step)
                 } else {
                     0.0
                 }
@@ -196,6 +196,19 @@ impl Quantizer {
         let code = q as i32;
         let restored = self.restore(prediction, code, dtype);
         ((restored - value).abs() <= self.keep.allowed(value)).then_some((code, restored))
+    }
+}
+
+/// `x` rounded to the nearest integer (ties to even) where |x| < 2^51, by two additions: `f64::round` is a library
+/// call on x86-64 without SSE4.1. Larger `x` come back as they are (beyond any `i32` code either way).
+#[inline]
+fn nearest(x: f64) -> f64 {
+    // 1.5 × 2^52: added to |x| < 2^51, the sum's last binary digit is the units
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    if x.abs() < SHIFT / 3.0 {
+        (x + SHIFT) - SHIFT
+    } else {
+        x
     }
 }
 

@@ -281,7 +281,7 @@ fn interpolation_scheme(
 
 /// Chooses the predictor (and interpolation scheme) of error-bounded compression without a model on `sample`:
 /// the one asked for, else the one that makes the smallest file among those that read no latent (tables: none;
-/// fields: Lorenzo and interpolation).
+/// fields: Lorenzo and interpolation, on the sample's central box).
 pub fn choose_alone(
     sample: &Dataset,
     bounds: &[VariableBound],
@@ -298,8 +298,17 @@ pub fn choose_alone(
     if let [predictor] = predictors[..] {
         return Ok(choice(predictor));
     }
+    // fields' local predictors are compared on the box the scheme was chosen on, not the whole sample: as good a
+    // judge, in a fraction of the time (the sample is the whole file up to 8192 frames)
+    let trial = scheme::central_box(sample);
     let size = |&p: &Predictor| {
-        let file = compress_alone(sample, NO_MODEL, bounds, integer, choice(p));
+        let file = compress_alone(
+            trial.as_ref().unwrap_or(sample),
+            NO_MODEL,
+            bounds,
+            integer,
+            choice(p),
+        );
         file.encode(0).bytes.len()
     };
     let smallest = predictors.iter().min_by_key(|p| size(p));

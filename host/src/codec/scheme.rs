@@ -22,13 +22,15 @@ const LEVEL_BOUNDS: [(f64, f64); 3] = [(1.25, 2.0), (1.5, 4.0), (1.75, 8.0)];
 /// fields (2026-11-28) the order so chosen is the one trying all six finds best, and the residual codes are within
 /// 3 % of the best of every combination of order, spline and bounds (60 trials).
 pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
-    let (Some(whole), Some((values, grid))) = (grid_of(sample), central_box(sample)) else {
+    let (Some(whole), Some(trial)) = (grid_of(sample), central_box(sample)) else {
         return Scheme::default();
     };
-    let zeros = vec![0.0; values.len()];
+    let grid = grid_of(&trial).expect("fields");
+    let zeros = vec![0.0; trial.values.len()];
     let size = |scheme: Scheme| {
         let local = Some(Local::Interpolation(grid, scheme));
-        let residuals = bounded::residuals(&values, &zeros, &[bound], &[], sample.dtype, local);
+        let residuals =
+            bounded::residuals(&trial.values, &zeros, &[bound], &[], sample.dtype, local);
         residuals
             .to_bytes(CodeLayout::Grid(grid, scheme.axes))
             .len()
@@ -120,10 +122,9 @@ fn grid_of(fields: &Dataset) -> Option<Grid> {
     })
 }
 
-/// The values of a box at the centre of `fields` of at most [`BOX_VALUES`] values, and its grid: the longest
-/// side is shortened by a quarter at a time, so the box keeps the data's resolution on every axis. `None` for a
-/// table.
-fn central_box(fields: &Dataset) -> Option<(Vec<f64>, Grid)> {
+/// The fields of a box at the centre of `fields` of at most [`BOX_VALUES`] values: the longest side is shortened
+/// by a quarter at a time, so the box keeps the data's resolution on every axis. `None` for a table.
+pub fn central_box(fields: &Dataset) -> Option<Dataset> {
     let whole = grid_of(fields)?;
     let (height, width) = (whole.height, whole.width);
     let dims = [whole.frames, height, width];
@@ -140,12 +141,16 @@ fn central_box(fields: &Dataset) -> Option<(Vec<f64>, Grid)> {
             values.extend_from_slice(&fields.values[row..row + sides[2]]);
         }
     }
-    let grid = Grid {
-        frames: sides[0],
-        height: sides[1],
-        width: sides[2],
-    };
-    Some((values, grid))
+    Some(Dataset {
+        kind: DataKind::Fields {
+            height: sides[1],
+            width: sides[2],
+        },
+        rows: sides[0],
+        names: Vec::new(),
+        dtype: fields.dtype,
+        values,
+    })
 }
 
 #[cfg(test)]
@@ -176,7 +181,9 @@ mod tests {
     #[test]
     fn the_box_is_central_and_within_its_budget() {
         let data = fields([40, 100, 300], |t, y, x| t * 1e6 + y * 1e3 + x);
-        let (values, grid) = central_box(&data).unwrap();
+        let trial = central_box(&data).unwrap();
+        let grid = grid_of(&trial).unwrap();
+        let values = trial.values;
         assert!(
             grid.len() <= BOX_VALUES && grid.len() > BOX_VALUES / 2,
             "{grid:?}"
@@ -199,7 +206,7 @@ mod tests {
         }
         // small data is its own box
         let small = fields([3, 4, 5], |t, y, x| t + y + x);
-        assert_eq!(central_box(&small).unwrap().0, small.values);
+        assert_eq!(central_box(&small).unwrap(), small);
     }
 
     #[test]
