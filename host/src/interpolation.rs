@@ -2,6 +2,7 @@
 //! points first, each finer one predicted by a spline through restored points 1 and 3 strides away, in the order
 //! of axes, with the spline and the coarse levels' tighter bounds of a [`Scheme`] chosen per file.
 
+use crate::range_coder::Contexts;
 use serde::{Deserialize, Serialize};
 
 /// The shape of fields as one 3-D array: `frames` fields of `height` × `width`, row-major.
@@ -39,8 +40,8 @@ pub enum Spline {
     Linear,
 }
 
-/// How the interpolation predictor walks a grid and predicts: chosen per file by trial on a sample (smooth axes
-/// differ from data to data), recorded in its header. The default is the walk of files written before
+/// How the interpolation predictor walks a grid, predicts and codes: chosen per file by trial on a sample (smooth
+/// axes differ from data to data), recorded in its header. The default is the walk of files written before
 /// 2026-11-28.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +56,9 @@ pub struct Scheme {
     pub growth: f64,
     /// The largest divisor of the bound.
     pub cap: f64,
+    /// The contexts the residual codes are range-coded in (files before 2026-11-28's sign contexts lack it).
+    #[serde(default, skip_serializing_if = "Contexts::is_default")]
+    pub contexts: Contexts,
 }
 
 impl Default for Scheme {
@@ -64,6 +68,7 @@ impl Default for Scheme {
             spline: Spline::Cubic,
             growth: 1.0,
             cap: 1.0,
+            contexts: Contexts::default(),
         }
     }
 }

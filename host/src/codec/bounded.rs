@@ -413,6 +413,7 @@ mod tests {
     use super::*;
     use crate::container::CodeLayout;
     use crate::interpolation::Spline;
+    use crate::range_coder::Contexts;
     use rand::{Rng, SeedableRng};
 
     fn table(values: Vec<f64>, names: &[&str]) -> Dataset {
@@ -462,7 +463,9 @@ mod tests {
     ) -> Residuals {
         let r = residuals(values, predictions, bounds, integer, dtype, local);
         let layout = match local {
-            Some(Local::Interpolation(grid, scheme)) => CodeLayout::Grid(grid, scheme.axes),
+            Some(Local::Interpolation(grid, scheme)) => {
+                CodeLayout::Grid(grid, scheme.axes, scheme.contexts)
+            }
             _ => CodeLayout::Streams,
         };
         let bytes = r.to_bytes(layout);
@@ -568,7 +571,8 @@ mod tests {
                         width: 15,
                     }),
                     Some(Local::Interpolation(grid, Scheme::default())),
-                    // another order of axes, the linear spline and tighter bounds at coarse levels
+                    // another order of axes, the linear spline, tighter bounds at coarse levels and sign
+                    // contexts
                     Some(Local::Interpolation(
                         grid,
                         Scheme {
@@ -576,6 +580,7 @@ mod tests {
                             spline: Spline::Linear,
                             growth: 1.5,
                             cap: 4.0,
+                            contexts: Contexts::NEWEST,
                         },
                     )),
                 ] {

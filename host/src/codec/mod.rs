@@ -480,7 +480,7 @@ fn residuals_from(
 fn local_predictor(header: &Header) -> Option<bounded::Local> {
     match (header.predictor, header.code_layout(), header.kind) {
         (Predictor::Autoencoder | Predictor::None, ..) | (_, _, DataKind::Table) => None,
-        (_, CodeLayout::Grid(grid, _), _) => {
+        (_, CodeLayout::Grid(grid, ..), _) => {
             Some(bounded::Local::Interpolation(grid, header.scheme()))
         }
         (_, CodeLayout::Streams, DataKind::Fields { height, width }) => {

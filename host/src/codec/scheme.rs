@@ -5,6 +5,7 @@ use super::bounded::{self, Local};
 use crate::container::{CodeLayout, VariableBound};
 use crate::data::{DataKind, Dataset};
 use crate::interpolation::{Grid, Scheme, Spline};
+use crate::range_coder::Contexts;
 
 /// The most values of the box the schemes are tried on: each trial walks it once. On the development fields
 /// (2026-11-28) a box of 2^16 chose as well as one of 2^18 or the whole data, in a quarter of the time.
@@ -22,8 +23,12 @@ const LEVEL_BOUNDS: [(f64, f64); 3] = [(1.25, 2.0), (1.5, 4.0), (1.75, 8.0)];
 /// fields (2026-11-28) the order so chosen is the one trying all six finds best, and the residual codes are within
 /// 3 % of the best of every combination of order, spline and bounds (60 trials).
 pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
+    let newest = Scheme {
+        contexts: Contexts::NEWEST,
+        ..Scheme::default()
+    };
     let (Some(whole), Some(trial)) = (grid_of(sample), central_box(sample)) else {
-        return Scheme::default();
+        return newest;
     };
     let grid = grid_of(&trial).expect("fields");
     let zeros = vec![0.0; trial.values.len()];
@@ -32,17 +37,14 @@ pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
         let residuals =
             bounded::residuals(&trial.values, &zeros, &[bound], &[], sample.dtype, local);
         residuals
-            .to_bytes(CodeLayout::Grid(grid, scheme.axes))
+            .to_bytes(CodeLayout::Grid(grid, scheme.axes, scheme.contexts))
             .len()
     };
     let first = roughest_axis(&sample.values, whole);
     let others: Vec<usize> = (0..3).filter(|&axis| axis != first).collect();
-    let mut best = (usize::MAX, Scheme::default());
+    let mut best = (usize::MAX, newest);
     for axes in [[first, others[0], others[1]], [first, others[1], others[0]]] {
-        let scheme = Scheme {
-            axes,
-            ..Scheme::default()
-        };
+        let scheme = Scheme { axes, ..newest };
         let bytes = size(scheme);
         if bytes < best.0 {
             best = (bytes, scheme);

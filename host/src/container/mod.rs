@@ -310,6 +310,7 @@ impl Header {
                     width,
                 },
                 self.scheme().axes,
+                self.scheme().contexts,
             ),
             _ => CodeLayout::Streams,
         }
@@ -766,6 +767,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::range_coder::Contexts;
 
     fn sample(precision: LatentPrecision) -> CompressedFile {
         CompressedFile {
@@ -882,6 +884,7 @@ mod tests {
             spline: crate::interpolation::Spline::Linear,
             growth: 1.25,
             cap: 2.0,
+            contexts: Contexts::NEWEST,
         };
         let file = CompressedFile {
             header: Header {
@@ -915,9 +918,22 @@ mod tests {
                     height: 2,
                     width: 3
                 },
-                [1, 2, 0]
+                [1, 2, 0],
+                Contexts::NEWEST
             )
         );
+        // files written before the sign contexts read their codes in the contexts they were written in
+        let json = |file: &CompressedFile| serde_json::to_string(&file.header).unwrap();
+        assert!(json(&file).contains(r#""contexts":"magnitudes-and-signs""#));
+        let mut before_signs = file.clone();
+        before_signs.header.interpolation = Some(Scheme {
+            contexts: Contexts::Magnitudes,
+            ..scheme
+        });
+        assert!(!json(&before_signs).contains("contexts"));
+        let read = CompressedFile::from_bytes(&before_signs.to_bytes(3), Path::new("x")).unwrap();
+        assert_eq!(read.header.scheme().contexts, Contexts::Magnitudes);
+        assert_eq!(read, before_signs);
         // files written before the scheme was recorded walk with the default
         let mut older = file.clone();
         older.header.interpolation = None;

@@ -3,7 +3,7 @@
 
 use crate::int_streams::{get_stream, put_stream, take};
 use crate::interpolation::Grid;
-use crate::range_coder::{CodeModel, Context, Decoder, Encoder};
+use crate::range_coder::{CodeModel, Context, Contexts, Decoder, Encoder};
 
 /// How the codes of a residual section are laid out and coded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,9 +11,9 @@ pub enum CodeLayout {
     /// Per variable in the order of the data, one pco stream each.
     Streams,
     /// Fields predicted by interpolation: the codes in the order of the grid's walk (with its scheme's order of
-    /// axes), range-coded, each in the context of its level and of the magnitudes of the codes before it in its
-    /// pass (values stored exactly count as 0).
-    Grid(Grid, [usize; 3]),
+    /// axes), range-coded, each in the context of its level and of the magnitudes (and with its scheme's
+    /// contexts, the signs) of the codes before it in its pass (values stored exactly count as 0).
+    Grid(Grid, [usize; 3], Contexts),
 }
 
 /// What the error-bounded mode stores beside the latent.
@@ -48,10 +48,10 @@ impl Residuals {
                     put_stream(&mut out, codes);
                 }
             }
-            CodeLayout::Grid(grid, axes) => {
+            CodeLayout::Grid(grid, axes, contexts) => {
                 let exact = exact_flags(&self.exact_at, grid.len());
                 let mut codes = self.codes.iter().flatten();
-                let mut model = CodeModel::default();
+                let mut model = CodeModel::new(contexts);
                 let mut coder = Encoder::default();
                 walk_codes(grid, axes, &exact, |context| {
                     let code = *codes
@@ -97,7 +97,7 @@ impl Residuals {
             next = position;
         }
         let codes = match layout {
-            CodeLayout::Grid(grid, axes) => {
+            CodeLayout::Grid(grid, axes, contexts) => {
                 if grid.len() != values || variables != 1 {
                     return Err(format!(
                         "a grid of {grid:?} for {values} values in {variables} variables"
@@ -106,7 +106,7 @@ impl Residuals {
                 let len = u64::from_le_bytes(take(bytes, &mut at, 8)?.try_into().expect("8 bytes"));
                 let stream = take(bytes, &mut at, usize::try_from(len).unwrap_or(usize::MAX))?;
                 let exact = exact_flags(&exact_at, values);
-                let mut model = CodeModel::default();
+                let mut model = CodeModel::new(contexts);
                 let mut coder = Decoder::new(stream);
                 let mut codes = Vec::with_capacity(values - exact_at.len());
                 let mut damage = None;
@@ -157,30 +157,29 @@ fn exact_flags(exact_at: &[u64], values: usize) -> Vec<bool> {
 }
 
 /// Walks `grid` with its axes in the order `axes`, calling `code_at(context)` for each value not stored exactly,
-/// which returns its code: the context is the code's level and the sum of the magnitudes of the codes before it
-/// in its pass.
+/// which returns its code: the context is the code's level and the sums of the magnitudes and of the signs of the
+/// codes before it in its pass.
 fn walk_codes(
     grid: Grid,
     axes: [usize; 3],
     exact: &[bool],
     mut code_at: impl FnMut(Context) -> i32,
 ) {
-    let mut magnitude = vec![0u32; grid.len()];
+    let mut coded = vec![0i32; grid.len()];
     grid.walk(axes, |p| {
         if exact[p.index] {
             return;
         }
-        let activity = p
-            .previous
-            .iter()
-            .flatten()
-            .map(|&i| u64::from(magnitude[i]))
-            .sum();
-        let code = code_at(Context {
+        let (mut activity, mut signs) = (0u64, 0);
+        for &i in p.previous.iter().flatten() {
+            activity += u64::from(coded[i].unsigned_abs());
+            signs += coded[i].signum();
+        }
+        coded[p.index] = code_at(Context {
             level: p.level,
             activity,
+            signs,
         });
-        magnitude[p.index] = code.unsigned_abs();
     });
 }
 
@@ -239,13 +238,17 @@ mod tests {
             exact_bits: vec![f64::NAN.to_bits(); 4],
             exact_at,
         };
-        let layout = CodeLayout::Grid(grid, [0, 1, 2]);
+        let layout = CodeLayout::Grid(grid, [0, 1, 2], Contexts::NEWEST);
         let bytes = r.to_bytes(layout);
         assert_eq!(Residuals::from_bytes(&bytes, 105, 1, layout).unwrap(), r);
-        // another order of axes gives the same codes in another walk
-        let other = CodeLayout::Grid(grid, [2, 0, 1]);
-        let reordered = r.to_bytes(other);
-        assert_eq!(Residuals::from_bytes(&reordered, 105, 1, other).unwrap(), r);
+        // another order of axes gives the same codes in another walk, and so do the contexts of older files
+        for other in [
+            CodeLayout::Grid(grid, [2, 0, 1], Contexts::NEWEST),
+            CodeLayout::Grid(grid, [0, 1, 2], Contexts::Magnitudes),
+        ] {
+            let recoded = r.to_bytes(other);
+            assert_eq!(Residuals::from_bytes(&recoded, 105, 1, other).unwrap(), r);
+        }
         for n in 0..bytes.len() {
             assert!(
                 Residuals::from_bytes(&bytes[..n], 105, 1, layout).is_err(),
