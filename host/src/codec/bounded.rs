@@ -307,13 +307,17 @@ fn walk(
         }
         Some(Local::Interpolation(grid, scheme)) => {
             let mut residual = vec![0.0; grid.len()];
-            grid.walk(scheme.axes, |point| {
-                let i = point.index;
-                let estimate = point.predict(&residual, scheme.spline);
-                let level = point.level as usize;
-                let restored = restore_one(i, 0, level, predictions[i] + estimate);
-                residual[i] = residual_of(restored, i);
-            });
+            grid.walk(
+                scheme.axes,
+                #[inline(always)]
+                |point| {
+                    let i = point.index;
+                    let estimate = point.predict(&residual, scheme.spline);
+                    let level = point.level as usize;
+                    let restored = restore_one(i, 0, level, predictions[i] + estimate);
+                    residual[i] = residual_of(restored, i);
+                },
+            );
         }
     }
 }
@@ -335,20 +339,26 @@ pub fn residuals(
         codes: vec![Vec::with_capacity(values.len() / n); n],
         ..Residuals::default()
     };
-    walk(predictions, n, local, |i, j, q, p| {
-        let v = values[i];
-        match quantizers[q].code(v, p, dtype) {
-            Some((code, restored)) => {
-                out.codes[j].push(code);
-                restored
+    walk(
+        predictions,
+        n,
+        local,
+        #[inline(always)]
+        |i, j, q, p| {
+            let v = values[i];
+            match quantizers[q].code(v, p, dtype) {
+                Some((code, restored)) => {
+                    out.codes[j].push(code);
+                    restored
+                }
+                None => {
+                    out.exact_at.push(i as u64);
+                    out.exact_bits.push(bits_of(v, dtype));
+                    value_of(bits_of(v, dtype), dtype)
+                }
             }
-            None => {
-                out.exact_at.push(i as u64);
-                out.exact_bits.push(bits_of(v, dtype));
-                value_of(bits_of(v, dtype), dtype)
-            }
-        }
-    });
+        },
+    );
     // the interpolation walk is not in the order of the data: exact values are kept by position
     if !out.exact_at.is_sorted() {
         let mut exact: Vec<(u64, u64)> = out
@@ -390,21 +400,27 @@ pub fn restore(
         is_exact[at as usize] = true;
     }
     let mut restored = vec![0.0; predictions.len()];
-    walk(&predictions, n, local, |i, j, q, p| {
-        let stored = match is_exact.get(i) {
-            Some(true) => exact.binary_search(&(i as u64)).ok(),
-            _ => None,
-        };
-        restored[i] = if let Some(k) = stored {
-            value_of(residuals.exact_bits[k], dtype)
-        } else {
-            // the container checked that each variable has a code for every value not stored exactly
-            let code = residuals.codes[j][next_code[j]];
-            next_code[j] += 1;
-            quantizers[q].restore(p, code, dtype)
-        };
-        restored[i]
-    });
+    walk(
+        &predictions,
+        n,
+        local,
+        #[inline(always)]
+        |i, j, q, p| {
+            let stored = match is_exact.get(i) {
+                Some(true) => exact.binary_search(&(i as u64)).ok(),
+                _ => None,
+            };
+            restored[i] = if let Some(k) = stored {
+                value_of(residuals.exact_bits[k], dtype)
+            } else {
+                // the container checked that each variable has a code for every value not stored exactly
+                let code = residuals.codes[j][next_code[j]];
+                next_code[j] += 1;
+                quantizers[q].restore(p, code, dtype)
+            };
+            restored[i]
+        },
+    );
     restored
 }
 

@@ -166,21 +166,25 @@ fn walk_codes(
     mut code_at: impl FnMut(Context) -> i32,
 ) {
     let mut coded = vec![0i32; grid.len()];
-    grid.walk(axes, |p| {
-        if exact[p.index] {
-            return;
-        }
-        let (mut activity, mut signs) = (0u64, 0);
-        for &i in p.previous.iter().flatten() {
-            activity += u64::from(coded[i].unsigned_abs());
-            signs += coded[i].signum();
-        }
-        coded[p.index] = code_at(Context {
-            level: p.level,
-            activity,
-            signs,
-        });
-    });
+    grid.walk(
+        axes,
+        #[inline(always)]
+        |p| {
+            if exact[p.index] {
+                return;
+            }
+            let (mut activity, mut signs) = (0u64, 0);
+            for &i in p.previous.iter().flatten() {
+                activity += u64::from(coded[i].unsigned_abs());
+                signs += coded[i].signum();
+            }
+            coded[p.index] = code_at(Context {
+                level: p.level,
+                activity,
+                signs,
+            });
+        },
+    );
 }
 
 #[cfg(test)]
