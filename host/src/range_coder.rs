@@ -198,8 +198,10 @@ impl<'a> Decoder<'a> {
 /// Classes of a code's context by level: the finest three strides, then every coarser one together.
 const LEVEL_CLASSES: usize = 4;
 /// Classes of a code's context by its neighbours' magnitudes: 0, then powers of two up to 2^14 and more
-/// ([`Contexts::MagnitudesAndSigns`]; [`Contexts::Magnitudes`] uses the first 8, up to 64 and more).
+/// ([`Contexts::MagnitudesAndSigns`]).
 const ACTIVITY_CLASSES: usize = 16;
+/// The classes [`Contexts::Magnitudes`] uses: the first 8, up to 64 and more.
+const ACTIVITY_CLASSES_BEFORE_SIGNS: usize = 8;
 /// Classes of a code's context by its neighbours' signs: their sum, −3 to 3.
 const SIGN_CLASSES: usize = 7;
 /// Magnitudes of `i32` codes have at most 32 binary digits.
@@ -277,7 +279,7 @@ impl Context {
         match contexts {
             Contexts::Magnitudes => Classes {
                 level,
-                activity: magnitude(8),
+                activity: magnitude(ACTIVITY_CLASSES_BEFORE_SIGNS),
                 sign: neutral,
                 leading: 0,
             },
