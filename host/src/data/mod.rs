@@ -605,7 +605,10 @@ fn load_npz<R: Read + Seek>(source: R, path: &Path) -> Result<Dataset> {
             _ => {
                 return Err(Error::malformed(
                     path,
-                    format!("no 'data' array; the archive holds {entries:?}"),
+                    format!(
+                        "no 'data' array; the archive holds {entries:?}: baler reads the array named 'data', or the \
+                         only one (numpy: np.savez(f, data=u) or np.save(f, u) for the array to compress)"
+                    ),
                 ));
             }
         }
@@ -854,6 +857,18 @@ mod tests {
         let err = error(&archive, "bomb.npz");
         assert!(
             err.contains("bomb.npz: 'data.npy': declares 4294967280 bytes from"),
+            "{err}"
+        );
+        // several arrays and none named 'data': which one is meant is not guessed, and the error says what to do
+        let archive = npz(
+            &[("u.npy", &data), ("v.npy", &data)],
+            zip::CompressionMethod::Stored,
+        );
+        let err = error(&archive, "two.npz");
+        assert!(
+            err.contains(
+                r#"the archive holds ["u.npy", "v.npy"]: baler reads the array named 'data'"#
+            ),
             "{err}"
         );
         // members declaring fewer bytes than they hold: reading stops one byte past the declaration
