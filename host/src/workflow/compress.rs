@@ -267,10 +267,10 @@ pub fn compress_file(
     .min(chunks);
     let spare = Mutex::new(Some((encoder, predictor)));
     type Streams = (Option<DeviceStream>, Option<DeviceStream>);
-    let compress_chunk = |(encoder, predictor): &mut Streams, data: Dataset| {
+    let compress_one = |(encoder, predictor): &mut Streams, data: &Dataset| {
         let file = match (&decoder, &choices, encoder, predictor) {
             (None, Choices::Bounded(bounds, choice), ..) => {
-                codec::compress_alone(&data, codec::NO_MODEL, bounds, &integer, *choice)
+                codec::compress_alone(data, codec::NO_MODEL, bounds, &integer, *choice)
             }
             (
                 Some(AnyDecoder::Quantized(q)),
@@ -279,11 +279,11 @@ pub fn compress_file(
                 Some(p),
             ) => {
                 let encoder = encoder.as_mut();
-                codec::compress_bounded_as(q, &data, input, bounds, *choice, encoder, p)?
+                codec::compress_bounded_as(q, data, input, bounds, *choice, encoder, p)?
             }
             (Some(decoder), Choices::Plain(precision), Some(encoder), _) => {
-                let latent = codec::encode(decoder, &data, input, encoder)?;
-                codec::with_latent(decoder, &data, &latent, *precision)?
+                let latent = codec::encode(decoder, data, input, encoder)?;
+                codec::with_latent(decoder, data, &latent, *precision)?
             }
             _ => unreachable!(
                 "a model opens its streams; plain files need one, and the quantised model"
@@ -295,8 +295,22 @@ pub fn compress_file(
             latent_bytes: encoded.latent_bytes,
             residual_bytes: encoded.residual_bytes,
             exact_values: file.residuals.as_ref().map_or(0, |r| r.exact_at.len()),
-            lossless_bytes: evaluate::lossless_bytes(&data, input)?,
+            lossless_bytes: 0,
             header: file.header,
+        })
+    };
+    let compress_chunk = |streams: &mut Streams, data: Dataset| {
+        // the lossless reference alongside the compression, on a core the chunk's own work leaves free
+        std::thread::scope(|scope| {
+            let lossless = scope.spawn(|| evaluate::lossless_bytes(&data, input));
+            let done = compress_one(streams, &data);
+            let lossless = lossless
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            done.map(|done| Done {
+                lossless_bytes: lossless,
+                ..done
+            })
         })
     };
     let mut totals = Totals::default();
