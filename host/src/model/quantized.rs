@@ -121,7 +121,6 @@ impl QuantizedDecoder {
                     dir.display()
                 )));
             }
-
             _ => {}
         }
         Self::from_bytes(dir, &fsutil::read_bytes(&json)?)

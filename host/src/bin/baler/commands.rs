@@ -183,10 +183,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         &device,
         &input,
         &config.data.names,
-        layout.unwrap_or(match p {
-            Some(_) => config.data.layout,
-            None => Layout::Auto,
-        }),
+        layout_or_project(layout, p.as_ref()),
         &output,
         &config.compression,
         &mut rows_progress("compressed"),
@@ -359,6 +356,12 @@ pub fn evaluate(args: EvaluateArgs) -> Result<()> {
     Ok(())
 }
 
+/// How a 2-D array is read without a model: as `--layout` says, else as the project's `[data] layout`, else
+/// guessed.
+fn layout_or_project(layout: Option<Layout>, p: Option<&Project>) -> Layout {
+    layout.unwrap_or(p.map_or(Layout::Auto, |p| p.config.data.layout))
+}
+
 /// `baler evaluate --baselines`: the project's (or the given) data and model, the report beside them.
 fn suitability(
     project: &Path,
@@ -369,10 +372,7 @@ fn suitability(
     bounds: &[f64],
 ) -> Result<()> {
     let p = optional_project(project)?;
-    let layout = layout.unwrap_or(match &p {
-        Some(p) => p.config.data.layout,
-        None => Layout::Auto,
-    });
+    let layout = layout_or_project(layout, p.as_ref());
     let input = need(original, p.as_ref().map(Project::input), "original")?;
     // without a model (no -m, no project), baler's modes that need none against the others
     let model = model.or(p.as_ref().map(Project::model_dir));
