@@ -98,9 +98,9 @@ struct Totals {
 /// `cpu-fixed`), and NaN and infinities in the data are kept exactly. Without a model (`model_dir` `None`), error
 /// bounds are needed and the predictor reads no latent (tables: none; fields: Lorenzo or interpolation); the data
 /// is read as `layout` says (a 2-D array a table or one field, a 3-D one fields) and a table's integer-valued
-/// variables are found in it. Data of more than one chunk (`config.chunk_rows`, else [`CHUNK_VALUES`] values) is read and compressed
-/// chunk by chunk, in parallel on the CPU devices, into a chunked file; `progress` hears the rows done and the
-/// total after each chunk.
+/// variables are found in it. Data of more than one chunk (`config.chunk_rows`, else [`CHUNK_VALUES`] values) is
+/// read and compressed chunk by chunk, in parallel on the CPU devices, into a chunked file; `progress` hears the
+/// rows done and the total after each chunk.
 #[allow(clippy::too_many_arguments)]
 pub fn compress_file(
     model_dir: Option<&Path>,
