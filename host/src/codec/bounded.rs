@@ -4,10 +4,10 @@
 //! its bound.
 
 use crate::config::{BoundSpec, ErrorBound};
-use crate::container::{Residuals, VariableBound};
+use crate::container::{GridDecoder, GridEncoder, ResidualCodes, Residuals, VariableBound};
 use crate::data::{DataKind, Dataset, FloatType};
 use crate::error::{Error, Result};
-use crate::interpolation::{Grid, Scheme};
+use crate::interpolation::{Grid, Point, Scheme};
 
 /// The bound of each variable of `data` (a table's columns, or one for fields): the spec naming it, else the one
 /// naming none; a bound relative to the range becomes absolute. A variable without a bound, or a name the data does
@@ -265,14 +265,14 @@ pub enum Local {
     Interpolation(Grid, Scheme),
 }
 
-/// Walks the values, calling `restore_one(i, variable, quantizer, prediction)` for each (prediction: the
+/// Walks the values, calling `restore_one(i, variable, quantizer, prediction, point)` for each (prediction: the
 /// autoencoder's, plus the local predictor's estimate of the residual from values already restored; quantizer:
-/// the index into [`quantizers`]), which returns the restored value.
+/// the index into [`quantizers`]; point: the grid's, with interpolation), which returns the restored value.
 fn walk(
     predictions: &[f64],
     variables: usize,
     local: Option<Local>,
-    mut restore_one: impl FnMut(usize, usize, usize, f64) -> f64,
+    mut restore_one: impl FnMut(usize, usize, usize, f64, Option<&Point>) -> f64,
 ) {
     // the restored residual (restored − autoencoder's prediction) of the value at `i`, for the local predictor;
     // a value stored exactly may be NaN or infinite: its neighbours see no residual there
@@ -285,7 +285,7 @@ fn walk(
     match local {
         None => {
             for (i, &p) in predictions.iter().enumerate() {
-                restore_one(i, variable(i), variable(i), p);
+                restore_one(i, variable(i), variable(i), p, None);
             }
         }
         Some(Local::Lorenzo { height, width }) => {
@@ -301,7 +301,7 @@ fn walk(
                 } else {
                     0.0
                 };
-                let restored = restore_one(i, 0, 0, p + up + left - corner);
+                let restored = restore_one(i, 0, 0, p + up + left - corner, None);
                 residual[k] = residual_of(restored, i);
             }
         }
@@ -314,12 +314,28 @@ fn walk(
                     let i = point.index;
                     let estimate = point.predict(&residual, scheme.spline);
                     let level = point.level as usize;
-                    let restored = restore_one(i, 0, level, predictions[i] + estimate);
+                    let restored =
+                        restore_one(i, 0, level, predictions[i] + estimate, Some(&point));
                     residual[i] = residual_of(restored, i);
                 },
             );
         }
     }
+}
+
+/// Where [`residuals`] puts the codes: per variable, or range-coded over the grid of interpolation.
+enum CodeSink {
+    Streams(Vec<Vec<i32>>),
+    Grid(GridEncoder),
+}
+
+/// Where [`restore`] takes the codes from.
+enum CodeSource<'a> {
+    Streams {
+        codes: &'a [Vec<i32>],
+        next: Vec<usize>,
+    },
+    Grid(GridDecoder<'a>),
 }
 
 /// The residuals that restore `values` (row-major, `bounds.len()` variables, value `i` of variable
@@ -335,46 +351,55 @@ pub fn residuals(
 ) -> Residuals {
     let quantizers = quantizers(bounds, integer, local);
     let n = bounds.len();
-    let mut out = Residuals {
-        codes: vec![Vec::with_capacity(values.len() / n); n],
-        ..Residuals::default()
+    let mut codes = match local {
+        Some(Local::Interpolation(grid, scheme)) => {
+            CodeSink::Grid(GridEncoder::new(grid, scheme.contexts))
+        }
+        _ => CodeSink::Streams(vec![Vec::with_capacity(values.len() / n); n]),
     };
+    let (mut exact_at, mut exact_bits) = (Vec::new(), Vec::new());
     walk(
         predictions,
         n,
         local,
         #[inline(always)]
-        |i, j, q, p| {
+        |i, j, q, p, point| {
             let v = values[i];
             match quantizers[q].code(v, p, dtype) {
                 Some((code, restored)) => {
-                    out.codes[j].push(code);
+                    match (&mut codes, point) {
+                        (CodeSink::Grid(coder), Some(point)) => coder.put(point, code),
+                        (CodeSink::Streams(codes), _) => codes[j].push(code),
+                        (CodeSink::Grid(_), None) => unreachable!("interpolation walks a grid"),
+                    }
                     restored
                 }
                 None => {
-                    out.exact_at.push(i as u64);
-                    out.exact_bits.push(bits_of(v, dtype));
+                    exact_at.push(i as u64);
+                    exact_bits.push(bits_of(v, dtype));
                     value_of(bits_of(v, dtype), dtype)
                 }
             }
         },
     );
     // the interpolation walk is not in the order of the data: exact values are kept by position
-    if !out.exact_at.is_sorted() {
-        let mut exact: Vec<(u64, u64)> = out
-            .exact_at
-            .iter()
-            .copied()
-            .zip(out.exact_bits.iter().copied())
-            .collect();
+    if !exact_at.is_sorted() {
+        let mut exact: Vec<(u64, u64)> = exact_at.into_iter().zip(exact_bits).collect();
         exact.sort_unstable();
-        (out.exact_at, out.exact_bits) = exact.into_iter().unzip();
+        (exact_at, exact_bits) = exact.into_iter().unzip();
     }
-    out
+    Residuals {
+        codes: match codes {
+            CodeSink::Streams(codes) => ResidualCodes::Streams(codes),
+            CodeSink::Grid(coder) => ResidualCodes::Grid(coder.finish()),
+        },
+        exact_at,
+        exact_bits,
+    }
 }
 
 /// The restored values: `predictions` (row-major) corrected by `residuals` within `bounds` (with the `local`
-/// predictor the residuals were made with).
+/// predictor the residuals were made with). An error names damage a grid's coded stream shows as it is decoded.
 pub fn restore(
     predictions: Vec<f64>,
     residuals: &Residuals,
@@ -382,10 +407,22 @@ pub fn restore(
     integer: &[bool],
     dtype: FloatType,
     local: Option<Local>,
-) -> Vec<f64> {
+) -> std::result::Result<Vec<f64>, String> {
     let quantizers = quantizers(bounds, integer, local);
-    let n = bounds.len();
-    let mut next_code = vec![0usize; n];
+    let mut codes = match (&residuals.codes, local) {
+        (ResidualCodes::Grid(stream), Some(Local::Interpolation(grid, scheme))) => {
+            CodeSource::Grid(GridDecoder::new(stream, grid, scheme.contexts))
+        }
+        (ResidualCodes::Streams(codes), local)
+            if !matches!(local, Some(Local::Interpolation(..))) =>
+        {
+            CodeSource::Streams {
+                codes,
+                next: vec![0; codes.len()],
+            }
+        }
+        _ => return Err("residual codes not laid out for the file's predictor".into()),
+    };
     let exact = &residuals.exact_at;
     // a flag per value, so that only the values stored exactly are searched for
     let mut is_exact = vec![
@@ -402,10 +439,10 @@ pub fn restore(
     let mut restored = vec![0.0; predictions.len()];
     walk(
         &predictions,
-        n,
+        bounds.len(),
         local,
         #[inline(always)]
-        |i, j, q, p| {
+        |i, j, q, p, point| {
             let stored = match is_exact.get(i) {
                 Some(true) => exact.binary_search(&(i as u64)).ok(),
                 _ => None,
@@ -413,15 +450,24 @@ pub fn restore(
             restored[i] = if let Some(k) = stored {
                 value_of(residuals.exact_bits[k], dtype)
             } else {
-                // the container checked that each variable has a code for every value not stored exactly
-                let code = residuals.codes[j][next_code[j]];
-                next_code[j] += 1;
+                let code = match (&mut codes, point) {
+                    (CodeSource::Grid(coder), Some(point)) => coder.take(point),
+                    // the container checked that each variable has a code for every value not stored exactly
+                    (CodeSource::Streams { codes, next }, _) => {
+                        next[j] += 1;
+                        codes[j][next[j] - 1]
+                    }
+                    (CodeSource::Grid(_), None) => unreachable!("interpolation walks a grid"),
+                };
                 quantizers[q].restore(p, code, dtype)
             };
             restored[i]
         },
     );
-    restored
+    if let CodeSource::Grid(coder) = codes {
+        coder.finish()?;
+    }
+    Ok(restored)
 }
 
 #[cfg(test)]
@@ -479,14 +525,12 @@ mod tests {
     ) -> Residuals {
         let r = residuals(values, predictions, bounds, integer, dtype, local);
         let layout = match local {
-            Some(Local::Interpolation(grid, scheme)) => {
-                CodeLayout::Grid(grid, scheme.axes, scheme.contexts)
-            }
+            Some(Local::Interpolation(grid, _)) => CodeLayout::Grid(grid),
             _ => CodeLayout::Streams,
         };
-        let bytes = r.to_bytes(layout);
+        let bytes = r.to_bytes();
         let r = Residuals::from_bytes(&bytes, values.len(), bounds.len(), layout).unwrap();
-        let restored = restore(predictions.to_vec(), &r, bounds, integer, dtype, local);
+        let restored = restore(predictions.to_vec(), &r, bounds, integer, dtype, local).unwrap();
         for (i, (&v, &got)) in values.iter().zip(&restored).enumerate() {
             let v_stored = value_of(bits_of(v, dtype), dtype);
             let ok = if v.is_nan() {
@@ -503,6 +547,14 @@ mod tests {
             );
         }
         r
+    }
+
+    /// The codes of the one variable of residuals kept per variable.
+    fn the_only_variables(r: &Residuals) -> &[i32] {
+        match &r.codes {
+            ResidualCodes::Streams(codes) if codes.len() == 1 => &codes[0],
+            other => panic!("not one variable's codes: {other:?}"),
+        }
     }
 
     #[test]
@@ -630,10 +682,11 @@ mod tests {
         );
         assert!(r.exact_at.is_empty(), "{} exact", r.exact_at.len());
         // |v − p| ≤ 0.25 |p| and the step > 0.01 |p| / 2: codes within ±50 whatever the magnitude
+        let codes = the_only_variables(&r);
         assert!(
-            r.codes[0].iter().all(|c| c.abs() <= 50),
+            codes.iter().all(|c| c.abs() <= 50),
             "{:?}",
-            r.codes[0].iter().max()
+            codes.iter().max()
         );
     }
 
@@ -688,6 +741,7 @@ mod tests {
             None,
         );
         assert!(r.exact_at.is_empty());
-        assert!(r.codes[0].iter().all(|&c| c == 0), "{:?}", r.codes[0]);
+        let codes = the_only_variables(&r);
+        assert!(codes.iter().all(|&c| c == 0), "{codes:?}");
     }
 }

@@ -505,7 +505,7 @@ pub fn decompress(
         .integer
         .as_ref()
         .unwrap_or(&decoder.data().integer);
-    Ok(corrected(file, values, integer))
+    corrected(file, values, integer, source)
 }
 
 /// Whether restoring the data of a file with `header` needs its model: not for an error-bounded file whose
@@ -516,15 +516,25 @@ pub fn needs_model(header: &Header) -> bool {
 }
 
 /// Restores the data of a file that needs no model ([`needs_model`] is false): its residuals on a prediction of
-/// zeros.
-pub fn restore_without_model(file: &CompressedFile) -> Dataset {
+/// zeros. Damage found as the residual codes are decoded is an error naming `source`.
+pub fn restore_without_model(file: &CompressedFile, source: &Path) -> Result<Dataset> {
     let zeros = vec![0.0; file.header.data_values().unwrap_or(0) as usize];
-    corrected(file, zeros, file.header.integer.as_deref().unwrap_or(&[]))
+    corrected(
+        file,
+        zeros,
+        file.header.integer.as_deref().unwrap_or(&[]),
+        source,
+    )
 }
 
-/// The data of `file` from the decoder's `values`: corrected by the residuals of an error-bounded file, else with
-/// the `integer` variables rounded.
-fn corrected(file: &CompressedFile, mut values: Vec<f64>, integer: &[bool]) -> Dataset {
+/// The data of `file` (read from `source`) from the decoder's `values`: corrected by the residuals of an
+/// error-bounded file, else with the `integer` variables rounded.
+fn corrected(
+    file: &CompressedFile,
+    mut values: Vec<f64>,
+    integer: &[bool],
+    source: &Path,
+) -> Result<Dataset> {
     let h = &file.header;
     match (&h.error_bounds, &file.residuals) {
         (Some(bounds), Some(residuals)) => {
@@ -535,7 +545,13 @@ fn corrected(file: &CompressedFile, mut values: Vec<f64>, integer: &[bool]) -> D
                 integer,
                 h.dtype,
                 local_predictor(h),
-            );
+            )
+            .map_err(|m| {
+                Error::malformed(
+                    source,
+                    format!("not a valid compressed file: residuals: {m}"),
+                )
+            })?;
         }
         _ if !integer.is_empty() => {
             for (i, v) in values.iter_mut().enumerate() {
@@ -546,13 +562,13 @@ fn corrected(file: &CompressedFile, mut values: Vec<f64>, integer: &[bool]) -> D
         }
         _ => {}
     }
-    Dataset {
+    Ok(Dataset {
         kind: h.kind,
         names: h.names.clone(),
         dtype: h.dtype,
         rows: h.rows(),
         values,
-    }
+    })
 }
 
 /// The decoder's reconstruction of a file's data, in the data's units (decoded, normalisation undone).

@@ -2,7 +2,7 @@
 //! bounds that code a central box of the sample in the fewest bytes.
 
 use super::bounded::{self, Local};
-use crate::container::{CodeLayout, VariableBound};
+use crate::container::VariableBound;
 use crate::data::{DataKind, Dataset};
 use crate::interpolation::{Grid, Scheme, Spline};
 use crate::range_coder::Contexts;
@@ -36,9 +36,7 @@ pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
         let local = Some(Local::Interpolation(grid, scheme));
         let residuals =
             bounded::residuals(&trial.values, &zeros, &[bound], &[], sample.dtype, local);
-        residuals
-            .to_bytes(CodeLayout::Grid(grid, scheme.axes, scheme.contexts))
-            .len()
+        residuals.to_bytes().len()
     };
     let first = roughest_axis(&sample.values, whole);
     let others: Vec<usize> = (0..3).filter(|&axis| axis != first).collect();

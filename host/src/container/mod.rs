@@ -7,7 +7,7 @@ mod chunked;
 mod residuals;
 
 pub use chunked::{Chunk, ChunkWriter, CompressedSource, VERSION_CHUNKED};
-pub use residuals::{CodeLayout, Residuals};
+pub use residuals::{CodeLayout, GridDecoder, GridEncoder, ResidualCodes, Residuals};
 
 use crate::data::{DataKind, FloatType};
 use crate::error::{Error, Result};
@@ -303,15 +303,11 @@ impl Header {
             (
                 Predictor::Interpolation | Predictor::AutoencoderInterpolation,
                 DataKind::Fields { height, width },
-            ) => CodeLayout::Grid(
-                Grid {
-                    frames: self.rows(),
-                    height,
-                    width,
-                },
-                self.scheme().axes,
-                self.scheme().contexts,
-            ),
+            ) => CodeLayout::Grid(Grid {
+                frames: self.rows(),
+                height,
+                width,
+            }),
             _ => CodeLayout::Streams,
         }
     }
@@ -480,8 +476,7 @@ impl CompressedFile {
             }
             _ => self.zstd_payload(zstd_level),
         };
-        let layout = self.header.code_layout();
-        let residuals = self.residuals.as_ref().map(|r| r.to_bytes(layout));
+        let residuals = self.residuals.as_ref().map(Residuals::to_bytes);
         Encoded {
             bytes: Self::assemble_with(&self.header, &payload, residuals.as_deref()),
             latent_bytes: payload.len(),
@@ -795,7 +790,7 @@ mod tests {
         let mut file = sample(LatentPrecision::F16);
         file.header.error_bounds = Some(vec![VariableBound::Abs(0.5), VariableBound::Pw(0.0)]);
         file.residuals = Some(Residuals {
-            codes: vec![vec![0, 7, 3], vec![1, -2]],
+            codes: ResidualCodes::Streams(vec![vec![0, 7, 3], vec![1, -2]]),
             exact_at: vec![1],
             exact_bits: vec![f64::INFINITY.to_bits()],
         });
@@ -816,11 +811,7 @@ mod tests {
         );
         let mut header = file.header.clone();
         header.error_bounds = Some(vec![VariableBound::Abs(0.5)]);
-        let residuals = file
-            .residuals
-            .as_ref()
-            .unwrap()
-            .to_bytes(CodeLayout::Streams);
+        let residuals = file.residuals.as_ref().unwrap().to_bytes();
         let short = CompressedFile::assemble_with(&header, &payload, Some(&residuals));
         let err = CompressedFile::from_bytes(&short, Path::new("x")).unwrap_err();
         assert!(
@@ -850,7 +841,7 @@ mod tests {
         file.header.error_bounds = Some(vec![VariableBound::Abs(0.5); 2]);
         file.header.predictor = Predictor::None;
         file.residuals = Some(Residuals {
-            codes: vec![vec![0, 7, 3], vec![1, -2, 0]],
+            codes: ResidualCodes::Streams(vec![vec![0, 7, 3], vec![1, -2, 0]]),
             ..Residuals::default()
         });
         // no latent; before 2026-11-28 the model's latent size in empty (all-zero) streams, 8 bytes each: both read
@@ -903,7 +894,7 @@ mod tests {
             },
             latent: vec![],
             residuals: Some(Residuals {
-                codes: vec![(0..12).map(|i| i % 5 - 2).collect()],
+                codes: ResidualCodes::Grid(vec![0x5a; 9]),
                 ..Residuals::default()
             }),
         };
@@ -912,15 +903,11 @@ mod tests {
         assert_eq!(read, file);
         assert_eq!(
             read.header.code_layout(),
-            CodeLayout::Grid(
-                Grid {
-                    frames: 2,
-                    height: 2,
-                    width: 3
-                },
-                [1, 2, 0],
-                Contexts::NEWEST
-            )
+            CodeLayout::Grid(Grid {
+                frames: 2,
+                height: 2,
+                width: 3
+            })
         );
         // files written before the sign contexts read their codes in the contexts they were written in
         let json = |file: &CompressedFile| serde_json::to_string(&file.header).unwrap();

@@ -2,7 +2,7 @@
 //! and bits) and the quantised residual codes of the others: per variable with pco, or over a grid range-coded.
 
 use crate::int_streams::{get_stream, put_stream, take};
-use crate::interpolation::Grid;
+use crate::interpolation::{Grid, Point};
 use crate::range_coder::{CodeModel, Context, Contexts, Decoder, Encoder};
 
 /// How the codes of a residual section are laid out and coded.
@@ -10,29 +10,47 @@ use crate::range_coder::{CodeModel, Context, Contexts, Decoder, Encoder};
 pub enum CodeLayout {
     /// Per variable in the order of the data, one pco stream each.
     Streams,
-    /// Fields predicted by interpolation: the codes in the order of the grid's walk (with its scheme's order of
-    /// axes), range-coded, each in the context of its level and of the magnitudes (and with its scheme's
-    /// contexts, the signs) of the codes before it in its pass (values stored exactly count as 0).
-    Grid(Grid, [usize; 3], Contexts),
+    /// Fields predicted by interpolation: one range-coded stream of the grid's codes ([`GridEncoder`]).
+    Grid(Grid),
+}
+
+/// The residual codes of the values not stored exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResidualCodes {
+    /// Per variable (table column, or the one field variable), the code of each of its values, in the order of
+    /// the data.
+    Streams(Vec<Vec<i32>>),
+    /// A grid's codes range-coded in the order of its walk by a [`GridEncoder`], decoded by a [`GridDecoder`]
+    /// where the walk restoring the values reaches each.
+    Grid(Vec<u8>),
 }
 
 /// What the error-bounded mode stores beside the latent.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Residuals {
-    /// Per variable (table column, or the one field variable), the residual code of each of its values that is
-    /// not stored exactly, in the order of the data.
-    pub codes: Vec<Vec<i32>>,
+    /// The codes of the values not stored exactly.
+    pub codes: ResidualCodes,
     /// Positions (index into the row-major data) of the values stored exactly, ascending.
     pub exact_at: Vec<u64>,
     /// Their bits: an `f32`'s (widened) or an `f64`'s, as the data's dtype holds them.
     pub exact_bits: Vec<u64>,
 }
 
+impl Default for Residuals {
+    fn default() -> Self {
+        Residuals {
+            codes: ResidualCodes::Streams(Vec::new()),
+            exact_at: Vec::new(),
+            exact_bits: Vec::new(),
+        }
+    }
+}
+
 impl Residuals {
     /// The section's bytes: the count of exact values, then length-prefixed pco streams of their position
     /// gaps, their bits, and each variable's codes (empty streams are left out, their length 0) or the one
     /// range-coded stream of a grid's.
-    pub fn to_bytes(&self, layout: CodeLayout) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Vec<u8> {
         let mut gaps = Vec::with_capacity(self.exact_at.len());
         let mut last = 0;
         for &at in &self.exact_at {
@@ -42,34 +60,23 @@ impl Residuals {
         let mut out = (self.exact_at.len() as u64).to_le_bytes().to_vec();
         put_stream(&mut out, &gaps);
         put_stream(&mut out, &self.exact_bits);
-        match layout {
-            CodeLayout::Streams => {
-                for codes in &self.codes {
+        match &self.codes {
+            ResidualCodes::Streams(codes) => {
+                for codes in codes {
                     put_stream(&mut out, codes);
                 }
             }
-            CodeLayout::Grid(grid, axes, contexts) => {
-                let exact = exact_flags(&self.exact_at, grid.len());
-                let mut codes = self.codes.iter().flatten();
-                let mut model = CodeModel::new(contexts);
-                let mut coder = Encoder::default();
-                walk_codes(grid, axes, &exact, |context| {
-                    let code = *codes
-                        .next()
-                        .expect("a code for every value not stored exactly");
-                    model.encode(&mut coder, code, context);
-                    code
-                });
-                let bytes = coder.finish();
-                out.extend((bytes.len() as u64).to_le_bytes());
-                out.extend(bytes);
+            ResidualCodes::Grid(stream) => {
+                out.extend((stream.len() as u64).to_le_bytes());
+                out.extend(stream);
             }
         }
         out
     }
 
     /// Parses the section of data with `values` values in `variables` variables (value `i` belongs to variable
-    /// `i % variables`). Every count is checked against those two before anything is allocated for it.
+    /// `i % variables`). Every count is checked against those two before anything is allocated for it; a grid's
+    /// stream is checked as it is decoded.
     pub fn from_bytes(
         bytes: &[u8],
         values: usize,
@@ -97,7 +104,7 @@ impl Residuals {
             next = position;
         }
         let codes = match layout {
-            CodeLayout::Grid(grid, axes, contexts) => {
+            CodeLayout::Grid(grid) => {
                 if grid.len() != values || variables != 1 {
                     return Err(format!(
                         "a grid of {grid:?} for {values} values in {variables} variables"
@@ -105,36 +112,21 @@ impl Residuals {
                 }
                 let len = u64::from_le_bytes(take(bytes, &mut at, 8)?.try_into().expect("8 bytes"));
                 let stream = take(bytes, &mut at, usize::try_from(len).unwrap_or(usize::MAX))?;
-                let exact = exact_flags(&exact_at, values);
-                let mut model = CodeModel::new(contexts);
-                let mut coder = Decoder::new(stream);
-                let mut codes = Vec::with_capacity(values - exact_at.len());
-                let mut damage = None;
-                walk_codes(grid, axes, &exact, |context| {
-                    let code = model.decode(&mut coder, context).unwrap_or_else(|e| {
-                        damage.get_or_insert(e);
-                        0
-                    });
-                    codes.push(code);
-                    code
-                });
-                if let Some(e) = damage {
-                    return Err(format!("residual codes: {e}"));
-                }
-                coder.finish().map_err(|e| format!("residual codes: {e}"))?;
-                vec![codes]
+                ResidualCodes::Grid(stream.to_vec())
             }
-            CodeLayout::Streams => (0..variables)
-                .map(|v| {
-                    let in_variable = values / variables + usize::from(v < values % variables);
-                    get_stream(
-                        bytes,
-                        &mut at,
-                        in_variable - per_variable[v],
-                        "residual codes",
-                    )
-                })
-                .collect::<std::result::Result<_, _>>()?,
+            CodeLayout::Streams => ResidualCodes::Streams(
+                (0..variables)
+                    .map(|v| {
+                        let in_variable = values / variables + usize::from(v < values % variables);
+                        get_stream(
+                            bytes,
+                            &mut at,
+                            in_variable - per_variable[v],
+                            "residual codes",
+                        )
+                    })
+                    .collect::<std::result::Result<_, _>>()?,
+            ),
         };
         if at != bytes.len() {
             return Err("bytes after the last residual stream".into());
@@ -147,44 +139,107 @@ impl Residuals {
     }
 }
 
-/// Flags of the values stored exactly, by position (positions checked to be within `values`).
-fn exact_flags(exact_at: &[u64], values: usize) -> Vec<bool> {
-    let mut exact = vec![false; values];
-    for &at in exact_at {
-        exact[at as usize] = true;
-    }
-    exact
+/// Range-codes a grid's codes in the order of its walk, each in the context of its point's level and of the
+/// magnitudes (and with the scheme's contexts, the signs) of the codes before it in its pass; values stored
+/// exactly have no code and count as 0.
+#[derive(Debug)]
+pub struct GridEncoder {
+    /// Boxed: its probabilities are 21 kB.
+    model: Box<CodeModel>,
+    coder: Encoder,
+    /// Each point's code so far (0 until coded).
+    coded: Vec<i32>,
 }
 
-/// Walks `grid` with its axes in the order `axes`, calling `code_at(context)` for each value not stored exactly,
-/// which returns its code: the context is the code's level and the sums of the magnitudes and of the signs of the
-/// codes before it in its pass.
-fn walk_codes(
-    grid: Grid,
-    axes: [usize; 3],
-    exact: &[bool],
-    mut code_at: impl FnMut(Context) -> i32,
-) {
-    let mut coded = vec![0i32; grid.len()];
-    grid.walk(
-        axes,
-        #[inline(always)]
-        |p| {
-            if exact[p.index] {
-                return;
-            }
-            let (mut activity, mut signs) = (0u64, 0);
-            for &i in p.previous.iter().flatten() {
-                activity += u64::from(coded[i].unsigned_abs());
-                signs += coded[i].signum();
-            }
-            coded[p.index] = code_at(Context {
-                level: p.level,
-                activity,
-                signs,
+impl GridEncoder {
+    /// An encoder of the codes of `grid` in `contexts`.
+    pub fn new(grid: Grid, contexts: Contexts) -> Self {
+        GridEncoder {
+            model: Box::new(CodeModel::new(contexts)),
+            coder: Encoder::default(),
+            coded: vec![0; grid.len()],
+        }
+    }
+
+    /// Codes the code of `point`, the next in the walk with a code.
+    #[inline]
+    pub fn put(&mut self, point: &Point, code: i32) {
+        let context = context(point, &self.coded);
+        self.model.encode(&mut self.coder, code, context);
+        self.coded[point.index] = code;
+    }
+
+    /// The coded stream.
+    pub fn finish(self) -> Vec<u8> {
+        self.coder.finish()
+    }
+}
+
+/// Reads back the codes a [`GridEncoder`] wrote, given the same points.
+#[derive(Debug)]
+pub struct GridDecoder<'a> {
+    model: Box<CodeModel>,
+    coder: Decoder<'a>,
+    coded: Vec<i32>,
+    /// The first damage found: later codes read as 0.
+    damage: Option<String>,
+}
+
+impl<'a> GridDecoder<'a> {
+    /// A decoder of `stream`, the codes of `grid` in `contexts`.
+    pub fn new(stream: &'a [u8], grid: Grid, contexts: Contexts) -> Self {
+        GridDecoder {
+            model: Box::new(CodeModel::new(contexts)),
+            coder: Decoder::new(stream),
+            coded: vec![0; grid.len()],
+            damage: None,
+        }
+    }
+
+    /// The code of `point`, the next in the walk with a code (0 once the stream is found damaged).
+    #[inline]
+    pub fn take(&mut self, point: &Point) -> i32 {
+        if self.damage.is_some() {
+            return 0;
+        }
+        let context = context(point, &self.coded);
+        let code = self
+            .model
+            .decode(&mut self.coder, context)
+            .unwrap_or_else(|e| {
+                self.damage = Some(e);
+                0
             });
-        },
-    );
+        self.coded[point.index] = code;
+        code
+    }
+
+    /// An error if the stream was damaged or did not hold exactly the codes taken.
+    pub fn finish(self) -> std::result::Result<(), String> {
+        match self.damage {
+            Some(e) => Err(format!("residual codes: {e}")),
+            None => self
+                .coder
+                .finish()
+                .map_err(|e| format!("residual codes: {e}")),
+        }
+    }
+}
+
+/// The context of `point`'s code: its level and the sums of the magnitudes and of the signs of the codes before it
+/// in its pass.
+#[inline(always)]
+fn context(point: &Point, coded: &[i32]) -> Context {
+    let (mut activity, mut signs) = (0u64, 0);
+    for &i in point.previous.iter().flatten() {
+        activity += u64::from(coded[i].unsigned_abs());
+        signs += coded[i].signum();
+    }
+    Context {
+        level: point.level,
+        activity,
+        signs,
+    }
 }
 
 #[cfg(test)]
@@ -193,7 +248,7 @@ mod tests {
 
     fn sample() -> Residuals {
         Residuals {
-            codes: vec![vec![0, 1, -1, 5], vec![3, -200_000, 0]],
+            codes: ResidualCodes::Streams(vec![vec![0, 1, -1, 5], vec![3, -200_000, 0]]),
             exact_at: vec![5, 8],
             exact_bits: vec![f64::NAN.to_bits(), 1.5f64.to_bits()],
         }
@@ -202,7 +257,7 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_damage() {
         let r = sample();
-        let bytes = r.to_bytes(CodeLayout::Streams);
+        let bytes = r.to_bytes();
         // 9 values in 2 variables: 5 and 4 values, one exact value in each
         assert_eq!(
             Residuals::from_bytes(&bytes, 9, 2, CodeLayout::Streams).unwrap(),
@@ -228,6 +283,24 @@ mod tests {
         }
     }
 
+    /// The codes of `grid`'s walk with `axes` read back from `stream` in `contexts`, around the `exact` positions.
+    fn decoded(
+        stream: &[u8],
+        grid: Grid,
+        axes: [usize; 3],
+        contexts: Contexts,
+        exact: &[u64],
+    ) -> std::result::Result<Vec<i32>, String> {
+        let mut decoder = GridDecoder::new(stream, grid, contexts);
+        let mut codes = Vec::new();
+        grid.walk(axes, |p| {
+            if !exact.contains(&(p.index as u64)) {
+                codes.push(decoder.take(&p));
+            }
+        });
+        decoder.finish().map(|()| codes)
+    }
+
     #[test]
     fn grid_codes_round_trip_around_exact_values_and_refuse_damage() {
         let grid = Grid {
@@ -236,35 +309,60 @@ mod tests {
             width: 7,
         };
         let exact_at = vec![0, 9, 57, 104];
-        let r = Residuals {
-            // in the walk's order, one per value not stored exactly
-            codes: vec![(0..105 - 4).map(|i| [0, 0, 1, -2, 0, 300][i % 6]).collect()],
-            exact_bits: vec![f64::NAN.to_bits(); 4],
-            exact_at,
+        // in the walk's order, one per value not stored exactly
+        let codes: Vec<i32> = (0..105 - 4).map(|i| [0, 0, 1, -2, 0, 300][i % 6]).collect();
+        let encoded = |axes: [usize; 3], contexts: Contexts| {
+            let mut encoder = GridEncoder::new(grid, contexts);
+            let mut next = codes.iter();
+            grid.walk(axes, |p| {
+                if !exact_at.contains(&(p.index as u64)) {
+                    encoder.put(&p, *next.next().unwrap());
+                }
+            });
+            encoder.finish()
         };
-        let layout = CodeLayout::Grid(grid, [0, 1, 2], Contexts::NEWEST);
-        let bytes = r.to_bytes(layout);
+        let stream = encoded([0, 1, 2], Contexts::NEWEST);
+        let r = Residuals {
+            codes: ResidualCodes::Grid(stream.clone()),
+            exact_bits: vec![f64::NAN.to_bits(); 4],
+            exact_at: exact_at.clone(),
+        };
+        let layout = CodeLayout::Grid(grid);
+        let bytes = r.to_bytes();
         assert_eq!(Residuals::from_bytes(&bytes, 105, 1, layout).unwrap(), r);
+        assert_eq!(
+            decoded(&stream, grid, [0, 1, 2], Contexts::NEWEST, &exact_at).unwrap(),
+            codes
+        );
         // another order of axes gives the same codes in another walk, and so do the contexts of older files
-        for other in [
-            CodeLayout::Grid(grid, [2, 0, 1], Contexts::NEWEST),
-            CodeLayout::Grid(grid, [0, 1, 2], Contexts::Magnitudes),
+        for (axes, contexts) in [
+            ([2, 0, 1], Contexts::NEWEST),
+            ([0, 1, 2], Contexts::Magnitudes),
         ] {
-            let recoded = r.to_bytes(other);
-            assert_eq!(Residuals::from_bytes(&recoded, 105, 1, other).unwrap(), r);
+            let other = encoded(axes, contexts);
+            assert_ne!(other, stream);
+            assert_eq!(
+                decoded(&other, grid, axes, contexts, &exact_at).unwrap(),
+                codes
+            );
         }
+        // a truncated section, a grid that is not the data's: refused as the section is parsed
         for n in 0..bytes.len() {
             assert!(
                 Residuals::from_bytes(&bytes[..n], 105, 1, layout).is_err(),
                 "{n}"
             );
         }
-        // a grid that is not the data's is refused
         assert!(Residuals::from_bytes(&bytes, 104, 1, layout).is_err());
-        for i in 8..bytes.len() {
-            let mut b = bytes.clone();
+        // a truncated or lengthened stream, as it is decoded; flipped bytes: an error or other codes, never a panic
+        let read = |s: &[u8]| decoded(s, grid, [0, 1, 2], Contexts::NEWEST, &exact_at);
+        assert!(read(&stream[..stream.len() - 1]).is_err());
+        assert!(read(&[stream.as_slice(), &[0]].concat()).is_err());
+        for i in 0..stream.len() {
+            let mut b = stream.clone();
             b[i] ^= 0x55;
-            let _ = Residuals::from_bytes(&b, 105, 1, layout);
+            let _ = read(&b);
         }
+        let _ = read(&[0xff; 64]);
     }
 }

@@ -359,7 +359,7 @@ fn alone_point(
         level,
         zstd_level,
         compress,
-        |parsed| Ok(codec::restore_without_model(parsed)),
+        |parsed| codec::restore_without_model(parsed, Path::new("(in memory)")),
     )
 }
 

@@ -115,7 +115,7 @@ pub fn decompress_file(
                     (Some(decoder), Some(stream)) => {
                         codec::decompress(decoder, &file, input, stream)?
                     }
-                    _ => codec::restore_without_model(&file),
+                    _ => codec::restore_without_model(&file, input)?,
                 };
                 Ok((chunk, data))
             },
