@@ -103,7 +103,7 @@ fn interpolation_throughput(c: &mut Criterion) {
     group.bench_function("decompress (interpolation, rel 1e-3)", |b| {
         b.iter(|| {
             let file = CompressedFile::from_bytes(&bytes, &path).unwrap();
-            codec::restore_without_model(&file)
+            codec::restore_without_model(&file, &path).unwrap()
         })
     });
     group.finish();
