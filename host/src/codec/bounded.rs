@@ -96,6 +96,8 @@ struct Quantizer {
     keep: VariableBound,
     /// Restored values are rounded to integers.
     round: bool,
+    /// 1 / the step where it is the same at every prediction (an absolute bound, or rounding), else 0.
+    inverse_step: f64,
 }
 
 impl Quantizer {
@@ -110,6 +112,24 @@ impl Quantizer {
             bound,
             keep: bound,
             round,
+            inverse_step: 0.0,
+        }
+        .with_inverse_step()
+    }
+
+    /// This quantiser with its `inverse_step` for its bound.
+    fn with_inverse_step(self) -> Self {
+        let inverse_step = match self.step(0.0) {
+            Some(step) if self.round || matches!(self.bound, VariableBound::Abs(_)) => 1.0 / step,
+            _ => 0.0,
+        };
+        Quantizer {
+            inverse_step: if inverse_step.is_finite() {
+                inverse_step
+            } else {
+                0.0
+            },
+            ..self
         }
     }
 
@@ -119,7 +139,7 @@ impl Quantizer {
             VariableBound::Abs(b) => VariableBound::Abs(b / divisor),
             VariableBound::Pw(r) => VariableBound::Pw(r / divisor),
         };
-        Quantizer { bound, ..self }
+        Quantizer { bound, ..self }.with_inverse_step()
     }
 
     /// The step at `prediction`; `None` where there is none (a point-wise bound at a prediction of zero, a
@@ -152,6 +172,7 @@ impl Quantizer {
 
     /// The restored value from a prediction and a code, as the data's dtype holds it: the decompressor's
     /// arithmetic, replayed by the compressor.
+    #[inline]
     fn restore(self, prediction: f64, code: i32, dtype: FloatType) -> f64 {
         let mut v = match self.magnitude_step(prediction) {
             Some(units) => {
@@ -172,6 +193,7 @@ impl Quantizer {
 
     /// The code that restores `value` within its bound from `prediction`, if there is one, and the value it
     /// restores.
+    #[inline]
     fn code(self, value: f64, prediction: f64, dtype: FloatType) -> Option<(i32, f64)> {
         if !value.is_finite() || !prediction.is_finite() {
             return None;
@@ -183,10 +205,12 @@ impl Quantizer {
             }
             None => {
                 let step = self.step(prediction)?;
-                if step > 0.0 {
-                    nearest((value - prediction) / step)
-                } else {
-                    0.0
+                // a multiplication where the step is fixed (no division per value): at most a last-digit
+                // difference, which the check of the restored value below covers
+                match (self.inverse_step, step > 0.0) {
+                    (inverse, true) if inverse > 0.0 => nearest((value - prediction) * inverse),
+                    (_, true) => nearest((value - prediction) / step),
+                    (_, false) => 0.0,
                 }
             }
         };

@@ -179,7 +179,7 @@ pub fn choose_bounded(
     decoder_device: &mut DeviceStream,
 ) -> Result<BoundedChoice> {
     let predictors = candidates(predictor, sample.kind, true)?;
-    let scheme = interpolation_scheme(&predictors, sample, bounds);
+    let (scheme, _) = interpolation_scheme(&predictors, sample, bounds);
     let (reading, not_reading): (Vec<Predictor>, Vec<Predictor>) =
         predictors.iter().partition(|p| p.uses_decoder());
     let choice = |coarsen, predictor| BoundedChoice {
@@ -267,15 +267,16 @@ fn candidates(
     }
 }
 
-/// The interpolation scheme for `predictors`, chosen on `sample` where one of them interpolates.
+/// The interpolation scheme for `predictors`, chosen on `sample` where one of them interpolates, and the bytes of
+/// the residuals it makes of the box it was chosen on ([`scheme::choose`]).
 fn interpolation_scheme(
     predictors: &[Predictor],
     sample: &Dataset,
     bounds: &[VariableBound],
-) -> Scheme {
+) -> (Scheme, Option<usize>) {
     match (predictors.iter().any(|p| p.interpolates()), bounds) {
         (true, &[bound]) => scheme::choose(sample, bound),
-        _ => Scheme::default(),
+        _ => (Scheme::default(), None),
     }
 }
 
@@ -289,7 +290,7 @@ pub fn choose_alone(
     predictor: Option<Predictor>,
 ) -> Result<BoundedChoice> {
     let predictors = candidates(predictor, sample.kind, false)?;
-    let scheme = interpolation_scheme(&predictors, sample, bounds);
+    let (scheme, interpolated_box) = interpolation_scheme(&predictors, sample, bounds);
     let choice = |predictor| BoundedChoice {
         coarsen: 0,
         predictor,
@@ -298,18 +299,22 @@ pub fn choose_alone(
     if let [predictor] = predictors[..] {
         return Ok(choice(predictor));
     }
-    // fields' local predictors are compared on the box the scheme was chosen on, not the whole sample: as good a
-    // judge, in a fraction of the time (the sample is the whole file up to 8192 frames)
+    // fields' local predictors are compared by their residual bytes on the box the scheme was chosen on (known
+    // for interpolation), not the whole sample: as good a judge, in a fraction of the time (the sample is the
+    // whole file up to 8192 frames)
     let trial = scheme::central_box(sample);
-    let size = |&p: &Predictor| {
-        let file = compress_alone(
-            trial.as_ref().unwrap_or(sample),
-            NO_MODEL,
-            bounds,
-            integer,
-            choice(p),
-        );
-        file.encode(0).bytes.len()
+    let size = |&p: &Predictor| match (p.interpolates(), interpolated_box) {
+        (true, Some(bytes)) => bytes,
+        _ => {
+            let file = compress_alone(
+                trial.as_ref().unwrap_or(sample),
+                NO_MODEL,
+                bounds,
+                integer,
+                choice(p),
+            );
+            file.residuals.as_ref().map_or(0, |r| r.to_bytes().len())
+        }
     };
     let smallest = predictors.iter().min_by_key(|p| size(p));
     Ok(choice(*smallest.expect("at least one candidate")))

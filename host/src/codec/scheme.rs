@@ -21,14 +21,15 @@ const LEVEL_BOUNDS: [(f64, f64); 3] = [(1.25, 2.0), (1.5, 4.0), (1.75, 8.0)];
 /// spline, then the coarse levels' bounds are tried on a central box of the sample, each kept only where it codes
 /// the box in fewer bytes, the bounds tightened until a step does not pay: 4 to 6 trials. On the development
 /// fields (2026-11-28) the order so chosen is the one trying all six finds best, and the residual codes are within
-/// 3 % of the best of every combination of order, spline and bounds (60 trials).
-pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
+/// 3 % of the best of every combination of order, spline and bounds (60 trials). Also the bytes of the residual
+/// section the scheme makes of the box (`None` for a sample that is not fields), to compare other predictors with.
+pub fn choose(sample: &Dataset, bound: VariableBound) -> (Scheme, Option<usize>) {
     let newest = Scheme {
         contexts: Contexts::NEWEST,
         ..Scheme::default()
     };
     let (Some(whole), Some(trial)) = (grid_of(sample), central_box(sample)) else {
-        return newest;
+        return (newest, None);
     };
     let grid = grid_of(&trial).expect("fields");
     let zeros = vec![0.0; trial.values.len()];
@@ -70,7 +71,7 @@ pub fn choose(sample: &Dataset, bound: VariableBound) -> Scheme {
         }
         best = (bytes, tighter);
     }
-    best.1
+    (best.1, Some(best.0))
 }
 
 /// The axis the cubic spline through the neighbours 1 and 3 points away predicts worst on average, on the
@@ -215,11 +216,24 @@ mod tests {
         let data = fields([64, 32, 32], |t, y, x| {
             (t * 0.05).sin() + ((y * 7.0 + x * 13.0) % 11.0) * 0.1
         });
-        let scheme = choose(&data, VariableBound::Abs(1e-3));
+        let (scheme, bytes) = choose(&data, VariableBound::Abs(1e-3));
         assert_eq!(scheme.axes[2], 0, "{scheme:?}");
+        // the box is the whole sample here: its bytes are those of the residuals of the whole
+        let grid = grid_of(&data).unwrap();
+        let local = Some(Local::Interpolation(grid, scheme));
+        let zeros = vec![0.0; data.values.len()];
+        let residuals = bounded::residuals(
+            &data.values,
+            &zeros,
+            &[VariableBound::Abs(1e-3)],
+            &[],
+            data.dtype,
+            local,
+        );
+        assert_eq!(bytes, Some(residuals.to_bytes().len()));
         // data equally smooth along every axis keeps the default order
         let plane = fields([8, 8, 8], |t, y, x| t + y + x);
-        assert_eq!(choose(&plane, VariableBound::Abs(1e-3)).axes, [0, 1, 2]);
+        assert_eq!(choose(&plane, VariableBound::Abs(1e-3)).0.axes, [0, 1, 2]);
         // the roughest axis: columns, else the first of equals
         let data = fields([16, 16, 16], |t, y, x| {
             y * 0.01 + (t * 1.3).sin() * 0.1 + (x * 2.1).sin()
