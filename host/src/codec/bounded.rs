@@ -289,11 +289,39 @@ pub enum Local {
     Interpolation(Grid, Scheme),
 }
 
+/// What predicts the values before the local predictor (which predicts what is left).
+#[derive(Clone, Copy, Debug)]
+pub enum Predictions<'a> {
+    /// The autoencoder's reconstruction, one per value.
+    Model(&'a [f64]),
+    /// Nothing: 0 for each of this many values (the local predictor alone, or the quantiser).
+    Zeros(usize),
+}
+
+impl Predictions<'_> {
+    /// Values predicted.
+    fn len(self) -> usize {
+        match self {
+            Predictions::Model(p) => p.len(),
+            Predictions::Zeros(n) => n,
+        }
+    }
+
+    /// The prediction of value `i`.
+    #[inline(always)]
+    fn at(self, i: usize) -> f64 {
+        match self {
+            Predictions::Model(p) => p[i],
+            Predictions::Zeros(_) => 0.0,
+        }
+    }
+}
+
 /// Walks the values, calling `restore_one(i, variable, quantizer, prediction, point)` for each (prediction: the
 /// autoencoder's, plus the local predictor's estimate of the residual from values already restored; quantizer:
 /// the index into [`quantizers`]; point: the grid's, with interpolation), which returns the restored value.
 fn walk(
-    predictions: &[f64],
+    predictions: Predictions,
     variables: usize,
     local: Option<Local>,
     mut restore_one: impl FnMut(usize, usize, usize, f64, Option<&Point>) -> f64,
@@ -301,20 +329,21 @@ fn walk(
     // the restored residual (restored − autoencoder's prediction) of the value at `i`, for the local predictor;
     // a value stored exactly may be NaN or infinite: its neighbours see no residual there
     let residual_of = |restored: f64, i: usize| {
-        let r = restored - predictions[i];
+        let r = restored - predictions.at(i);
         if r.is_finite() { r } else { 0.0 }
     };
     // fields have one variable: no division per value
     let variable = |i: usize| if variables == 1 { 0 } else { i % variables };
     match local {
         None => {
-            for (i, &p) in predictions.iter().enumerate() {
-                restore_one(i, variable(i), variable(i), p, None);
+            for i in 0..predictions.len() {
+                restore_one(i, variable(i), variable(i), predictions.at(i), None);
             }
         }
         Some(Local::Lorenzo { height, width }) => {
             let mut residual = vec![0.0; height * width];
-            for (i, &p) in predictions.iter().enumerate() {
+            for i in 0..predictions.len() {
+                let p = predictions.at(i);
                 let k = i % residual.len();
                 let (y, x) = (k / width, k % width);
                 let at = |y: usize, x: usize| residual[y * width + x];
@@ -339,7 +368,7 @@ fn walk(
                     let estimate = point.predict(&residual, scheme.spline);
                     let level = point.level as usize;
                     let restored =
-                        restore_one(i, 0, level, predictions[i] + estimate, Some(&point));
+                        restore_one(i, 0, level, predictions.at(i) + estimate, Some(&point));
                     residual[i] = residual_of(restored, i);
                 },
             );
@@ -367,7 +396,7 @@ enum CodeSource<'a> {
 /// `dtype`.
 pub fn residuals(
     values: &[f64],
-    predictions: &[f64],
+    predictions: Predictions,
     bounds: &[VariableBound],
     integer: &[bool],
     dtype: FloatType,
@@ -425,7 +454,7 @@ pub fn residuals(
 /// The restored values: `predictions` (row-major) corrected by `residuals` within `bounds` (with the `local`
 /// predictor the residuals were made with). An error names damage a grid's coded stream shows as it is decoded.
 pub fn restore(
-    predictions: Vec<f64>,
+    predictions: Predictions,
     residuals: &Residuals,
     bounds: &[VariableBound],
     integer: &[bool],
@@ -462,7 +491,7 @@ pub fn restore(
     }
     let mut restored = vec![0.0; predictions.len()];
     walk(
-        &predictions,
+        predictions,
         bounds.len(),
         local,
         #[inline(always)]
@@ -538,15 +567,40 @@ mod tests {
         assert!(err.contains("no variable 'x' (it has a, b, c)"), "{err}");
     }
 
-    /// Compresses and restores; asserts every value keeps to its bound (NaN as NaN, infinities exactly).
+    /// Compresses and restores from `predictions` (`None`: zeros); asserts every value keeps to its bound (NaN as
+    /// NaN, infinities exactly), and that zeros predict as a model predicting 0 everywhere would.
     fn assert_bound_holds(
         values: &[f64],
-        predictions: &[f64],
+        predictions: Option<&[f64]>,
         bounds: &[VariableBound],
         integer: &[bool],
         dtype: FloatType,
         local: Option<Local>,
     ) -> Residuals {
+        let zeros = vec![0.0; values.len()];
+        let predictions = match predictions {
+            Some(p) => Predictions::Model(p),
+            None => {
+                let as_model = residuals(
+                    values,
+                    Predictions::Model(&zeros),
+                    bounds,
+                    integer,
+                    dtype,
+                    local,
+                );
+                let alone = residuals(
+                    values,
+                    Predictions::Zeros(values.len()),
+                    bounds,
+                    integer,
+                    dtype,
+                    local,
+                );
+                assert_eq!(alone, as_model);
+                Predictions::Zeros(values.len())
+            }
+        };
         let r = residuals(values, predictions, bounds, integer, dtype, local);
         let layout = match local {
             Some(Local::Interpolation(grid, _)) => CodeLayout::Grid(grid),
@@ -554,7 +608,7 @@ mod tests {
         };
         let bytes = r.to_bytes();
         let r = Residuals::from_bytes(&bytes, values.len(), bounds.len(), layout).unwrap();
-        let restored = restore(predictions.to_vec(), &r, bounds, integer, dtype, local).unwrap();
+        let restored = restore(predictions, &r, bounds, integer, dtype, local).unwrap();
         for (i, (&v, &got)) in values.iter().zip(&restored).enumerate() {
             let v_stored = value_of(bits_of(v, dtype), dtype);
             let ok = if v.is_nan() {
@@ -632,15 +686,14 @@ mod tests {
                 let bounds = [bound, bound, integer];
                 assert_bound_holds(
                     &values,
-                    &predictions,
+                    Some(&predictions),
                     &bounds,
                     &[false, false, true],
                     dtype,
                     None,
                 );
                 let pointwise = [VariableBound::Pw(relative), bound, integer];
-                let zeros = vec![0.0; values.len()];
-                for predictions in [&predictions, &zeros] {
+                for predictions in [Some(predictions.as_slice()), None] {
                     assert_bound_holds(
                         &values,
                         predictions,
@@ -676,10 +729,10 @@ mod tests {
                         },
                     )),
                 ] {
-                    assert_bound_holds(&values, &predictions, &[bound], &[], dtype, local);
+                    assert_bound_holds(&values, Some(&predictions), &[bound], &[], dtype, local);
                     // point-wise, predicted by the local predictor alone (0 at the first value)
                     let pw = [VariableBound::Pw(relative)];
-                    assert_bound_holds(&values, &zeros, &pw, &[], dtype, local);
+                    assert_bound_holds(&values, None, &pw, &[], dtype, local);
                 }
             }
         }
@@ -698,7 +751,7 @@ mod tests {
             .collect();
         let r = assert_bound_holds(
             &values,
-            &predictions,
+            Some(&predictions),
             &[VariableBound::Pw(0.01)],
             &[],
             FloatType::F32,
@@ -730,15 +783,7 @@ mod tests {
             if dtype == FloatType::F32 {
                 values.iter_mut().for_each(|v| *v = f64::from(*v as f32));
             }
-            let zeros = vec![0.0; values.len()];
-            let r = assert_bound_holds(
-                &values,
-                &zeros,
-                &[VariableBound::Pw(0.01)],
-                &[],
-                dtype,
-                None,
-            );
+            let r = assert_bound_holds(&values, None, &[VariableBound::Pw(0.01)], &[], dtype, None);
             assert!(
                 r.exact_at.is_empty(),
                 "{dtype:?}: {} exact",
@@ -758,7 +803,7 @@ mod tests {
         let predictions: Vec<f64> = values.iter().map(|v| v + 0.37).collect();
         let r = assert_bound_holds(
             &values,
-            &predictions,
+            Some(&predictions),
             &[VariableBound::Abs(0.01)],
             &[true],
             FloatType::F32,

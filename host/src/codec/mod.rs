@@ -206,7 +206,7 @@ pub fn choose_bounded(
                 let candidate = candidate.clone();
                 let candidate = residuals_from(
                     candidate,
-                    &predictions,
+                    bounded::Predictions::Model(&predictions),
                     sample,
                     choice(coarsen, predictor),
                     integer,
@@ -352,8 +352,8 @@ pub fn compress_alone(
         latent: Vec::new(),
         residuals: None,
     };
-    let zeros = vec![0.0; data.values.len()];
-    residuals_from(file, &zeros, data, choice, integer)
+    let zeros = bounded::Predictions::Zeros(data.values.len());
+    residuals_from(file, zeros, data, choice, integer)
 }
 
 /// [`compress_bounded`] with the grid and predictor already chosen: how each chunk of a large file is compressed.
@@ -376,7 +376,7 @@ pub fn compress_bounded_as(
     let (candidate, predictions) = on_grid(&file, choice, decoder, decoder_device)?;
     Ok(residuals_from(
         candidate,
-        &predictions,
+        bounded::Predictions::Model(&predictions),
         data,
         choice,
         integer,
@@ -461,7 +461,7 @@ fn on_grid(
 /// bounds, `integer` flagging the variables restored by rounding.
 fn residuals_from(
     mut file: CompressedFile,
-    predictions: &[f64],
+    predictions: bounded::Predictions,
     data: &Dataset,
     choice: BoundedChoice,
     integer: &[bool],
@@ -510,7 +510,7 @@ pub fn decompress(
         .integer
         .as_ref()
         .unwrap_or(&decoder.data().integer);
-    corrected(file, values, integer, source)
+    corrected(file, Some(values), integer, source)
 }
 
 /// Whether restoring the data of a file with `header` needs its model: not for an error-bounded file whose
@@ -523,28 +523,28 @@ pub fn needs_model(header: &Header) -> bool {
 /// Restores the data of a file that needs no model ([`needs_model`] is false): its residuals on a prediction of
 /// zeros. Damage found as the residual codes are decoded is an error naming `source`.
 pub fn restore_without_model(file: &CompressedFile, source: &Path) -> Result<Dataset> {
-    let zeros = vec![0.0; file.header.data_values().unwrap_or(0) as usize];
-    corrected(
-        file,
-        zeros,
-        file.header.integer.as_deref().unwrap_or(&[]),
-        source,
-    )
+    let integer = file.header.integer.as_deref().unwrap_or(&[]);
+    corrected(file, None, integer, source)
 }
 
-/// The data of `file` (read from `source`) from the decoder's `values`: corrected by the residuals of an
-/// error-bounded file, else with the `integer` variables rounded.
+/// The data of `file` (read from `source`) from the decoder's `values` (`None`: without a model, zeros):
+/// corrected by the residuals of an error-bounded file, else with the `integer` variables rounded.
 fn corrected(
     file: &CompressedFile,
-    mut values: Vec<f64>,
+    values: Option<Vec<f64>>,
     integer: &[bool],
     source: &Path,
 ) -> Result<Dataset> {
     let h = &file.header;
-    match (&h.error_bounds, &file.residuals) {
+    let count = h.data_values().and_then(|n| usize::try_from(n).ok());
+    let values = match (&h.error_bounds, &file.residuals) {
         (Some(bounds), Some(residuals)) => {
-            values = bounded::restore(
-                values,
+            let predictions = match &values {
+                Some(values) => bounded::Predictions::Model(values),
+                None => bounded::Predictions::Zeros(count.unwrap_or(0)),
+            };
+            bounded::restore(
+                predictions,
                 residuals,
                 bounds,
                 integer,
@@ -556,17 +556,18 @@ fn corrected(
                     source,
                     format!("not a valid compressed file: residuals: {m}"),
                 )
-            })?;
+            })?
         }
-        _ if !integer.is_empty() => {
+        _ => {
+            let mut values = values.unwrap_or_else(|| vec![0.0; count.unwrap_or(0)]);
             for (i, v) in values.iter_mut().enumerate() {
-                if integer[i % integer.len()] {
+                if integer.get(i % integer.len().max(1)) == Some(&true) {
                     *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
                 }
             }
+            values
         }
-        _ => {}
-    }
+    };
     Ok(Dataset {
         kind: h.kind,
         names: h.names.clone(),

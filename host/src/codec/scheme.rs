@@ -1,7 +1,7 @@
 //! The interpolation scheme of a file, chosen by trial: the order of axes, the spline and the coarse levels'
 //! bounds that code a central box of the sample in the fewest bytes.
 
-use super::bounded::{self, Local};
+use super::bounded::{self, Local, Predictions};
 use crate::container::VariableBound;
 use crate::data::{DataKind, Dataset};
 use crate::interpolation::{Grid, Scheme, Spline};
@@ -32,11 +32,11 @@ pub fn choose(sample: &Dataset, bound: VariableBound) -> (Scheme, Option<usize>)
         return (newest, None);
     };
     let grid = grid_of(&trial).expect("fields");
-    let zeros = vec![0.0; trial.values.len()];
+    let zeros = Predictions::Zeros(trial.values.len());
     let size = |scheme: Scheme| {
         let local = Some(Local::Interpolation(grid, scheme));
         let residuals =
-            bounded::residuals(&trial.values, &zeros, &[bound], &[], sample.dtype, local);
+            bounded::residuals(&trial.values, zeros, &[bound], &[], sample.dtype, local);
         residuals.to_bytes().len()
     };
     let first = roughest_axis(&sample.values, whole);
@@ -221,10 +221,9 @@ mod tests {
         // the box is the whole sample here: its bytes are those of the residuals of the whole
         let grid = grid_of(&data).unwrap();
         let local = Some(Local::Interpolation(grid, scheme));
-        let zeros = vec![0.0; data.values.len()];
         let residuals = bounded::residuals(
             &data.values,
-            &zeros,
+            Predictions::Zeros(data.values.len()),
             &[VariableBound::Abs(1e-3)],
             &[],
             data.dtype,
