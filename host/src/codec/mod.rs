@@ -560,8 +560,8 @@ fn corrected(
         }
         _ => {
             let mut values = values.unwrap_or_else(|| vec![0.0; count.unwrap_or(0)]);
-            for (i, v) in values.iter_mut().enumerate() {
-                if integer.get(i % integer.len().max(1)) == Some(&true) {
+            for (v, &round) in values.iter_mut().zip(integer.iter().cycle()) {
+                if round {
                     *v = v.round() + 0.0; // + 0.0 turns -0.0 into 0.0
                 }
             }

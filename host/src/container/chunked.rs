@@ -158,6 +158,8 @@ pub struct CompressedSource<R> {
     pub chunks: Vec<Chunk>,
     /// A version-1 or 2 file, read whole when opened.
     whole: Option<CompressedFile>,
+    /// Whether the file is one of those (not chunked).
+    plain: bool,
     budget: u64,
 }
 
@@ -211,6 +213,7 @@ impl<R: Read + Seek> CompressedSource<R> {
                     rows,
                 }],
                 whole: Some(file),
+                plain: true,
                 budget,
             });
         }
@@ -307,6 +310,7 @@ impl<R: Read + Seek> CompressedSource<R> {
             header,
             chunks,
             whole: None,
+            plain: false,
             budget,
         })
     }
@@ -319,19 +323,26 @@ impl<R: Read + Seek> CompressedSource<R> {
             .copied()
     }
 
+    /// What names `chunk` in errors: the file, and for a chunked file the chunk's rows.
+    pub fn name_of(&self, chunk: Chunk) -> PathBuf {
+        match self.plain {
+            true => self.path.clone(),
+            false => PathBuf::from(format!(
+                "{} (rows {}..{})",
+                self.path.display(),
+                chunk.first_row,
+                chunk.first_row + chunk.rows
+            )),
+        }
+    }
+
     /// Reads and checks the file of `chunk` (one of [`CompressedSource::chunks`]): it must hold the chunk's rows
     /// with the whole file's settings.
     pub fn read(&mut self, chunk: Chunk) -> Result<CompressedFile> {
         if let Some(file) = self.whole.take() {
             return Ok(file);
         }
-        let name = format!(
-            "{} (rows {}..{})",
-            self.path.display(),
-            chunk.first_row,
-            chunk.first_row + chunk.rows
-        );
-        let path = PathBuf::from(name);
+        let path = self.name_of(chunk);
         if chunk.length > self.budget {
             return Err(Error::OverBudget {
                 path,

@@ -103,19 +103,19 @@ pub fn decompress_file(
             || {
                 pending
                     .next()
-                    .map(|chunk| Ok((chunk, source.read(chunk)?)))
+                    .map(|chunk| Ok((chunk, source.name_of(chunk), source.read(chunk)?)))
                     .transpose()
             },
             || match spare.lock().expect("not poisoned").take() {
                 Some(stream) => Ok(stream),
                 None => open(),
             },
-            |stream, (chunk, file)| {
+            |stream, (chunk, name, file)| {
                 let data = match (&decoder, stream) {
                     (Some(decoder), Some(stream)) => {
-                        codec::decompress(decoder, &file, input, stream)?
+                        codec::decompress(decoder, &file, &name, stream)?
                     }
-                    _ => codec::restore_without_model(&file, input)?,
+                    _ => codec::restore_without_model(&file, &name)?,
                 };
                 Ok((chunk, data))
             },

@@ -5,7 +5,10 @@
 use crate::common;
 
 use baler::Error;
-use baler::container::{CompressedFile, MEMORY_BUDGET_ENV};
+use baler::container::{
+    ChunkWriter, CompressedFile, CompressedSource, MEMORY_BUDGET_ENV, ResidualCodes,
+};
+use baler::data::{DataKind, Dataset, FloatType};
 use baler::model::{DataSignature, Decoder};
 use baler::model::{QUANTIZED_DECODER, QuantizedDecoder};
 use baler_core::quantized::{QuantizedNetwork, quantized_model_id};
@@ -159,6 +162,75 @@ fn baler_info_refuses_a_bomb_with_exit_1() {
         &["info", "inflating.baler"],
         "decodes to more than the 1048576 bytes the header announces",
     );
+}
+
+#[test]
+fn a_damaged_stream_of_residual_codes_is_refused_as_it_is_restored() {
+    // a field compressed by interpolation without a model, its range-coded codes cut short or lengthened and the
+    // file's checksum made valid again: the parser keeps the stream, the restore walk finds the damage
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let field = Dataset {
+        kind: DataKind::Fields {
+            height: 12,
+            width: 16,
+        },
+        names: vec![],
+        dtype: FloatType::F32,
+        rows: 6,
+        values: (0..6 * 12 * 16)
+            .map(|i| f64::from(((i % 16) as f32 * 0.3).sin() + (i / 192) as f32 * 0.1))
+            .collect(),
+    };
+    field.save(&dir.join("f.npy")).unwrap();
+    let compress = "compress -i f.npy -o f.baler --error-bound rel:1e-3 --predictor interpolation";
+    common::ok(dir, &compress.split(' ').collect::<Vec<_>>());
+    common::ok(dir, &["decompress", "-i", "f.baler", "-o", "f.npy.out.npy"]);
+    let file = CompressedFile::read(&dir.join("f.baler")).unwrap();
+    let Some(ResidualCodes::Grid(stream)) = file.residuals.as_ref().map(|r| &r.codes) else {
+        panic!("not a grid's codes: {:?}", file.residuals);
+    };
+    let short = stream[..stream.len() - 1].to_vec();
+    let long = [stream.as_slice(), &[0]].concat();
+    for (name, stream, message) in [
+        ("short", short, "the coded stream is truncated"),
+        ("long", long, "bytes after the end of the coded stream"),
+    ] {
+        let mut damaged = file.clone();
+        damaged.residuals.as_mut().unwrap().codes = ResidualCodes::Grid(stream);
+        let path = format!("{name}.baler");
+        std::fs::write(dir.join(&path), damaged.to_bytes(3)).unwrap();
+        let stderr = fails(dir, &["decompress", "-i", &path, "-o", "out.npy"], message);
+        assert!(
+            stderr.contains(&format!("{path}: not a valid compressed file: residuals")),
+            "{stderr}"
+        );
+        assert!(!dir.join("out.npy").exists());
+    }
+
+    // in a chunked file, the damaged chunk is named by its rows and the others still read
+    let chunked = format!("{compress} --chunk-rows 2").replace("f.baler", "c.baler");
+    common::ok(dir, &chunked.split(' ').collect::<Vec<_>>());
+    let mut source = CompressedSource::open(&dir.join("c.baler")).unwrap();
+    let out = std::fs::File::create(dir.join("damaged.baler")).unwrap();
+    let mut writer = ChunkWriter::new(out, Path::new("damaged.baler"), 6, 2);
+    for chunk in source.chunks.clone() {
+        let mut file = source.read(chunk).unwrap();
+        if chunk.first_row == 2 {
+            let Some(ResidualCodes::Grid(stream)) = file.residuals.as_mut().map(|r| &mut r.codes)
+            else {
+                panic!("not a grid's codes");
+            };
+            stream.pop();
+        }
+        writer.push(&file.header, &file.to_bytes(3)).unwrap();
+    }
+    writer.finish().unwrap();
+    let restore = ["decompress", "-i", "damaged.baler", "-o", "out.npy"];
+    let stderr = fails(dir, &restore, "the coded stream is truncated");
+    assert!(stderr.contains("damaged.baler (rows 2..4)"), "{stderr}");
+    assert!(!dir.join("out.npy").exists());
+    common::ok(dir, &[&restore[..], &["--rows", "4..6"]].concat());
 }
 
 #[test]
