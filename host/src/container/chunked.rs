@@ -158,7 +158,7 @@ pub struct CompressedSource<R> {
     pub chunks: Vec<Chunk>,
     /// A version-1 or 2 file, read whole when opened.
     whole: Option<CompressedFile>,
-    /// Whether the file is one of those (not chunked).
+    /// Whether the file is a version-1 or 2 file, not chunked: its errors name no rows.
     plain: bool,
     budget: u64,
 }
