@@ -132,7 +132,7 @@ pub fn compress_bounded(
     mut encoder: Option<&mut DeviceStream>,
     decoder_device: &mut DeviceStream,
 ) -> Result<CompressedFile> {
-    let sample = sample(data, 0, sample_stride(data.rows));
+    let sample = sample(data, 0, SampleRows::of_data(data));
     let choice = choose_bounded(
         decoder,
         &sample,
@@ -412,20 +412,67 @@ fn integer_flags(data: &Dataset, integer: &[bool]) -> Option<Vec<bool>> {
 /// The most samples the choices of a file (latent precision, grid, predictor) are made on.
 pub const SEARCH_SAMPLES: usize = 8192;
 
-/// The stride of the sample of `rows` samples: every ⌈rows / [`SEARCH_SAMPLES`]⌉-th sample.
-pub fn sample_stride(rows: usize) -> usize {
-    rows.div_ceil(SEARCH_SAMPLES).max(1)
+/// The most values the sample holds (2^22: 32 MiB as `f64`), so that its memory does not grow with the file: fields
+/// of large frames are sampled by fewer frames, tables of many variables by fewer rows.
+pub const SEARCH_VALUES: usize = 1 << 22;
+
+/// The rows of the whole data the choices of a file are made on: from `start` to `end`, every `stride`-th.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleRows {
+    /// The first row.
+    pub start: usize,
+    /// The row after the last.
+    pub end: usize,
+    /// Every how many rows one is taken.
+    pub stride: usize,
 }
 
-/// The samples of `part` (whose first sample is sample `first` of the whole data) whose index in the whole data
-/// is a multiple of `stride`: the same sample whether the data is held whole or read in parts.
-pub fn sample(part: &Dataset, first: usize, stride: usize) -> Dataset {
+impl SampleRows {
+    /// The sample of `rows` rows of `kind` with `row_values` values each: at most [`SEARCH_SAMPLES`] rows and
+    /// [`SEARCH_VALUES`] values (one row at least). A table's rows are independent: they are taken spread over the
+    /// whole table. Fields' are consecutive frames in the middle of the data, so that the frames axis is as smooth
+    /// in the sample as in the data (the interpolation scheme is chosen on it); small data is its own sample.
+    pub fn of(rows: usize, row_values: usize, kind: DataKind) -> Self {
+        let most = SEARCH_SAMPLES.min(SEARCH_VALUES / row_values.max(1)).max(1);
+        match kind {
+            DataKind::Table => SampleRows {
+                start: 0,
+                end: rows,
+                stride: rows.div_ceil(most).max(1),
+            },
+            DataKind::Fields { .. } => {
+                let taken = most.min(rows);
+                let start = (rows - taken) / 2;
+                SampleRows {
+                    start,
+                    end: start + taken,
+                    stride: 1,
+                }
+            }
+        }
+    }
+
+    /// The sample of `data` held whole.
+    pub fn of_data(data: &Dataset) -> Self {
+        Self::of(data.rows, data.features(), data.kind)
+    }
+}
+
+/// The sample's rows found in `part`, whose first sample is sample `first` of the whole data: the same sample
+/// whether the data is held whole or read in parts.
+pub fn sample(part: &Dataset, first: usize, rows: SampleRows) -> Dataset {
     let features = part.features();
-    let skip = (stride - first % stride) % stride;
-    let rows: Vec<usize> = (skip..part.rows).step_by(stride).collect();
+    let stride = rows.stride.max(1);
+    let from = rows.start.max(first);
+    let skip = (stride - (from - rows.start) % stride) % stride;
+    let end = rows.end.clamp(first, first + part.rows);
+    let taken: Vec<usize> = (from + skip..end)
+        .step_by(stride)
+        .map(|r| r - first)
+        .collect();
     Dataset {
-        rows: rows.len(),
-        values: rows
+        rows: taken.len(),
+        values: taken
             .iter()
             .flat_map(|&r| &part.values[r * features..(r + 1) * features])
             .copied()
@@ -641,24 +688,77 @@ mod tests {
             rows,
             values: (0..rows * 2).map(|v| v as f64).collect(),
         };
-        // every third row: 0, 3, 6, 9
-        let whole = sample(&data, 0, 3);
-        assert_eq!(whole.rows, 4);
-        assert_eq!(whole.values, [0.0, 1.0, 6.0, 7.0, 12.0, 13.0, 18.0, 19.0]);
-        // the same rows from parts of 4, 4 and 2 rows
         let part = |first: usize, n: usize| Dataset {
             rows: n,
             values: data.values[first * 2..(first + n) * 2].to_vec(),
             ..data.clone()
         };
-        let mut joined = Vec::new();
-        for (first, n) in [(0, 4), (4, 4), (8, 2)] {
-            joined.extend(sample(&part(first, n), first, 3).values);
+        // every third row: 0, 3, 6, 9; and every second of rows 3 to 8: 3, 5, 7
+        let every_third = SampleRows {
+            start: 0,
+            end: rows,
+            stride: 3,
+        };
+        let from_3_to_8 = SampleRows {
+            start: 3,
+            end: 8,
+            stride: 2,
+        };
+        let whole = sample(&data, 0, every_third);
+        assert_eq!(whole.rows, 4);
+        assert_eq!(whole.values, [0.0, 1.0, 6.0, 7.0, 12.0, 13.0, 18.0, 19.0]);
+        assert_eq!(
+            sample(&data, 0, from_3_to_8).values,
+            [6.0, 7.0, 10.0, 11.0, 14.0, 15.0]
+        );
+        // the same rows from parts of 4, 4 and 2 rows, and of 1 row each
+        for rows_taken in [every_third, from_3_to_8] {
+            let whole = sample(&data, 0, rows_taken);
+            for parts in [
+                vec![(0, 4), (4, 4), (8, 2)],
+                (0..10).map(|r| (r, 1)).collect(),
+            ] {
+                let mut joined = Vec::new();
+                for (first, n) in parts {
+                    joined.extend(sample(&part(first, n), first, rows_taken).values);
+                }
+                assert_eq!(joined, whole.values, "{rows_taken:?}");
+            }
         }
-        assert_eq!(joined, whole.values);
-        // a stride of 1 is the data; the stride of a small data set is 1
-        assert_eq!(sample(&data, 0, 1), data);
-        assert_eq!(sample_stride(rows), 1);
-        assert_eq!(sample_stride(3 * SEARCH_SAMPLES + 1), 4);
+        // small data is its own sample
+        assert_eq!(sample(&data, 0, SampleRows::of_data(&data)), data);
+    }
+
+    #[test]
+    fn a_sample_holds_at_most_its_rows_and_values() {
+        let table = DataKind::Table;
+        let fields = DataKind::Fields {
+            height: 1000,
+            width: 1000,
+        };
+        let of = SampleRows::of;
+        // a long table: rows spread over it; a wide one: fewer rows
+        assert_eq!(of(3 * SEARCH_SAMPLES + 1, 9, table).stride, 4);
+        assert_eq!(of(100_000, 9, table).end, 100_000);
+        assert_eq!(of(8192, 4096, table).stride, 8);
+        // fields of 10^6 values a frame: the 4 frames in the middle; frames larger than the budget: one
+        let middle = of(100, 1_000_000, fields);
+        assert_eq!((middle.start, middle.end, middle.stride), (48, 52, 1));
+        assert_eq!(
+            of(100, 5_000_000, fields).end - of(100, 5_000_000, fields).start,
+            1
+        );
+        // many small frames: SEARCH_SAMPLES consecutive ones
+        let long = of(20_000, 64, fields);
+        assert_eq!((long.end - long.start, long.stride), (SEARCH_SAMPLES, 1));
+        // every sample holds at most its values (or one row)
+        for (rows, row_values) in [(1, 1), (10, 3), (50_000, 700), (7, 10_000_000)] {
+            for kind in [table, fields] {
+                let s = of(rows, row_values, kind);
+                let taken = (s.start..s.end).step_by(s.stride).count();
+                assert!((1..=SEARCH_SAMPLES).contains(&taken), "{s:?}");
+                assert!(taken == 1 || taken * row_values <= SEARCH_VALUES, "{s:?}");
+            }
+        }
     }
 }

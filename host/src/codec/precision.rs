@@ -125,5 +125,10 @@ fn spread_sample(data: &Dataset, latent: &[f64], latent_size: usize) -> (Dataset
         .flatten()
         .copied()
         .collect();
-    (super::sample(data, 0, stride), latent)
+    let rows = super::SampleRows {
+        start: 0,
+        end: data.rows,
+        stride,
+    };
+    (super::sample(data, 0, rows), latent)
 }

@@ -342,7 +342,7 @@ fn alone_point(
     level: f64,
 ) -> Result<Point> {
     let compress = || {
-        let sample = codec::sample(data, 0, codec::sample_stride(data.rows));
+        let sample = codec::sample(data, 0, codec::SampleRows::of_data(data));
         let choice = codec::choose_alone(&sample, bounds, integer, Some(predictor))?;
         Ok(codec::compress_alone(
             data,

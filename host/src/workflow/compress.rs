@@ -1,5 +1,5 @@
 //! `compress` on files: the data read chunk by chunk, the choices (latent precision, error bounds, grid, predictor)
-//! made once on a sample spread over the whole file, the chunks compressed in parallel and written in order, as
+//! made once on a sample of bounded size (rows spread over a table, consecutive frames of fields), the chunks compressed in parallel and written in order, as
 //! one file (data that fits one chunk) or a chunked file with an index.
 
 use crate::codec::{self, BoundedChoice, PrecisionChoice};
@@ -164,7 +164,7 @@ pub fn compress_file(
 
     // the sample the choices are made on, and each variable's range, from one pass over the data; the data of a
     // file of one chunk is kept for the second
-    let stride = codec::sample_stride(rows);
+    let sampled = codec::SampleRows::of(rows, source.template.features(), source.template.kind);
     let mut sample = source.template.clone();
     sample.rows = 0;
     let mut ranges = codec::variable_ranges(&sample);
@@ -174,7 +174,7 @@ pub fn compress_file(
     let mut first = None;
     while !source.is_done() {
         let (start, data) = source.read(chunk_rows)?;
-        let part = codec::sample(&data, start, stride);
+        let part = codec::sample(&data, start, sampled);
         sample.values.extend(part.values);
         sample.rows += part.rows;
         codec::merge_ranges(&mut ranges, &codec::variable_ranges(&data));
