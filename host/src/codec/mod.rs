@@ -300,8 +300,8 @@ pub fn choose_alone(
         return Ok(choice(predictor));
     }
     // fields' local predictors are compared by their residual bytes on the box the scheme was chosen on (known
-    // for interpolation), not the whole sample: as good a judge, in a fraction of the time (the sample is the
-    // whole file up to 8192 frames)
+    // for interpolation), not the whole sample: as good a judge, in a fraction of the time (the sample holds up
+    // to 2^22 values, the box 2^16)
     let trial = scheme::central_box(sample);
     let size = |&p: &Predictor| match (p.interpolates(), interpolated_box) {
         (true, Some(bytes)) => bytes,

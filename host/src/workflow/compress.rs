@@ -1,6 +1,7 @@
 //! `compress` on files: the data read chunk by chunk, the choices (latent precision, error bounds, grid, predictor)
-//! made once on a sample of bounded size (rows spread over a table, consecutive frames of fields), the chunks compressed in parallel and written in order, as
-//! one file (data that fits one chunk) or a chunked file with an index.
+//! made once on a sample of bounded size (rows spread over a table, consecutive frames of fields), the chunks
+//! compressed in parallel and written in order, as one file (data that fits one chunk) or a chunked file with an
+//! index.
 
 use crate::codec::{self, BoundedChoice, PrecisionChoice};
 use crate::config::CompressionConfig;
